@@ -1,0 +1,67 @@
+# Bostad först – tasks. `make` alone lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+# XStatic-Bootstrap's sdist needs pkg_resources, gone from setuptools 81.
+export PIP_BUILD_CONSTRAINT := $(CURDIR)/.ci/build-constraints.txt
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml .ci/build-constraints.txt
+	@command -v python3 >/dev/null || { echo "python3 (3.11 or later) is required"; exit 1; }
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=25.3"
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv and install the app with dev extras
+
+pango: ## Check that WeasyPrint's system libraries (Pango) are installed
+	@ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' && ldconfig -p | grep -q 'libpangoft2-1.0.so' || { \
+	  echo "WeasyPrint needs Pango. Install it with:"; \
+	  echo "  sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"; exit 1; }
+
+.env: ## Write a local .env with a generated SECRET_KEY and demo password (first run only)
+	@umask 077; { \
+	  echo "SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	  echo "ALLOWED_HOSTS=127.0.0.1,localhost"; \
+	  echo "DJANGO_DEBUG=true"; \
+	  echo "DEMO_MODE=true"; \
+	  echo "OTP_REQUIRED_FOR_PRIVILEGED=false"; \
+	  echo "DEMO_PASSWORD=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"; \
+	} > .env; echo "Wrote .env (local settings, ignored by git)."
+
+run: venv pango .env ## Set up (SQLite, in-process Celery, demo data) and serve on 127.0.0.1:$(PORT)
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py seed_demo
+	@echo "Demo password: $$(grep '^DEMO_PASSWORD=' .env | cut -d= -f2-)"
+	@echo "Open http://127.0.0.1:$(PORT)/ and log in as enhetschef (or socialsekreterare, boendestodjare, admin)."
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: venv pango ## Run the whole test suite (SQLite; PostgreSQL with DATABASE_URL)
+	$(VENV)/bin/pytest -n $${PYTEST_WORKERS:-2} -q
+
+lint: venv ## Ruff lint and format check, migrations up to date
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	SECRET_KEY=lint ALLOWED_HOSTS=x $(PY) manage.py makemigrations --check --dry-run
+
+messages: venv ## Update and compile the Swedish translation catalogs
+	$(PY) manage.py makemessages -l sv --ignore=.venv --ignore=benchmarks --ignore=tests
+	$(PY) manage.py compilemessages --ignore=.venv
+
+worker: venv ## Run a Celery worker and beat (needs REDIS_URL)
+	$(VENV)/bin/celery -A bostadforst worker -B -l info
+
+benchmark: venv ## Run the retention benchmark (slow; see README, Performance)
+	$(PY) benchmarks/retention.py
+
+clean: ## Remove the virtual environment and local database
+	rm -rf $(VENV) db.sqlite3 staticfiles
+
+.PHONY: help venv pango run test lint messages worker benchmark clean

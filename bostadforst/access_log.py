@@ -1,0 +1,61 @@
+"""Writing the access log. Logging a read is one line in a view:
+
+    log_read(request, participant)
+"""
+
+from django.db import models
+
+from .models import AccessLogEntry
+from .roles import role_of
+
+
+def client_ip(request) -> str | None:
+    """The client's address. Behind the reverse proxy, REMOTE_ADDR is set from
+    the trusted proxy's header by the proxy itself (see README, Production)."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def log_access(
+    *,
+    action: str,
+    request=None,
+    user=None,
+    obj: models.Model | None = None,
+    person_id: int | None = None,
+    model: str = "",
+) -> AccessLogEntry:
+    """Append one row to the access log. ``user`` defaults to the request's user."""
+    if user is None and request is not None:
+        user = request.user
+    authenticated = getattr(user, "is_authenticated", False)
+    if obj is not None:
+        model = model or obj._meta.label
+        if person_id is None and hasattr(obj, "participant_pk"):
+            person_id = obj.participant_pk()
+    role = role_of(user) if authenticated else None
+    match = getattr(request, "resolver_match", None)
+    return AccessLogEntry.objects.create(
+        user=user if authenticated else None,
+        username=(user.get_username() if authenticated else ""),
+        role=role or "",
+        action=action,
+        model=model,
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        person_id=person_id,
+        view_name=(match.view_name if match else "")[:100],
+        ip=client_ip(request),
+    )
+
+
+def log_read(request, obj: models.Model) -> AccessLogEntry:
+    """Record that the request's user opened ``obj`` (a person's record or part of it)."""
+    return log_access(action=AccessLogEntry.Action.READ, request=request, obj=obj)
+
+
+def log_denied(request, *, model: str = "", person_id: int | None = None) -> AccessLogEntry:
+    """Record a refused attempt to reach a page or a record."""
+    return log_access(
+        action=AccessLogEntry.Action.DENIED, request=request, model=model, person_id=person_id
+    )

@@ -1,0 +1,160 @@
+"""Cross-cutting models: the user, the append-only access log, and the base of
+every case model (change history + optimistic locking)."""
+
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .roles import Role, role_of
+
+
+class User(AbstractUser):
+    """A staff member of the municipality. The role comes from the user's group."""
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def role(self) -> Role | None:
+        return role_of(self)
+
+
+class StaleObjectError(Exception):
+    """Somebody else saved the record after this copy of it was read."""
+
+    def __init__(self, instance: "CaseModel") -> None:
+        super().__init__(f"{instance._meta.label} {instance.pk} was changed by someone else")
+        self.instance = instance
+
+
+class CaseModel(models.Model):
+    """Base of every model that holds case data.
+
+    * ``history``: django-simple-history keeps every saved version (who, when,
+      what); the signal in ``bostadforst.signals`` turns each history row into
+      an access-log row.
+    * ``version``: optimistic locking. Saving an existing row first runs
+      ``UPDATE … SET version = version + 1 WHERE pk = … AND version = n``; when
+      that matches no row, someone else saved in between and the save is
+      refused with ``StaleObjectError`` instead of overwriting their work. The
+      check and the increment are one statement, so two concurrent saves can
+      never both pass it (the row lock is held until the transaction ends).
+    * ``participant_path``: the lookup from this model to its participant, so
+      that audit rows name the person (by id) whose record changed.
+    """
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(inherit=True)
+
+    participant_path: ClassVar[str | None] = "participant"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding or self.pk is None:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            matched = (
+                type(self)
+                ._base_manager.filter(pk=self.pk, version=self.version)
+                .update(version=F("version") + 1)
+            )
+            if not matched:
+                raise StaleObjectError(self)
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+            super().save(*args, **kwargs)
+
+    def participant_pk(self) -> int | None:
+        """The id of the participant this row belongs to (None for reference data)."""
+        if self.participant_path is None:
+            return None
+        obj = self
+        *steps, last = self.participant_path.split("__")
+        for step in steps:
+            obj = getattr(obj, step, None)
+            if obj is None:
+                return None
+        return getattr(obj, f"{last}_id", None) if last != "self" else obj.pk
+
+
+class AccessLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The access log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The access log is append-only.")
+
+
+class AccessLogEntry(models.Model):
+    """One read, change or security event, kept for the manager's log review.
+
+    Append-only: rows are never changed or deleted by the app or the admin, and
+    on PostgreSQL a trigger refuses UPDATE and DELETE as well. The person is
+    kept by id only: no name or personnummer is ever copied here, so culling a
+    person leaves nothing identifying behind.
+    """
+
+    class Action(models.TextChoices):
+        READ = "read", _("read")
+        CREATE = "create", _("created")
+        UPDATE = "update", _("changed")
+        DELETE = "delete", _("deleted")
+        EXPORT = "export", _("exported")
+        DENIED = "denied", _("access denied")
+        LOGIN = "login", _("logged in")
+        LOGIN_FAILED = "login_failed", _("failed login")
+        LOCKOUT = "lockout", _("locked out")
+        LOGOUT = "logout", _("logged out")
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        "bostadforst.User",
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=20, blank=True, choices=Role.choices)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    model = models.CharField(_("record type"), max_length=100, blank=True)
+    object_id = models.CharField(_("record id"), max_length=64, blank=True)
+    person_id = models.BigIntegerField(_("person id"), null=True, blank=True, db_index=True)
+    view_name = models.CharField(_("page"), max_length=100, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["user", "at"]), models.Index(fields=["person_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.model}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise PermissionError("The access log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The access log is append-only.")

@@ -1,0 +1,98 @@
+"""The four roles and what each may do: declared once, read everywhere.
+
+A role is a Django group whose name is the role's code (created by the data
+migration ``0002_create_role_groups``). ``ROLE_MODEL_PERMISSIONS`` lists the
+Django model permissions each group holds, which only the admin site uses; the
+app's own pages are governed by ``bostadforst.permissions.ACCESS_TABLE``.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    SOCIAL_WORKER = "social_worker", _("Social worker")
+    SUPPORT_STAFF = "support_staff", _("Support staff")
+    UNIT_MANAGER = "unit_manager", _("Unit manager")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+# When a user is in several groups, the most privileged role wins.
+ROLE_PRECEDENCE = [Role.ADMINISTRATOR, Role.UNIT_MANAGER, Role.SUPPORT_STAFF, Role.SOCIAL_WORKER]
+
+ALL_ROLES = frozenset(Role)
+TEAM = frozenset({Role.SUPPORT_STAFF, Role.UNIT_MANAGER})
+MANAGERS = frozenset({Role.UNIT_MANAGER})
+
+# Model permissions per group, as "app_label.codename" patterns; "app_label.*"
+# means every permission of that app. Administrators keep users and reference
+# data; case data is edited through the app's services, where rules are checked.
+ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
+    Role.ADMINISTRATOR: [
+        "bostadforst.add_user",
+        "bostadforst.change_user",
+        "bostadforst.view_user",
+        "auth.view_group",
+        "bostadforst.view_accesslogentry",
+        "housing.add_landlord",
+        "housing.change_landlord",
+        "housing.view_landlord",
+        "housing.add_apartment",
+        "housing.change_apartment",
+        "housing.view_apartment",
+        "support.add_crisisplace",
+        "support.change_crisisplace",
+        "support.view_crisisplace",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
+        "otp_totp.add_totpdevice",
+        "otp_totp.view_totpdevice",
+        "otp_totp.delete_totpdevice",
+    ],
+    Role.UNIT_MANAGER: [],
+    Role.SUPPORT_STAFF: [],
+    Role.SOCIAL_WORKER: [],
+}
+
+
+def role_of(user) -> Role | None:
+    """The user's role, or None for anonymous users and users without one."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    cached = getattr(user, "_role_cache", False)
+    if cached is not False:
+        return cached
+    if user.is_superuser:
+        role = Role.ADMINISTRATOR
+    else:
+        names = set(user.groups.values_list("name", flat=True))
+        role = next((r for r in ROLE_PRECEDENCE if r.value in names), None)
+    user._role_cache = role
+    return role
+
+
+# Navigation: (url name, label, roles). An entry whose URL is not (yet) defined
+# is left out, so each app adds its own entries here as it arrives.
+NAVIGATION: list[tuple[str, str, frozenset]] = [
+    ("home", _("Start"), ALL_ROLES),
+    # participants
+    ("participants:my-referrals", _("My referrals"), frozenset({Role.SOCIAL_WORKER})),
+    ("participants:referral-create", _("New referral"), frozenset({Role.SOCIAL_WORKER})),
+    ("participants:referral-queue", _("Referrals"), TEAM),
+    ("participants:participant-list", _("Participants"), TEAM),
+    # support
+    ("support:my-participants", _("My participants"), frozenset({Role.SUPPORT_STAFF})),
+    ("support:visit-quick-log", _("Log visit"), frozenset({Role.SUPPORT_STAFF})),
+    ("support:crisis-place-list", _("Crisis places"), TEAM),
+    ("support:activity-list", _("Meeting place"), TEAM),
+    # housing
+    ("housing:apartment-list", _("Apartments"), TEAM),
+    ("housing:eviction-risk-list", _("Eviction risk"), TEAM),
+    # reports
+    ("reports:dashboard", _("Retention"), MANAGERS),
+    ("reports:report-list", _("Reports"), MANAGERS),
+    # audit
+    ("bostadforst:access-log", _("Access log"), MANAGERS),
+    ("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
+]

@@ -1,0 +1,76 @@
+"""Forms and views for records several people edit (optimistic locking)."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .models import CaseModel
+
+
+class VersionedModelForm(forms.ModelForm):
+    """A ModelForm that carries the version it was read at in a hidden field.
+
+    The service saves the instance with that version, so a save made by
+    someone else in between is refused (``StaleObjectError``) instead of being
+    overwritten. A tampered version is refused the same way.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+
+    error_messages = {
+        "stale": _(
+            "Someone else saved this record after you opened it. Your changes have not "
+            "been saved. What they changed: %(changes)s. Check the values and save again."
+        ),
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["version"].initial = self.instance.version
+        else:
+            self.fields["version"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        version = cleaned.get("version")
+        if self.instance.pk is not None and version:
+            self.instance.version = version
+        return cleaned
+
+    def add_stale_error(self) -> None:
+        """Explain a refused save: list what the other person changed."""
+        changes = describe_changes_since(self.instance, self.data.get("version"))
+        self.add_error(None, self.error_messages["stale"] % {"changes": changes})
+
+
+def describe_changes_since(instance: CaseModel, version) -> str:
+    """Who changed which fields of ``instance`` after ``version``, in words."""
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        version = 0
+    model = type(instance)
+    records = list(
+        model.history.filter(id=instance.pk).select_related("history_user").order_by("history_date")
+    )
+    base = next((r for r in reversed(records) if r.version <= version), None)
+    later = [r for r in records if r.version > version]
+    if base is None or not later:
+        return gettext("unknown changes")
+    parts = []
+    latest = later[-1]
+    delta = latest.diff_against(base)
+    names = []
+    for change in delta.changes:
+        if change.field in {"version", "updated_at"}:
+            continue
+        names.append(str(model._meta.get_field(change.field).verbose_name))
+    who = str(latest.history_user or gettext("unknown user"))
+    when = timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M")
+    parts.append(
+        gettext("%(who)s at %(when)s changed %(fields)s")
+        % {"who": who, "when": when, "fields": ", ".join(names) or gettext("nothing visible")}
+    )
+    return "; ".join(parts)

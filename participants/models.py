@@ -1,0 +1,326 @@
+"""Participants, referrals, eligibility assessments and network contacts."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from bostadforst.models import CaseModel
+
+
+class TargetGroupCode(models.TextChoices):
+    """Stockholm's six target groups for Housing First."""
+
+    ACUTE_HOMELESS = "acute_homeless", _("Acute homelessness")
+    LONG_TERM_HOMELESS = "long_term_homeless", _("Long-term homelessness")
+    FAMILIES = "families", _("Families with children in insecure housing")
+    COMPLEX_NEEDS = "complex_needs", _("Complex care needs")
+    YOUNG_ADULTS = "young_adults", _("Young adults")
+    ELDERLY = "elderly", _("Elderly")
+
+
+class TargetGroup(models.Model):
+    """Reference rows, one per ``TargetGroupCode`` (created by a data migration),
+    so that reports can group participants by target group in SQL."""
+
+    code = models.CharField(_("code"), max_length=30, choices=TargetGroupCode.choices, unique=True)
+
+    class Meta:
+        verbose_name = _("target group")
+        verbose_name_plural = _("target groups")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return str(self.get_code_display())
+
+
+class ParticipantStatus(models.TextChoices):
+    REFERRED = "referred", _("Referred")
+    ASSESSING = "assessing", _("Under assessment")
+    APPROVED = "approved", _("Approved, waiting for an apartment")
+    HOUSED = "housed", _("Housed")
+    EXITED = "exited", _("Exited")
+
+
+class Participant(CaseModel):
+    """A person referred to, or living in, Housing First."""
+
+    # Stored normalised as 12 digits (participants.personnummer.normalise);
+    # optional only for people imported from spreadsheets without one.
+    personnummer = models.CharField(
+        _("personal identity number"), max_length=12, unique=True, null=True, blank=True
+    )
+    # The municipality's own reference, used by the cohort import.
+    external_ref = models.CharField(
+        _("municipal reference"), max_length=50, unique=True, null=True, blank=True
+    )
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    postal_address = models.CharField(_("postal address"), max_length=200, blank=True)
+    registered_since = models.DateField(
+        _("registered in the municipality since"), null=True, blank=True
+    )
+    target_groups = models.ManyToManyField(
+        TargetGroup, verbose_name=_("target groups"), blank=True, related_name="participants"
+    )
+    children_in_household = models.PositiveSmallIntegerField(
+        _("children in the household"), default=0
+    )
+    support_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned support staff"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="caseload",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=ParticipantStatus.choices,
+        default=ParticipantStatus.REFERRED, db_index=True,
+    )
+    # When the case was closed; culling (gallring) counts from this date.
+    closed_on = models.DateField(_("case closed"), null=True, blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
+
+    participant_path = "self"
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["last_name", "first_name", "pk"]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.external_ref or f"#{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("participants:participant-detail", kwargs={"pk": self.pk})
+
+    @property
+    def personnummer_masked(self) -> str:
+        """YYYYMMDD-**** : the form shown everywhere but the person's own page."""
+        if not self.personnummer:
+            return ""
+        return f"{self.personnummer[:8]}-****"
+
+    @property
+    def personnummer_display(self) -> str:
+        if not self.personnummer:
+            return ""
+        return f"{self.personnummer[:8]}-{self.personnummer[8:]}"
+
+
+class HousingSituation(models.TextChoices):
+    """Socialstyrelsen's four homelessness situations (2017), plus "not homeless"."""
+
+    ACUTE = "acute", _("1. Acute homelessness (shelter, emergency housing, sleeping rough)")
+    INSTITUTION = "institution", _(
+        "2. In an institution or supported housing, moving out within three months with no home"
+    )
+    SOCIAL_SOLUTION = "social_solution", _(
+        "3. Long-term housing arranged by social services (training flat, social contract)"
+    )
+    SHORT_TERM_OWN = "short_term_own", _(
+        "4. Short-term own arrangement (friends, relatives, short sublet)"
+    )
+    NOT_HOMELESS = "not_homeless", _("Not homeless")
+
+
+class TemporaryArrangement(models.TextChoices):
+    """The kind of short-term own arrangement (situation 4)."""
+
+    FRIENDS = "friends", _("Staying with friends or acquaintances")
+    RELATIVES = "relatives", _("Lodging with relatives")
+    SECOND_HAND = "second_hand", _("Second-hand sublet")
+    OTHER = "other", _("Other")
+
+
+class SupportNeed(models.TextChoices):
+    ADDICTION = "addiction", _("Addiction")
+    MENTAL_ILLNESS = "mental_illness", _("Mental illness")
+    BOTH = "both", _("Both addiction and mental illness")
+
+
+class ReferralStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    ASSESSING = "assessing", _("Under assessment")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Referral(CaseModel):
+    """A social worker's referral (remiss) of a person to Housing First."""
+
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("referred by"), on_delete=models.PROTECT,
+        related_name="referrals_made",
+    )
+    referral_date = models.DateField(_("referral date"))
+    housing_situation = models.CharField(
+        _("current housing situation"), max_length=20, choices=HousingSituation.choices
+    )
+    temporary_arrangement = models.CharField(
+        _("kind of temporary arrangement"), max_length=20,
+        choices=TemporaryArrangement.choices, blank=True,
+    )
+    situation_since = models.DateField(_("in this situation since"), null=True, blank=True)
+    support_need = models.CharField(_("support need"), max_length=20, choices=SupportNeed.choices)
+    description = models.TextField(_("description"), max_length=5000, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReferralStatus.choices,
+        default=ReferralStatus.SUBMITTED, db_index=True,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decline_reason = models.TextField(_("reason for declining"), max_length=2000, blank=True)
+    override_justification = models.TextField(
+        _("justification for approving without all criteria met"), max_length=2000, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-referral_date", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{_('Referral')} {self.referral_date:%Y-%m-%d} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("participants:referral-detail", kwargs={"pk": self.pk})
+
+
+class ReferralEvent(CaseModel):
+    """An entry in a referral's log: a status change, an interview, a reference
+    contacted, or information added. Records who and when."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", _("Status change")
+        INTERVIEW_BOOKED = "interview_booked", _("Interview booked")
+        INTERVIEW_HELD = "interview_held", _("Interview held")
+        REFERENCE_CONTACTED = "reference_contacted", _("Reference contacted")
+        INFORMATION = "information", _("Information added")
+
+    referral = models.ForeignKey(
+        Referral, verbose_name=_("referral"), on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    from_status = models.CharField(
+        _("from status"), max_length=20, choices=ReferralStatus.choices, blank=True
+    )
+    to_status = models.CharField(
+        _("to status"), max_length=20, choices=ReferralStatus.choices, blank=True
+    )
+    occurred_on = models.DateField(_("date"), null=True, blank=True)
+    note = models.TextField(_("note"), max_length=5000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    participant_path = "referral__participant"
+
+    class Meta:
+        verbose_name = _("referral event")
+        verbose_name_plural = _("referral events")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return str(self.get_kind_display())
+
+
+class Criterion(models.TextChoices):
+    """Helsingborg's six eligibility criteria for Housing First."""
+
+    HOMELESS = "homeless", _("Homeless")
+    SUPPORT_NEED = "support_need", _(
+        "Needs substantial support from social services because of addiction and/or "
+        "mental illness"
+    )
+    RESIDENCE = "residence", _("Registered in the municipality for at least the required years")
+    ENROLLED = "enrolled", _(
+        "Enrolled with the labour-market or social-services administration"
+    )
+    MOTIVATED = "motivated", _("Motivated and genuinely willing to keep the home")
+    CONTACT = "contact", _("Willing to keep regular contact with the support team for two years")
+
+
+class Answer(models.TextChoices):
+    MET = "met", _("Met")
+    NOT_MET = "not_met", _("Not met")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class EligibilityAssessment(CaseModel):
+    """The assessor's recorded answer to one criterion for one referral."""
+
+    referral = models.ForeignKey(
+        Referral, verbose_name=_("referral"), on_delete=models.CASCADE, related_name="assessments"
+    )
+    criterion = models.CharField(_("criterion"), max_length=20, choices=Criterion.choices)
+    answer = models.CharField(
+        _("answer"), max_length=10, choices=Answer.choices, default=Answer.UNKNOWN
+    )
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assessor"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    assessed_on = models.DateField(_("assessed"), null=True, blank=True)
+
+    participant_path = "referral__participant"
+
+    class Meta:
+        verbose_name = _("eligibility assessment")
+        verbose_name_plural = _("eligibility assessments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "criterion"], name="one_answer_per_criterion"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_criterion_display()}: {self.get_answer_display()}"
+
+
+class NetworkContact(CaseModel):
+    """A person or organisation around the applicant or tenant."""
+
+    class Relation(models.TextChoices):
+        FAMILY = "family", _("Family")
+        FRIEND = "friend", _("Friend")
+        PERSONAL_REPRESENTATIVE = "personal_representative", _("Personal representative")
+        PSYCHIATRY = "psychiatry", _("Psychiatry")
+        ADDICTION_CLINIC = "addiction_clinic", _("Addiction clinic")
+        SOCIAL_SECRETARY = "social_secretary", _("Social secretary")
+        ASSOCIATION = "association", _("Association")
+        OTHER = "other", _("Other")
+
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.CASCADE,
+        related_name="network_contacts",
+    )
+    name = models.CharField(_("name"), max_length=200)
+    relation = models.CharField(_("relation"), max_length=30, choices=Relation.choices)
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    consent_to_contact = models.BooleanField(_("consent to contact"), default=False)
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("network contact")
+        verbose_name_plural = _("network contacts")
+        ordering = ["relation", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_relation_display()})"

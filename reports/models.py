@@ -1,0 +1,49 @@
+"""Stored retention reports: the order, its state, its figures and its PDF."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Report(models.Model):
+    """A report order and its result. The figures are aggregate only (no
+    person-level data), so they stay intact when people are culled."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("ordered by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    ordered_at = models.DateTimeField(_("ordered"), auto_now_add=True)
+    as_of = models.DateField(_("reference date"))
+    months = models.PositiveSmallIntegerField(_("horizon (months)"), default=0)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.QUEUED, db_index=True
+    )
+    # Outbox: False until the task has been handed to the broker; a periodic
+    # sweep re-sends rows left unsent (broker down at order time).
+    sent_to_broker = models.BooleanField(_("sent to the queue"), default=False, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("reason for failure"), blank=True)
+    figures = models.JSONField(_("figures"), null=True, blank=True)
+    pdf = models.FileField(_("PDF"), upload_to="reports/%Y/%m/", blank=True)
+    scheduled = models.BooleanField(_("monthly scheduled report"), default=False)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["-ordered_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{_('Retention report')} {self.as_of:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:report-detail", kwargs={"pk": self.pk})

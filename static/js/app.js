@@ -1,0 +1,4 @@
+/* Bostad först – small progressive enhancements; no inline script (CSP). */
+(function () {
+  "use strict";
+})();

@@ -1,0 +1,283 @@
+"""Action plans, support visits, crisis placements and meeting-place activities."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from bostadforst.models import CaseModel
+from participants.models import NetworkContact, Participant
+
+
+class LifeArea(models.TextChoices):
+    HOUSING = "housing", _("Housing")
+    HEALTH = "health", _("Health")
+    SUBSTANCE_USE = "substance_use", _("Substance use")
+    FINANCES = "finances", _("Finances")
+    OCCUPATION = "occupation", _("Occupation")
+    SOCIAL_RELATIONS = "social_relations", _("Social relations")
+    OTHER = "other", _("Other")
+
+
+class ActionPlan(CaseModel):
+    """One version of a participant's action plan (handlingsplan).
+
+    Revising a plan creates a new row with ``number`` + 1 that copies the goals
+    and actions; earlier rows are never changed, so every version stays readable.
+    The current plan is the participant's row with the highest number.
+    """
+
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.PROTECT,
+        related_name="action_plans",
+    )
+    number = models.PositiveIntegerField(_("version"), default=1)
+    agreed_on = models.DateField(_("date the tenant took part and agreed"))
+    review_on = models.DateField(_("next review"))
+    on_breach = models.TextField(
+        _("what happens on a breach or interruption"), max_length=5000, blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("written by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("action plan")
+        verbose_name_plural = _("action plans")
+        ordering = ["participant", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "number"], name="one_plan_per_number"),
+            models.CheckConstraint(
+                condition=Q(review_on__gte=models.F("agreed_on")), name="plan_review_after_agreed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{_('Action plan')} {self.number} ({self.agreed_on:%Y-%m-%d})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("support:plan-detail", kwargs={"pk": self.pk})
+
+
+class Goal(CaseModel):
+    """A goal in the tenant's own words, in one life area."""
+
+    plan = models.ForeignKey(
+        ActionPlan, verbose_name=_("action plan"), on_delete=models.CASCADE, related_name="goals"
+    )
+    life_area = models.CharField(_("life area"), max_length=20, choices=LifeArea.choices)
+    text = models.TextField(_("goal in the tenant's own words"), max_length=2000)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    participant_path = "plan__participant"
+
+    class Meta:
+        verbose_name = _("goal")
+        verbose_name_plural = _("goals")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_life_area_display()}: {self.text[:60]}"
+
+
+class GoalAction(CaseModel):
+    """Who does what, by when and how, towards a goal."""
+
+    class Who(models.TextChoices):
+        TEAM = "team", _("The team")
+        TENANT = "tenant", _("The tenant")
+        PARTNER = "partner", _("A collaborating party")
+
+    goal = models.ForeignKey(
+        Goal, verbose_name=_("goal"), on_delete=models.CASCADE, related_name="actions"
+    )
+    who = models.CharField(_("who"), max_length=10, choices=Who.choices)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("team member"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    partner = models.ForeignKey(
+        NetworkContact, verbose_name=_("collaborating party"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    what = models.TextField(_("what"), max_length=2000)
+    how = models.TextField(_("how"), max_length=2000, blank=True)
+    by_when = models.DateField(_("by when"), null=True, blank=True)
+
+    participant_path = "goal__plan__participant"
+
+    class Meta:
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+        ordering = ["by_when", "pk"]
+
+    def __str__(self) -> str:
+        return self.what[:60]
+
+
+class SupportVisit(CaseModel):
+    """A support contact and its journal note.
+
+    Journal integrity (social-services documentation rules): the note is locked
+    once its author signs it, or 24 hours after it was written; a correction is
+    a new visit row whose ``corrects`` points at the original.
+    """
+
+    class Kind(models.TextChoices):
+        HOME_VISIT = "home_visit", _("Home visit")
+        PHONE = "phone", _("Phone")
+        ACCOMPANIMENT = "accompaniment", _("Accompaniment")
+        MEETING_PLACE = "meeting_place", _("Meeting place")
+        DIGITAL = "digital", _("Digital")
+        MISSED = "missed", _("Missed or cancelled")
+
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.PROTECT,
+        related_name="visits",
+    )
+    started_at = models.DateTimeField(_("date and time"), db_index=True)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(0), MaxValueValidator(24 * 60)]
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff"), related_name="support_visits"
+    )
+    note = models.TextField(_("journal note"), max_length=10000, blank=True)
+    goals = models.ManyToManyField(
+        Goal, verbose_name=_("goals concerned"), blank=True, related_name="visits"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
+    corrects = models.ForeignKey(
+        "self", verbose_name=_("corrects"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="corrections",
+    )
+
+    class Meta:
+        verbose_name = _("support visit")
+        verbose_name_plural = _("support visits")
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["participant", "-started_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__lte=24 * 60), name="visit_duration_at_most_a_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("support:visit-detail", kwargs={"pk": self.pk})
+
+
+class CrisisPlace(CaseModel):
+    """A crisis or emergency place (sviktplats/akutplats) with a capacity."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"), validators=[MinValueValidator(1), MaxValueValidator(500)]
+    )
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    participant_path = None
+
+    class Meta:
+        verbose_name = _("crisis place")
+        verbose_name_plural = _("crisis places")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CrisisPlacement(CaseModel):
+    """A short stay at a crisis place. The tenancy stays active throughout:
+    the person moves home again afterwards. ``end`` is the day they left
+    (half-open [start, end)); empty while the stay goes on."""
+
+    class Reason(models.TextChoices):
+        RELAPSE = "relapse", _("Relapse")
+        MENTAL_HEALTH = "mental_health", _("Mental-health crisis")
+        OTHER = "other", _("Other")
+
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.PROTECT,
+        related_name="crisis_placements",
+    )
+    place = models.ForeignKey(
+        CrisisPlace, verbose_name=_("crisis place"), on_delete=models.PROTECT,
+        related_name="placements",
+    )
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    note = models.TextField(_("note"), max_length=5000, blank=True)
+
+    class Meta:
+        verbose_name = _("crisis placement")
+        verbose_name_plural = _("crisis placements")
+        ordering = ["-start", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="placement_end_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["participant"], condition=Q(end__isnull=True),
+                name="one_open_placement_per_participant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.place} {self.start:%Y-%m-%d}"
+
+
+class Activity(CaseModel):
+    """A meeting-place activity (fishing, cooking, painting …)."""
+
+    title = models.CharField(_("activity"), max_length=200)
+    date = models.DateField(_("date"))
+    description = models.TextField(_("description"), max_length=5000, blank=True)
+    participants = models.ManyToManyField(
+        Participant, verbose_name=_("attended"), blank=True, through="Attendance",
+        related_name="activities",
+    )
+
+    participant_path = None
+
+    class Meta:
+        verbose_name = _("meeting-place activity")
+        verbose_name_plural = _("meeting-place activities")
+        ordering = ["-date", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.date:%Y-%m-%d}"
+
+
+class Attendance(CaseModel):
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="attendances"
+    )
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.CASCADE,
+        related_name="attendances",
+    )
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendances")
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "participant"], name="attend_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} – {self.activity}"

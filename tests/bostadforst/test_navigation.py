@@ -1,0 +1,59 @@
+"""Each role's navigation shows its own entry points, and only those."""
+
+import pytest
+from django.urls import NoReverseMatch, reverse
+
+from bostadforst.roles import NAVIGATION, Role
+
+
+def expected_urls(role):
+    urls = set()
+    for name, _label, roles in NAVIGATION:
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        if role in roles:
+            urls.add(url)
+    return urls
+
+
+def nav_links(html: str) -> set[str]:
+    nav = html.split('id="main-nav"', 1)[1].split("</ul>", 1)[0]
+    return {part.split('"', 1)[0] for part in nav.split('href="')[1:]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(Role))
+def test_navigation_shows_the_roles_entry_points(client_for, role_users, role):
+    response = client_for(role_users[role]).get(reverse("home"))
+    assert response.status_code == 200
+    links = nav_links(response.content.decode())
+    assert links == expected_urls(role)
+    assert reverse("home") in links
+
+
+@pytest.mark.django_db
+def test_social_worker_never_sees_team_or_manager_entries(sw_client):
+    links = nav_links(sw_client.get(reverse("home")).content.decode())
+    for name, _label, roles in NAVIGATION:
+        if Role.SOCIAL_WORKER not in roles:
+            try:
+                assert reverse(name) not in links
+            except NoReverseMatch:
+                pass
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "phrase"),
+    [
+        (Role.SOCIAL_WORKER, "remiss"),
+        (Role.SUPPORT_STAFF, "besök"),
+        (Role.UNIT_MANAGER, "kvarboende"),
+        (Role.ADMINISTRATOR, "hyresvärdar"),
+    ],
+)
+def test_start_page_tells_each_role_what_it_finds(client_for, role_users, role, phrase):
+    html = client_for(role_users[role]).get(reverse("home")).content.decode().lower()
+    assert phrase in html

@@ -1,0 +1,50 @@
+"""seed_demo creates one user per role and can run twice without changing anything."""
+
+import io
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from bostadforst.models import AccessLogEntry, User
+from bostadforst.roles import Role
+
+# Rows that record events rather than data (a second run logs nothing new
+# either, but history and log rows are compared separately below).
+def snapshot() -> dict[str, int]:
+    return {m._meta.label: m.objects.count() for m in apps.get_models()}
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_a_user_per_role_with_the_given_password():
+    call_command("seed_demo", "--password", "demo-lösen-123", stdout=io.StringIO())
+    for username, role in [
+        ("socialsekreterare", Role.SOCIAL_WORKER),
+        ("boendestodjare", Role.SUPPORT_STAFF),
+        ("enhetschef", Role.UNIT_MANAGER),
+        ("admin", Role.ADMINISTRATOR),
+    ]:
+        user = User.objects.get(username=username)
+        assert user.role == role
+        assert user.check_password("demo-lösen-123")
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_changes_nothing():
+    call_command("seed_demo", "--password", "demo-lösen-123", stdout=io.StringIO())
+    first = snapshot()
+    passwords = dict(User.objects.values_list("username", "password"))
+    call_command("seed_demo", stdout=io.StringIO())
+    assert snapshot() == first
+    assert dict(User.objects.values_list("username", "password")) == passwords
+    assert AccessLogEntry.objects.count() == first["bostadforst.AccessLogEntry"]
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_a_generated_password_when_none_is_given(monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("Password for new"))
+    password = line.rsplit(" ", 1)[1]
+    assert User.objects.get(username="enhetschef").check_password(password)

@@ -1,0 +1,30 @@
+"""Factories shared by every app's tests (users and roles)."""
+
+import factory
+from django.contrib.auth.models import Group
+from factory.django import DjangoModelFactory
+
+from bostadforst.models import User
+from bostadforst.roles import Role
+
+TEST_PASSWORD = "korrekt-hast-batteri-häftklammer"
+
+
+class UserFactory(DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name", locale="sv_SE")
+    last_name = factory.Faker("last_name", locale="sv_SE")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.se")
+    password = factory.django.Password(TEST_PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted: Role | None, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=Role(extracted).value))
+            if extracted == Role.ADMINISTRATOR:
+                self.is_staff = True
+                self.save(update_fields=["is_staff"])
