@@ -1,6 +1,6 @@
 """Writing the access log. Logging a read is one line in a view:
 
-    log_read(request, participant)
+log_read(request, participant)
 """
 
 from django.db import models

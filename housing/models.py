@@ -43,15 +43,27 @@ class Apartment(CaseModel):
     postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     rooms = models.DecimalField(
-        _("rooms"), max_digits=3, decimal_places=1, null=True, blank=True,
+        _("rooms"),
+        max_digits=3,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("10"))],
     )
     size_sqm = models.DecimalField(
-        _("size (m²)"), max_digits=5, decimal_places=1, null=True, blank=True,
+        _("size (m²)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("10")), MaxValueValidator(Decimal("300"))],
     )
     monthly_rent = models.DecimalField(
-        _("monthly rent (SEK)"), max_digits=8, decimal_places=2, null=True, blank=True,
+        _("monthly rent (SEK)"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("50000"))],
     )
     status = models.CharField(
@@ -99,11 +111,15 @@ class Tenancy(CaseModel):
     """
 
     participant = models.ForeignKey(
-        Participant, verbose_name=_("participant"), on_delete=models.PROTECT,
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
         related_name="tenancies",
     )
     apartment = models.ForeignKey(
-        Apartment, verbose_name=_("apartment"), on_delete=models.PROTECT,
+        Apartment,
+        verbose_name=_("apartment"),
+        on_delete=models.PROTECT,
         related_name="tenancies",
     )
     contract_type = models.CharField(
@@ -172,7 +188,11 @@ class TenancyIncident(CaseModel):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     occurred_on = models.DateField(_("date"))
     amount = models.DecimalField(
-        _("amount (SEK)"), max_digits=9, decimal_places=2, null=True, blank=True,
+        _("amount (SEK)"),
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1000000"))],
     )
     description = models.TextField(_("description"), max_length=5000)

@@ -77,8 +77,11 @@ class Participant(CaseModel):
         related_name="caseload",
     )
     status = models.CharField(
-        _("status"), max_length=20, choices=ParticipantStatus.choices,
-        default=ParticipantStatus.REFERRED, db_index=True,
+        _("status"),
+        max_length=20,
+        choices=ParticipantStatus.choices,
+        default=ParticipantStatus.REFERRED,
+        db_index=True,
     )
     # When the case was closed; culling (gallring) counts from this date.
     closed_on = models.DateField(_("case closed"), null=True, blank=True)
@@ -116,14 +119,17 @@ class HousingSituation(models.TextChoices):
     """Socialstyrelsen's four homelessness situations (2017), plus "not homeless"."""
 
     ACUTE = "acute", _("1. Acute homelessness (shelter, emergency housing, sleeping rough)")
-    INSTITUTION = "institution", _(
-        "2. In an institution or supported housing, moving out within three months with no home"
+    INSTITUTION = (
+        "institution",
+        _("2. In an institution or supported housing, moving out within three months with no home"),
     )
-    SOCIAL_SOLUTION = "social_solution", _(
-        "3. Long-term housing arranged by social services (training flat, social contract)"
+    SOCIAL_SOLUTION = (
+        "social_solution",
+        _("3. Long-term housing arranged by social services (training flat, social contract)"),
     )
-    SHORT_TERM_OWN = "short_term_own", _(
-        "4. Short-term own arrangement (friends, relatives, short sublet)"
+    SHORT_TERM_OWN = (
+        "short_term_own",
+        _("4. Short-term own arrangement (friends, relatives, short sublet)"),
     )
     NOT_HOMELESS = "not_homeless", _("Not homeless")
 
@@ -155,11 +161,15 @@ class Referral(CaseModel):
     """A social worker's referral (remiss) of a person to Housing First."""
 
     participant = models.ForeignKey(
-        Participant, verbose_name=_("participant"), on_delete=models.PROTECT,
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
         related_name="referrals",
     )
     referred_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("referred by"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("referred by"),
+        on_delete=models.PROTECT,
         related_name="referrals_made",
     )
     referral_date = models.DateField(_("referral date"))
@@ -167,19 +177,28 @@ class Referral(CaseModel):
         _("current housing situation"), max_length=20, choices=HousingSituation.choices
     )
     temporary_arrangement = models.CharField(
-        _("kind of temporary arrangement"), max_length=20,
-        choices=TemporaryArrangement.choices, blank=True,
+        _("kind of temporary arrangement"),
+        max_length=20,
+        choices=TemporaryArrangement.choices,
+        blank=True,
     )
     situation_since = models.DateField(_("in this situation since"), null=True, blank=True)
     support_need = models.CharField(_("support need"), max_length=20, choices=SupportNeed.choices)
     description = models.TextField(_("description"), max_length=5000, blank=True)
     status = models.CharField(
-        _("status"), max_length=20, choices=ReferralStatus.choices,
-        default=ReferralStatus.SUBMITTED, db_index=True,
+        _("status"),
+        max_length=20,
+        choices=ReferralStatus.choices,
+        default=ReferralStatus.SUBMITTED,
+        db_index=True,
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decline_reason = models.TextField(_("reason for declining"), max_length=2000, blank=True)
@@ -223,7 +242,9 @@ class ReferralEvent(CaseModel):
     occurred_on = models.DateField(_("date"), null=True, blank=True)
     note = models.TextField(_("note"), max_length=5000, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
 
@@ -242,14 +263,15 @@ class Criterion(models.TextChoices):
     """Helsingborg's six eligibility criteria for Housing First."""
 
     HOMELESS = "homeless", _("Homeless")
-    SUPPORT_NEED = "support_need", _(
-        "Needs substantial support from social services because of addiction and/or "
-        "mental illness"
+    SUPPORT_NEED = (
+        "support_need",
+        _(
+            "Needs substantial support from social services because of addiction and/or "
+            "mental illness"
+        ),
     )
     RESIDENCE = "residence", _("Registered in the municipality for at least the required years")
-    ENROLLED = "enrolled", _(
-        "Enrolled with the labour-market or social-services administration"
-    )
+    ENROLLED = "enrolled", _("Enrolled with the labour-market or social-services administration")
     MOTIVATED = "motivated", _("Motivated and genuinely willing to keep the home")
     CONTACT = "contact", _("Willing to keep regular contact with the support team for two years")
 
@@ -272,8 +294,12 @@ class EligibilityAssessment(CaseModel):
     )
     note = models.TextField(_("note"), max_length=2000, blank=True)
     assessor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("assessor"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assessor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     assessed_on = models.DateField(_("assessed"), null=True, blank=True)
 
@@ -306,7 +332,9 @@ class NetworkContact(CaseModel):
         OTHER = "other", _("Other")
 
     participant = models.ForeignKey(
-        Participant, verbose_name=_("participant"), on_delete=models.CASCADE,
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.CASCADE,
         related_name="network_contacts",
     )
     name = models.CharField(_("name"), max_length=200)

@@ -17,8 +17,12 @@ class Report(models.Model):
         FAILED = "failed", _("Failed")
 
     ordered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("ordered by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ordered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     ordered_at = models.DateTimeField(_("ordered"), auto_now_add=True)
     as_of = models.DateField(_("reference date"))

@@ -30,7 +30,9 @@ class ActionPlan(CaseModel):
     """
 
     participant = models.ForeignKey(
-        Participant, verbose_name=_("participant"), on_delete=models.PROTECT,
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
         related_name="action_plans",
     )
     number = models.PositiveIntegerField(_("version"), default=1)
@@ -40,7 +42,9 @@ class ActionPlan(CaseModel):
         _("what happens on a breach or interruption"), max_length=5000, blank=True
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("written by"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("written by"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
 
@@ -96,12 +100,20 @@ class GoalAction(CaseModel):
     )
     who = models.CharField(_("who"), max_length=10, choices=Who.choices)
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("team member"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("team member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     partner = models.ForeignKey(
-        NetworkContact, verbose_name=_("collaborating party"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        NetworkContact,
+        verbose_name=_("collaborating party"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     what = models.TextField(_("what"), max_length=2000)
     how = models.TextField(_("how"), max_length=2000, blank=True)
@@ -135,7 +147,9 @@ class SupportVisit(CaseModel):
         MISSED = "missed", _("Missed or cancelled")
 
     participant = models.ForeignKey(
-        Participant, verbose_name=_("participant"), on_delete=models.PROTECT,
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
         related_name="visits",
     )
     started_at = models.DateTimeField(_("date and time"), db_index=True)
@@ -151,12 +165,18 @@ class SupportVisit(CaseModel):
         Goal, verbose_name=_("goals concerned"), blank=True, related_name="visits"
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
     signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
     corrects = models.ForeignKey(
-        "self", verbose_name=_("corrects"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("corrects"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="corrections",
     )
 
@@ -210,11 +230,15 @@ class CrisisPlacement(CaseModel):
         OTHER = "other", _("Other")
 
     participant = models.ForeignKey(
-        Participant, verbose_name=_("participant"), on_delete=models.PROTECT,
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
         related_name="crisis_placements",
     )
     place = models.ForeignKey(
-        CrisisPlace, verbose_name=_("crisis place"), on_delete=models.PROTECT,
+        CrisisPlace,
+        verbose_name=_("crisis place"),
+        on_delete=models.PROTECT,
         related_name="placements",
     )
     start = models.DateField(_("start"))
@@ -232,7 +256,8 @@ class CrisisPlacement(CaseModel):
                 name="placement_end_after_start",
             ),
             models.UniqueConstraint(
-                fields=["participant"], condition=Q(end__isnull=True),
+                fields=["participant"],
+                condition=Q(end__isnull=True),
                 name="one_open_placement_per_participant",
             ),
         ]
@@ -248,7 +273,10 @@ class Activity(CaseModel):
     date = models.DateField(_("date"))
     description = models.TextField(_("description"), max_length=5000, blank=True)
     participants = models.ManyToManyField(
-        Participant, verbose_name=_("attended"), blank=True, through="Attendance",
+        Participant,
+        verbose_name=_("attended"),
+        blank=True,
+        through="Attendance",
         related_name="activities",
     )
 
@@ -268,7 +296,9 @@ class Attendance(CaseModel):
         Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="attendances"
     )
     participant = models.ForeignKey(
-        Participant, verbose_name=_("participant"), on_delete=models.CASCADE,
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.CASCADE,
         related_name="attendances",
     )
 

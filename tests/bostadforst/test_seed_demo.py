@@ -9,8 +9,7 @@ from django.core.management import call_command
 from bostadforst.models import AccessLogEntry, User
 from bostadforst.roles import Role
 
-# Rows that record events rather than data (a second run logs nothing new
-# either, but history and log rows are compared separately below).
+
 def snapshot() -> dict[str, int]:
     return {m._meta.label: m.objects.count() for m in apps.get_models()}
 

@@ -30,8 +30,12 @@ def clean_env(env: dict) -> dict:
 
 def run_python(code: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=clean_env(env), capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean_env(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

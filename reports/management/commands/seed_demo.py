@@ -29,9 +29,9 @@ class Command(BaseCommand):
         generated = not password
         if generated:
             password = secrets.token_urlsafe(12)
-        missing = len(DEMO_USERS) - User.objects.filter(
-            username__in=[u[0] for u in DEMO_USERS]
-        ).count()
+        missing = (
+            len(DEMO_USERS) - User.objects.filter(username__in=[u[0] for u in DEMO_USERS]).count()
+        )
         with transaction.atomic():
             users = seed_users(password=password, reset_passwords=not generated)
             for module_name in APP_SEEDERS:
