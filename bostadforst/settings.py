@@ -216,7 +216,10 @@ FORMAT_MODULE_PATH = ["bostadforst.formats"]
 
 # --- Static files -------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
+# Only the hashed-manifest mode serves collected files; otherwise whitenoise
+# serves straight from the finders and must not look for an empty folder.
+STATIC_ROOT = BASE_DIR / "staticfiles" if STATIC_MANIFEST else None
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR),
@@ -231,12 +234,12 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env.bool("STATIC_MANIFEST", default=not DEBUG)
+            if STATIC_MANIFEST
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-WHITENOISE_USE_FINDERS = not env.bool("STATIC_MANIFEST", default=not DEBUG)
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
