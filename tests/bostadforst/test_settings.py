@@ -98,3 +98,17 @@ def test_swedish_is_the_default_language_and_stockholm_the_time_zone(settings):
     assert settings.LANGUAGE_CODE == "sv"
     assert settings.TIME_ZONE == "Europe/Stockholm"
     assert [code for code, _name in settings.LANGUAGES] == ["sv", "en"]
+
+
+@pytest.mark.django_db
+def test_interface_is_swedish_even_for_an_english_browser(client):
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "Logga in" in response.content.decode()
+    assert response["Content-Language"] == "sv"
+
+
+@pytest.mark.django_db
+def test_english_is_selectable(client):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert response.status_code == 302
+    assert "Log in" in client.get("/login/").content.decode()
