@@ -28,6 +28,8 @@ class Report(models.Model):
     as_of = models.DateField(_("reference date"))
     months = models.PositiveSmallIntegerField(_("horizon (months)"), default=0)
     filters = models.JSONField(_("filters"), default=dict, blank=True)
+    # Free text shown as the report's heading; escaped wherever it is shown.
+    title = models.CharField(_("heading"), max_length=200, blank=True)
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.QUEUED, db_index=True
     )

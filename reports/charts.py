@@ -1,0 +1,226 @@
+"""Charts as server-rendered SVG: no JavaScript, no CDN, the same markup on
+screen, in print and in the PDF (WeasyPrint draws inline SVG).
+
+Every chart carries a ``<title>`` and ``<desc>`` for screen readers and is
+shown next to a table with the same numbers. Colour is never the only carrier
+of meaning: the target is a dashed, labelled line, and values are printed.
+Every text that reaches the markup goes through ``escape``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import count
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+INK = "#1f2937"
+LINE = "#0a3d62"
+GRID = "#d1d5db"
+TARGET = "#9b1c1c"
+BAR = "#2563a6"
+FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
+
+_ids = count(1)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f} %"
+
+
+def _open(width: int, height: int, title: str, desc: str) -> tuple[list[str], str]:
+    uid = f"chart{next(_ids)}"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="bf-chart" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{uid}-t {uid}-d" preserveAspectRatio="xMidYMid meet">',
+        f'<title id="{uid}-t">{escape(title)}</title>',
+        f'<desc id="{uid}-d">{escape(desc)}</desc>',
+    ]
+    return parts, uid
+
+
+def _y_axis(parts: list[str], *, left: int, right: int, top: int, bottom: int) -> None:
+    for pct in (0, 25, 50, 75, 100):
+        y = bottom - (bottom - top) * pct / 100
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{GRID}" '
+            'stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="{INK}" {FONT}>{pct} %</text>'
+        )
+
+
+def _target_line(
+    parts: list[str], target: float, label: str, *, left: int, right: int, top: int, bottom: int
+) -> None:
+    y = bottom - (bottom - top) * target
+    parts.append(
+        f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{TARGET}" '
+        'stroke-width="2" stroke-dasharray="6 4"/>'
+    )
+    parts.append(
+        f'<text x="{right - 4}" y="{y - 5:.1f}" text-anchor="end" font-size="11" '
+        f'fill="{TARGET}" {FONT}>{escape(label)}</text>'
+    )
+
+
+def line_chart(
+    points: Sequence[dict],
+    *,
+    value_key: str,
+    title: str,
+    desc: str,
+    target: float | None = None,
+    target_label: str = "",
+    width: int = 640,
+    height: int = 260,
+) -> SafeString:
+    """A line over labelled points (e.g. quarters) on a 0–100 % axis; ``None`` values leave gaps."""
+    left, right, top, bottom = 48, width - 12, 16, height - 36
+    parts, _ = _open(width, height, title, desc)
+    _y_axis(parts, left=left, right=right, top=top, bottom=bottom)
+    n = len(points)
+    step = (right - left) / max(n - 1, 1)
+    segment: list[str] = []
+    segments: list[list[str]] = []
+    for i, point in enumerate(points):
+        x = left + step * i if n > 1 else (left + right) / 2
+        label = escape(point.get("label", ""))
+        parts.append(
+            f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle" font-size="11" '
+            f'fill="{INK}" {FONT}>{label}</text>'
+        )
+        value = point.get(value_key)
+        if value is None:
+            if segment:
+                segments.append(segment)
+            segment = []
+            continue
+        y = bottom - (bottom - top) * value
+        segment.append(f"{x:.1f},{y:.1f}")
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{LINE}"/>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle" font-size="10" '
+            f'fill="{INK}" {FONT}>{_percent(value)}</text>'
+        )
+    if segment:
+        segments.append(segment)
+    for seg in segments:
+        if len(seg) > 1:
+            parts.append(
+                f'<polyline fill="none" stroke="{LINE}" stroke-width="2.5" '
+                f'points="{" ".join(seg)}"/>'
+            )
+    if target is not None:
+        _target_line(parts, target, target_label, left=left, right=right, top=top, bottom=bottom)
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 (every text above is escaped)
+
+
+def step_chart(
+    points: Sequence[dict],
+    *,
+    value_key: str = "survival",
+    x_key: str = "month",
+    title: str,
+    desc: str,
+    x_label: str = "",
+    width: int = 640,
+    height: int = 260,
+) -> SafeString:
+    """A Kaplan–Meier step curve: x in months, y the share on a 0–100 % axis."""
+    left, right, top, bottom = 48, width - 12, 16, height - 40
+    parts, _ = _open(width, height, title, desc)
+    _y_axis(parts, left=left, right=right, top=top, bottom=bottom)
+    if points:
+        last = max(p[x_key] for p in points) + 1
+        scale = (right - left) / last
+        # Axis ticks every 6, 12 or 24 months, whichever keeps labels apart.
+        tick = 6 if last <= 36 else 12 if last <= 96 else 24
+        for month in range(0, last + 1, tick):
+            x = left + month * scale
+            parts.append(
+                f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" font-size="11" '
+                f'fill="{INK}" {FONT}>{month}</text>'
+            )
+        coords = [f"{left:.1f},{top:.1f}"]
+        previous = 1.0
+        for point in points:
+            x_end = left + (point[x_key] + 1) * scale
+            y_prev = bottom - (bottom - top) * previous
+            y_new = bottom - (bottom - top) * point[value_key]
+            coords.append(f"{x_end:.1f},{y_prev:.1f}")
+            coords.append(f"{x_end:.1f},{y_new:.1f}")
+            previous = point[value_key]
+        parts.append(
+            f'<polyline fill="none" stroke="{LINE}" stroke-width="2.5" '
+            f'points="{" ".join(coords)}"/>'
+        )
+        parts.append(
+            f'<text x="{right:.1f}" y="{bottom - (bottom - top) * previous - 6:.1f}" '
+            f'text-anchor="end" font-size="11" fill="{INK}" {FONT}>{_percent(previous)}</text>'
+        )
+    parts.append(
+        f'<text x="{(left + right) / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="11" '
+        f'fill="{INK}" {FONT}>{escape(x_label)}</text>'
+    )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 (every text above is escaped)
+
+
+def bar_chart(
+    rows: Sequence[tuple[str, float | None, int]],
+    *,
+    title: str,
+    desc: str,
+    target: float | None = None,
+    target_label: str = "",
+    width: int = 640,
+) -> SafeString:
+    """Horizontal bars, one per (label, rate, cohort); the rate and n are printed."""
+    bar_h, gap, label_w = 20, 8, 190
+    left, right, top = label_w, width - 90, 8
+    height = top + len(rows) * (bar_h + gap) + 24
+    bottom = height - 20
+    parts, _ = _open(width, height, title, desc)
+    for pct in (0, 50, 100):
+        x = left + (right - left) * pct / 100
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{GRID}"/>'
+            f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle" font-size="11" '
+            f'fill="{INK}" {FONT}>{pct} %</text>'
+        )
+    for i, (label, rate, n) in enumerate(rows):
+        y = top + i * (bar_h + gap)
+        text = str(label)
+        if len(text) > 28:
+            text = text[:27] + "…"
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar_h - 5}" text-anchor="end" font-size="11" '
+            f'fill="{INK}" {FONT}>{escape(text)}</text>'
+        )
+        if rate is not None:
+            w = (right - left) * rate
+            parts.append(
+                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{BAR}"/>'
+            )
+        parts.append(
+            f'<text x="{right + 6}" y="{y + bar_h - 5}" font-size="11" fill="{INK}" {FONT}>'
+            f"{_percent(rate)} (n={n})</text>"
+        )
+    if target is not None:
+        x = left + (right - left) * target
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom}" stroke="{TARGET}" '
+            'stroke-width="2" stroke-dasharray="6 4"/>'
+        )
+        parts.append(
+            f'<text x="{x + 4:.1f}" y="{bottom + 0}" font-size="10" fill="{TARGET}" {FONT}>'
+            f"{escape(target_label)}</text>"
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 (every text above is escaped)

@@ -1,0 +1,199 @@
+"""Turning computed figures into tables and charts, the same for the
+dashboard, the stored report page, the PDF and the CSV downloads.
+
+A ``Table`` holds raw values with a kind per column; templates format them
+(rates as per cent with a decimal comma), CSV writes them raw (rates as
+fractions with four decimals), so a download equals what is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from housing.models import ContractType
+from participants.models import TargetGroupCode
+
+from . import charts
+from .retention import NO_TARGET_GROUP
+
+INT, RATE, TEXT, DATE, BOOL = "int", "rate", "text", "date", "bool"
+
+BREAKDOWN_TITLES = {
+    "landlord": gettext_lazy("By landlord (of the first tenancy)"),
+    "contract_type": gettext_lazy("By contract type (of the first tenancy)"),
+    "move_in_year": gettext_lazy("By year of first move-in"),
+    "target_group": gettext_lazy("By target group"),
+}
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[tuple[str, str]]  # (heading, kind)
+    rows: list[list[Any]] = field(default_factory=list)
+    caption: str = ""
+
+    @property
+    def headings(self) -> list[str]:
+        return [heading for heading, _kind in self.columns]
+
+    @property
+    def kinds(self) -> list[str]:
+        return [kind for _heading, kind in self.columns]
+
+    def cells(self) -> list[list[tuple[Any, str]]]:
+        """Rows as (value, kind) pairs for the template."""
+        kinds = self.kinds
+        return [list(zip(row, kinds, strict=False)) for row in self.rows]
+
+
+def group_label(breakdown: str, key: str) -> str:
+    if breakdown == "contract_type":
+        return str(ContractType(key).label) if key in ContractType.values else key
+    if breakdown == "target_group":
+        if key == NO_TARGET_GROUP:
+            return _("No target group recorded")
+        return str(TargetGroupCode(key).label) if key in TargetGroupCode.values else key
+    return key
+
+
+def _count_columns() -> list[tuple[str, str]]:
+    return [
+        (_("Cohort"), INT),
+        (_("Housed"), INT),
+        (_("Moved on"), INT),
+        (_("Lost the home"), INT),
+        (_("Deceased"), INT),
+        (_("Retention"), RATE),
+        (_("Retention, deceased counted"), RATE),
+        (_("Takeover share"), RATE),
+    ]
+
+
+def _count_cells(c: dict) -> list[Any]:
+    return [
+        c["cohort"],
+        c["housed"],
+        c["moved_on"],
+        c["lost"],
+        c["deceased"],
+        c["retention_rate"],
+        c["retention_rate_incl_deceased"],
+        c["takeover_share"],
+    ]
+
+
+def summary_table(figures: dict) -> Table:
+    t = Table("summary", _("Retention"), [(_("Measure"), TEXT), (_("Value"), TEXT)])
+    meets = figures["meets_target"]
+    t.columns = [(_("Measure"), TEXT), (_("Value"), "mixed")]
+    t.rows = [
+        [_("Reference date"), (figures["as_of"], DATE)],
+        [_("Horizon (months)"), (figures["months"] or _("none"), TEXT)],
+        [_("Cohort (moved in)"), (figures["cohort"], INT)],
+        [_("Housed"), (figures["housed"], INT)],
+        [_("Moved on to other permanent housing"), (figures["moved_on"], INT)],
+        [_("Lost the home"), (figures["lost"], INT)],
+        [_("Deceased"), (figures["deceased"], INT)],
+        [_("Retention (deceased excluded)"), (figures["retention_rate"], RATE)],
+        [_("Retention with the deceased counted"), (figures["retention_rate_incl_deceased"], RATE)],
+        [_("Target"), (figures["target"], RATE)],
+        [
+            _("Target met"),
+            (_("yes") if meets else _("no") if meets is not None else _("no rate"), TEXT),
+        ],
+        [_("Takeover share (social contracts)"), (figures["takeover_share"], RATE)],
+    ]
+    return t
+
+
+def breakdown_tables(figures: dict) -> list[Table]:
+    tables = []
+    for name, groups in figures["breakdown"].items():
+        t = Table(f"breakdown-{name}", str(BREAKDOWN_TITLES[name]), [(_("Group"), TEXT)])
+        t.columns += _count_columns()
+        t.rows = [[group_label(name, key), *_count_cells(c)] for key, c in groups.items()]
+        tables.append(t)
+    return tables
+
+
+def trend_table(trend: list[dict]) -> Table:
+    t = Table("trend", _("Trend by quarter"), [(_("Quarter end"), DATE)] + _count_columns())
+    t.rows = [[p["date"], *_count_cells(p)] for p in trend]
+    return t
+
+
+def survival_table(points: list[dict]) -> Table:
+    t = Table(
+        "survival",
+        _("Tenancy survival (Kaplan–Meier)"),
+        [
+            (_("Months since first move-in"), INT),
+            (_("Followed at the start"), INT),
+            (_("Homes lost"), INT),
+            (_("Censored"), INT),
+            (_("Share still housed"), RATE),
+        ],
+    )
+    t.rows = [[p["month"], p["at_risk"], p["events"], p["censored"], p["survival"]] for p in points]
+    return t
+
+
+def figure_charts(figures: dict) -> dict[str, Any]:
+    """The SVG charts for stored figures (trend, survival, one per breakdown)."""
+    target = figures.get("target", settings.RETENTION_TARGET)
+    target_label = _("Target %(percent)s %%") % {"percent": f"{target * 100:.0f}"}
+    out: dict[str, Any] = {}
+    trend = figures.get("trend") or []
+    if trend:
+        out["trend"] = charts.line_chart(
+            trend,
+            value_key="retention_rate",
+            title=_("Retention by quarter"),
+            desc=_("Retention at each quarter end; the dashed line is the target."),
+            target=target,
+            target_label=target_label,
+        )
+    survival = figures.get("survival") or []
+    if survival:
+        out["survival"] = charts.step_chart(
+            survival,
+            title=_("Share still housed by months since first move-in"),
+            desc=_(
+                "Kaplan–Meier estimate; people still housed are censored at the reference date."
+            ),
+            x_label=_("Months since first move-in"),
+        )
+    out["breakdowns"] = {}
+    for name, groups in figures["breakdown"].items():
+        rows = [
+            (group_label(name, key), c["retention_rate"], c["cohort"]) for key, c in groups.items()
+        ]
+        if rows:
+            out["breakdowns"][name] = charts.bar_chart(
+                rows,
+                title=str(BREAKDOWN_TITLES[name]),
+                desc=_("Retention per group; the dashed line is the target."),
+                target=target,
+                target_label=target_label,
+            )
+    return out
+
+
+def report_context(*, report, figures: dict) -> dict[str, Any]:
+    """Everything the PDF template (and the report page) shows for ``figures``."""
+    return {
+        "report": report,
+        "figures": figures,
+        "summary": summary_table(figures),
+        "breakdowns": breakdown_tables(figures),
+        "trend_table": trend_table(figures.get("trend") or []),
+        "survival_table": survival_table(figures.get("survival") or []),
+        "charts": figure_charts(figures),
+    }

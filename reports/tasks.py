@@ -1,0 +1,46 @@
+"""Celery tasks of the reports app: thin wrappers that take ids, never names,
+personnummer or notes (task arguments end up in broker and worker logs)."""
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, name="reports.generate", max_retries=3, acks_late=True)
+def generate_report(self, report_id: int) -> str:
+    """Compute and render report ``report_id`` (idempotent: once per id)."""
+    try:
+        return services.report_run(report_id=report_id)
+    except services.TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            services.report_fail(report_id=report_id, reason=f"{type(exc).__name__}: {exc}")
+            return "failed"
+        services.report_requeue(report_id=report_id)
+        raise self.retry(exc=exc, countdown=5 * 2**self.request.retries) from exc
+
+
+@shared_task(name="reports.sweep_unsent")
+def sweep_unsent() -> int:
+    """Send report orders that never reached the broker (it was down)."""
+    return services.report_sweep_unsent()
+
+
+@shared_task(name="reports.monthly")
+def order_monthly_report() -> int | None:
+    """Order the monthly report (as of the end of the previous month)."""
+    report = services.report_order_monthly()
+    return report.pk if report else None
+
+
+@worker_ready.connect
+def _sweep_on_worker_start(**kwargs) -> None:
+    """Orders left unsent while no worker or broker was up are sent at start."""
+    try:
+        services.report_sweep_unsent(grace=services.timedelta(0))
+    except Exception:  # a worker must start even if the sweep cannot run
+        logger.exception("sweep of unsent report orders failed at worker start")

@@ -1,0 +1,28 @@
+"""Fixtures for the reports tests."""
+
+from datetime import date
+
+import pytest
+
+from .factories import ApartmentFactory, ParticipantFactory, TenancyFactory
+
+
+@pytest.fixture
+def tenancy(db):
+    """``tenancy(person, "2020-01-31", "2021-01-01", "evicted", ...)``: one tenancy
+    of ``person`` (a new participant when None), in an apartment of its own."""
+
+    def make(person=None, move_in="2020-01-01", move_out=None, reason="", **kwargs):
+        person = person or ParticipantFactory()
+        landlord = kwargs.pop("landlord", None)
+        apartment = ApartmentFactory(landlord=landlord) if landlord else ApartmentFactory()
+        return TenancyFactory(
+            participant=person,
+            apartment=apartment,
+            move_in=date.fromisoformat(move_in),
+            move_out=date.fromisoformat(move_out) if move_out else None,
+            exit_reason=reason,
+            **kwargs,
+        )
+
+    return make
