@@ -1,1 +1,80 @@
-from django.contrib import admin  # noqa: F401
+"""Admin: administrators keep landlords and apartments (reference data).
+Tenancies and incidents are case data changed through the app's forms, where
+the services run the rules; the admin shows them and their history read-only."""
+
+from django.contrib import admin
+
+from bostadforst.admin_base import CaseModelAdmin
+
+from .models import Apartment, Landlord, Tenancy, TenancyIncident
+
+
+@admin.register(Landlord)
+class LandlordAdmin(CaseModelAdmin):
+    list_display = ("name", "contact_person", "phone", "email")
+    search_fields = ("name", "contact_person")
+    fields = ["name", "contact_person", "phone", "email"]
+
+
+@admin.register(Apartment)
+class ApartmentAdmin(CaseModelAdmin):
+    list_display = ("address", "city", "landlord", "rooms", "monthly_rent", "status")
+    list_filter = ("landlord", "status")
+    search_fields = ("address", "postal_code", "city")
+    list_select_related = ("landlord",)
+    fields = [
+        "landlord",
+        "address",
+        "postal_code",
+        "city",
+        "rooms",
+        "size_sqm",
+        "monthly_rent",
+        "status",
+    ]
+
+
+class ReadOnlyCaseAdmin(CaseModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Tenancy)
+class TenancyAdmin(ReadOnlyCaseAdmin):
+    list_display = ("apartment", "participant", "contract_type", "move_in", "move_out")
+    list_filter = ("contract_type", "exit_reason", "apartment__landlord")
+    list_select_related = ("apartment__landlord", "participant")
+    date_hierarchy = "move_in"
+    fields = [
+        "participant",
+        "apartment",
+        "contract_type",
+        "move_in",
+        "takeover",
+        "move_out",
+        "exit_reason",
+        "note",
+    ]
+
+
+@admin.register(TenancyIncident)
+class TenancyIncidentAdmin(ReadOnlyCaseAdmin):
+    list_display = ("tenancy", "kind", "occurred_on", "amount", "resolved_on")
+    list_filter = ("kind",)
+    list_select_related = ("tenancy__apartment__landlord",)
+    date_hierarchy = "occurred_on"
+    fields = [
+        "tenancy",
+        "kind",
+        "occurred_on",
+        "amount",
+        "description",
+        "resolved_on",
+        "resolution",
+    ]

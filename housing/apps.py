@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class HousingConfig(AppConfig):
     name = "housing"
     verbose_name = _("Housing")
+
+    def ready(self) -> None:
+        from bostadforst.registry import participant_sections, timeline_sources
+
+        from .participant_page import housing_timeline, tenancy_section
+
+        participant_sections.register(tenancy_section)
+        timeline_sources.register(housing_timeline)

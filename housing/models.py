@@ -1,11 +1,14 @@
 """Landlords, apartments, tenancies and tenancy incidents."""
 
+import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.models import CaseModel
@@ -101,14 +104,63 @@ class ExitReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Dates before the first Swedish Housing First projects, or more than a year
+# ahead, are typing errors rather than plans.
+EARLIEST_DATE = datetime.date(2000, 1, 1)
+PLANNING_HORIZON = datetime.timedelta(days=366)
+
+
+class TenancyQuerySet(models.QuerySet):
+    def active_on(self, day: datetime.date) -> "TenancyQuerySet":
+        """Tenancies whose half-open period [move_in, move_out) contains ``day``."""
+        return self.filter(Q(move_out__isnull=True) | Q(move_out__gt=day), move_in__lte=day)
+
+    def overlapping(
+        self, move_in: datetime.date, move_out: datetime.date | None
+    ) -> "TenancyQuerySet":
+        """Tenancies whose period overlaps [move_in, move_out) (None: open-ended).
+
+        Two half-open periods overlap when each starts before the other ends,
+        so a move-out and the next move-in on the same day do not conflict.
+        """
+        qs = self.filter(Q(move_out__isnull=True) | Q(move_out__gt=move_in))
+        if move_out is not None:
+            qs = qs.filter(move_in__lt=move_out)
+        return qs
+
+
 class Tenancy(CaseModel):
     """A participant's tenancy of an apartment: the half-open period
     [move_in, move_out). The move-out day is free for the next tenancy.
 
     No apartment has two overlapping tenancies and no participant holds two at
-    once: checked by ``housing.services`` and, on PostgreSQL, by exclusion
-    constraints added in migration 0003 (SQLite has none).
+    once: checked by ``clean()`` (every service calls ``full_clean()``) and, on
+    PostgreSQL, by the exclusion constraints of migration
+    0004_tenancy_exclusion_constraints, which the database enforces even
+    against writes that skip validation or race each other.
     """
+
+    error_messages = {
+        "move_out_before_move_in": _("The move-out date must be after the move-in date."),
+        "exit_reason_required": _("Choose an exit reason when the tenancy ends."),
+        "exit_reason_without_move_out": _("An exit reason needs a move-out date."),
+        "takeover_first_hand": _(
+            "Only a social contract can be taken over; this is a first-hand contract."
+        ),
+        "takeover_before_move_in": _("The takeover date cannot be before the move-in date."),
+        "takeover_after_move_out": _("The takeover date must be before the move-out date."),
+        "takeover_in_future": _("A takeover cannot be recorded for a date in the future."),
+        "date_too_early": _("The date cannot be before %(date)s."),
+        "date_too_late": _("The date cannot be more than a year ahead."),
+        "apartment_overlap": _(
+            "The apartment is already let in this period: %(tenancy)s (tenant: %(tenant)s). "
+            "A new tenancy can start on that tenancy's move-out day at the earliest."
+        ),
+        "participant_overlap": _(
+            "The participant already has a tenancy in this period: %(tenancy)s. "
+            "End it first; the new tenancy can start on its move-out day."
+        ),
+    }
 
     participant = models.ForeignKey(
         Participant,
@@ -132,6 +184,8 @@ class Tenancy(CaseModel):
     )
     takeover = models.DateField(_("contract takeover date"), null=True, blank=True)
     note = models.TextField(_("note"), max_length=2000, blank=True)
+
+    objects = TenancyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("tenancy")
@@ -159,14 +213,84 @@ class Tenancy(CaseModel):
         ]
 
     def __str__(self) -> str:
-        end = f"{self.move_out:%Y-%m-%d}" if self.move_out else "…"
-        return f"{self.apartment} {self.move_in:%Y-%m-%d}–{end}"
+        return f"{self.apartment} {self.period_display}"
 
     def get_absolute_url(self) -> str:
         return reverse("housing:tenancy-detail", kwargs={"pk": self.pk})
 
+    @property
+    def period_display(self) -> str:
+        end = f"{self.move_out:%Y-%m-%d}" if self.move_out else "…"
+        return f"{self.move_in:%Y-%m-%d}–{end}"
+
     def is_active_on(self, day) -> bool:
         return self.move_in <= day and (self.move_out is None or self.move_out > day)
+
+    @property
+    def is_ongoing(self) -> bool:
+        """Not (yet) moved out: no move-out date, or one still ahead."""
+        return self.move_out is None or self.move_out > timezone.localdate()
+
+    def clean(self) -> None:
+        errors: dict[str, list[ValidationError]] = {}
+
+        def add(field: str, code: str, params: dict | None = None) -> None:
+            errors.setdefault(field, []).append(
+                ValidationError(self.error_messages[code], code=code, params=params)
+            )
+
+        latest = timezone.localdate() + PLANNING_HORIZON
+        for field in ("move_in", "move_out", "takeover"):
+            value = getattr(self, field)
+            if value is None:
+                continue
+            if value < EARLIEST_DATE:
+                add(field, "date_too_early", {"date": f"{EARLIEST_DATE:%Y-%m-%d}"})
+            elif value > latest:
+                add(field, "date_too_late")
+        if self.move_in and self.move_out and self.move_out <= self.move_in:
+            add("move_out", "move_out_before_move_in")
+        if self.move_out and not self.exit_reason:
+            add("exit_reason", "exit_reason_required")
+        if self.exit_reason and not self.move_out:
+            add("move_out", "exit_reason_without_move_out")
+        if self.takeover:
+            if self.contract_type != ContractType.SOCIAL:
+                add("takeover", "takeover_first_hand")
+            elif self.move_in and self.takeover < self.move_in:
+                add("takeover", "takeover_before_move_in")
+            elif self.move_out and self.takeover >= self.move_out:
+                add("takeover", "takeover_after_move_out")
+            elif self.takeover > timezone.localdate():
+                add("takeover", "takeover_in_future")
+        if not errors and self.move_in:
+            self._check_overlaps(add)
+        if errors:
+            raise ValidationError(errors)
+
+    def _check_overlaps(self, add) -> None:
+        """No double letting (the half-open rule; see ``TenancyQuerySet.overlapping``)."""
+        others = Tenancy.objects.overlapping(self.move_in, self.move_out).exclude(pk=self.pk)
+        if self.apartment_id:
+            clash = (
+                others.filter(apartment_id=self.apartment_id)
+                .select_related("participant", "apartment__landlord")
+                .first()
+            )
+            if clash:
+                add(
+                    "apartment",
+                    "apartment_overlap",
+                    {"tenancy": str(clash), "tenant": str(clash.participant)},
+                )
+        if self.participant_id:
+            clash = (
+                others.filter(participant_id=self.participant_id)
+                .select_related("apartment__landlord")
+                .first()
+            )
+            if clash:
+                add("participant", "participant_overlap", {"tenancy": str(clash)})
 
 
 class TenancyIncident(CaseModel):
@@ -201,6 +325,16 @@ class TenancyIncident(CaseModel):
 
     participant_path = "tenancy__participant"
 
+    error_messages = {
+        "amount_required": _("Give the amount owed for rent arrears."),
+        "amount_only_for_arrears": _("An amount belongs to rent arrears only."),
+        "before_tenancy": _("The incident date cannot be before the tenancy's move-in date."),
+        "after_tenancy": _("The incident date cannot be after the tenancy's move-out date."),
+        "in_future": _("The date cannot be in the future."),
+        "resolved_before_occurred": _("The resolution date cannot be before the incident date."),
+        "resolution_without_date": _("Give the date the incident was resolved."),
+    }
+
     class Meta:
         verbose_name = _("tenancy incident")
         verbose_name_plural = _("tenancy incidents")
@@ -218,3 +352,39 @@ class TenancyIncident(CaseModel):
     @property
     def is_open(self) -> bool:
         return self.resolved_on is None
+
+    @property
+    def is_eviction_risk(self) -> bool:
+        return self.is_open and self.kind in self.EVICTION_RISK_KINDS
+
+    def clean(self) -> None:
+        errors: dict[str, list[ValidationError]] = {}
+
+        def add(field: str, code: str) -> None:
+            errors.setdefault(field, []).append(
+                ValidationError(self.error_messages[code], code=code)
+            )
+
+        today = timezone.localdate()
+        if self.kind == self.Kind.RENT_ARREARS and self.amount is None:
+            add("amount", "amount_required")
+        if self.kind and self.kind != self.Kind.RENT_ARREARS and self.amount is not None:
+            add("amount", "amount_only_for_arrears")
+        if self.occurred_on:
+            if self.occurred_on > today:
+                add("occurred_on", "in_future")
+            elif self.tenancy_id:
+                tenancy = self.tenancy
+                if self.occurred_on < tenancy.move_in:
+                    add("occurred_on", "before_tenancy")
+                elif tenancy.move_out and self.occurred_on > tenancy.move_out:
+                    add("occurred_on", "after_tenancy")
+        if self.resolved_on:
+            if self.resolved_on > today:
+                add("resolved_on", "in_future")
+            elif self.occurred_on and self.resolved_on < self.occurred_on:
+                add("resolved_on", "resolved_before_occurred")
+        elif self.resolution.strip():
+            add("resolved_on", "resolution_without_date")
+        if errors:
+            raise ValidationError(errors)

@@ -1,1 +1,251 @@
-"""Views."""
+"""Views of the housing app: thin; each form page calls one service."""
+
+import copy
+
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView
+
+from bostadforst.mixins import AuditedObjectMixin, ServiceFormMixin
+
+from . import selectors, services
+from .forms import (
+    ApartmentForm,
+    IncidentForm,
+    TenancyAssignForm,
+    TenancyEndForm,
+    TenancyTakeoverForm,
+)
+from .models import Apartment, TenancyIncident
+
+OVERLAP_MESSAGE = _(
+    "The database refused the change: the apartment or the participant already has a "
+    "tenancy in this period (no double letting). Nothing was saved."
+)
+
+
+def participant_url(pk: int) -> str:
+    """The participant page, once the participants app provides it."""
+    try:
+        return reverse("participants:participant-detail", kwargs={"pk": pk})
+    except NoReverseMatch:
+        return ""
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+class ApartmentListView(ListView):
+    template_name = "housing/apartment_list.html"
+    context_object_name = "apartments"
+    paginate_by = 25
+
+    def get_queryset(self):
+        occupancy = self.request.GET.get("occupancy", "")
+        self.filters = {
+            "occupancy": occupancy if occupancy in selectors.Occupancy.CHOICES else "",
+            "landlord": _int_param(self.request, "landlord"),
+            "q": self.request.GET.get("q", "").strip()[:100],
+        }
+        return selectors.apartment_list(user=self.request.user, **self.filters)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filters"] = self.filters
+        context["landlords"] = list(selectors.landlord_list(user=self.request.user))
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        context["querystring"] = params.urlencode()
+        return context
+
+
+class ApartmentDetailView(AuditedObjectMixin, DetailView):
+    template_name = "housing/apartment_detail.html"
+    context_object_name = "apartment"
+
+    def get_queryset(self):
+        return selectors.apartment_detail_queryset(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        history = self.object.tenancy_history
+        context["tenancies"] = history
+        today = timezone.localdate()
+        context["current"] = next((t for t in history if t.is_ongoing), None)
+        self.object.is_let = any(t.is_active_on(today) for t in history)
+        context["open_incidents"] = [i for t in history for i in t.incidents.all() if i.is_open]
+        return context
+
+
+class ApartmentCreateView(ServiceFormMixin, CreateView):
+    model = Apartment
+    form_class = ApartmentForm
+    template_name = "housing/apartment_form.html"
+    success_message = _("The apartment was saved.")
+
+    def perform(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        return services.apartment_create(acting_user=self.request.user, **data)
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class ApartmentUpdateView(ServiceFormMixin, UpdateView):
+    form_class = ApartmentForm
+    template_name = "housing/apartment_form.html"
+    context_object_name = "apartment"
+    success_message = _("The apartment was saved.")
+
+    def get_queryset(self):
+        return selectors.apartment_queryset(user=self.request.user)
+
+    def perform(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        return services.apartment_update(
+            apartment=copy.copy(form.instance), acting_user=self.request.user, **data
+        )
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class TenancyAssignView(ServiceFormMixin, FormView):
+    """Let an apartment to a participant (``?apartment=`` / ``?participant=``
+    preselect one, e.g. from the apartment or the participant page)."""
+
+    form_class = TenancyAssignForm
+    template_name = "housing/tenancy_assign.html"
+    success_message = _("The apartment was let and the participant is now housed.")
+    integrity_error_message = OVERLAP_MESSAGE
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["participants"] = selectors.participant_choices(user=self.request.user)
+        kwargs["offered_participants"] = selectors.assignable_participants(user=self.request.user)
+        kwargs["apartments"] = selectors.lettable_apartments(user=self.request.user)
+        return kwargs
+
+    def get_initial(self):
+        initial = super().get_initial()
+        for name in ("apartment", "participant"):
+            value = _int_param(self.request, name)
+            if value is not None:
+                initial[name] = value
+        return initial
+
+    def perform(self, form):
+        return services.tenancy_assign(acting_user=self.request.user, **form.cleaned_data)
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class TenancyDetailView(AuditedObjectMixin, DetailView):
+    template_name = "housing/tenancy_detail.html"
+    context_object_name = "tenancy"
+
+    def get_queryset(self):
+        return selectors.tenancy_queryset(user=self.request.user).prefetch_related("incidents")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["participant_url"] = participant_url(self.object.participant_id)
+        return context
+
+
+class _TenancyFormView(AuditedObjectMixin, ServiceFormMixin, UpdateView):
+    context_object_name = "tenancy"
+    integrity_error_message = OVERLAP_MESSAGE
+
+    def get_queryset(self):
+        return selectors.tenancy_queryset(user=self.request.user)
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class TenancyTakeoverView(_TenancyFormView):
+    form_class = TenancyTakeoverForm
+    template_name = "housing/tenancy_takeover.html"
+    success_message = _("The contract takeover was recorded.")
+
+    def perform(self, form):
+        return services.tenancy_record_takeover(
+            tenancy=copy.copy(form.instance),
+            takeover=form.cleaned_data["takeover"],
+            acting_user=self.request.user,
+        )
+
+
+class TenancyEndView(_TenancyFormView):
+    form_class = TenancyEndForm
+    template_name = "housing/tenancy_end.html"
+    success_message = _("The tenancy was ended.")
+
+    def perform(self, form):
+        return services.tenancy_end(
+            tenancy=copy.copy(form.instance),
+            move_out=form.cleaned_data["move_out"],
+            exit_reason=form.cleaned_data["exit_reason"],
+            note=form.cleaned_data["note"],
+            acting_user=self.request.user,
+        )
+
+
+class IncidentCreateView(ServiceFormMixin, CreateView):
+    model = TenancyIncident
+    form_class = IncidentForm
+    template_name = "housing/incident_form.html"
+    success_message = _("The incident was saved.")
+
+    def dispatch(self, request, *args, **kwargs):
+        self.tenancy = selectors.tenancy_get_for_user(user=request.user, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(tenancy=self.tenancy, **kwargs)
+
+    def perform(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        return services.incident_create(tenancy=self.tenancy, acting_user=self.request.user, **data)
+
+    def get_success_url(self):
+        return self.tenancy.get_absolute_url()
+
+
+class IncidentUpdateView(AuditedObjectMixin, ServiceFormMixin, UpdateView):
+    form_class = IncidentForm
+    template_name = "housing/incident_form.html"
+    context_object_name = "incident"
+    success_message = _("The incident was saved.")
+
+    def get_queryset(self):
+        return selectors.incident_queryset(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(tenancy=self.object.tenancy, **kwargs)
+
+    def perform(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        return services.incident_update(
+            incident=copy.copy(form.instance), acting_user=self.request.user, **data
+        )
+
+    def get_success_url(self):
+        return reverse("housing:tenancy-detail", kwargs={"pk": self.object.tenancy_id})
+
+
+class EvictionRiskListView(ListView):
+    template_name = "housing/eviction_risk_list.html"
+    context_object_name = "incidents"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.eviction_risk_list(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(today=timezone.localdate(), **kwargs)

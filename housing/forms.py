@@ -1,0 +1,165 @@
+"""Forms of the housing app: they validate input only; rules that involve
+other rows (no double letting, who may get an apartment) are the model's and
+the services'."""
+
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from bostadforst.versioning import VersionedModelForm
+
+from .models import Apartment, ContractType, ExitReason, Tenancy, TenancyIncident
+
+# A Housing First apartment's monthly rent: below this it is a typing error
+# (a missing digit), above it no social-services budget would pay it.
+RENT_MIN = Decimal("500")
+RENT_MAX = Decimal("30000")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _helper(label) -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = True
+    helper.add_input(Submit("submit", label))
+    return helper
+
+
+class ServiceModelForm(VersionedModelForm):
+    """A ModelForm whose model validation runs in the service.
+
+    The service sets the cleaned values on the instance and calls
+    ``full_clean()`` inside its transaction, so the rules run once, with the
+    model's messages, against the rows as they are when the change commits.
+    """
+
+    def _post_clean(self):
+        pass
+
+
+class ApartmentForm(ServiceModelForm):
+    error_messages = {
+        **VersionedModelForm.error_messages,
+        "rent_negative": _("The rent cannot be negative."),
+        "rent_too_low": _("A monthly rent below %(min)s SEK is not plausible. Check the amount."),
+        "rent_too_high": _("A monthly rent above %(max)s SEK is not plausible. Check the amount."),
+    }
+
+    class Meta:
+        model = Apartment
+        fields = [
+            "landlord",
+            "address",
+            "postal_code",
+            "city",
+            "rooms",
+            "size_sqm",
+            "monthly_rent",
+            "status",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Save"))
+
+    def clean_monthly_rent(self):
+        rent = self.cleaned_data.get("monthly_rent")
+        if rent is None:
+            return rent
+        if rent < 0:
+            raise forms.ValidationError(self.error_messages["rent_negative"], code="rent_negative")
+        if rent < RENT_MIN:
+            raise forms.ValidationError(
+                self.error_messages["rent_too_low"], code="rent_too_low", params={"min": RENT_MIN}
+            )
+        if rent > RENT_MAX:
+            raise forms.ValidationError(
+                self.error_messages["rent_too_high"], code="rent_too_high", params={"max": RENT_MAX}
+            )
+        return rent
+
+
+class TenancyAssignForm(forms.Form):
+    """Let an apartment to a participant. Choices are limited by the view
+    (participants who may be housed, apartments in use); the service checks
+    again inside the transaction."""
+
+    participant = forms.ModelChoiceField(label=_("Participant"), queryset=None)
+    apartment = forms.ModelChoiceField(label=_("Apartment"), queryset=None)
+    contract_type = forms.ChoiceField(
+        label=_("Contract type"), choices=ContractType.choices, widget=forms.RadioSelect
+    )
+    move_in = forms.DateField(label=_("Move-in date"), widget=DateInput())
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, participants, offered_participants, apartments, **kwargs) -> None:
+        """``participants``: everyone the user may pick (validated against);
+        ``offered_participants``: those listed, the ones who may get an
+        apartment. Anyone else is refused by the service with a message that
+        says why, rather than "not a valid choice"."""
+        super().__init__(*args, **kwargs)
+        field = self.fields["participant"]
+        field.queryset = participants
+        field.widget.choices = [("", "---------")] + [
+            (p.pk, f"{p} ({p.get_status_display()})") for p in offered_participants
+        ]
+        self.fields["apartment"].queryset = apartments
+        self.helper = _helper(_("Let the apartment"))
+
+
+class TenancyTakeoverForm(ServiceModelForm):
+    class Meta:
+        model = Tenancy
+        fields = ["takeover"]
+        labels = {"takeover": _("Date the tenant took over the contract")}
+        widgets = {"takeover": DateInput()}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["takeover"].required = True
+        self.helper = _helper(_("Record takeover"))
+
+
+class TenancyEndForm(ServiceModelForm):
+    class Meta:
+        model = Tenancy
+        fields = ["move_out", "exit_reason", "note"]
+        labels = {"move_out": _("Move-out date (the first day the apartment is free)")}
+        widgets = {"move_out": DateInput(), "note": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["move_out"].required = True
+        self.fields["exit_reason"].required = True
+        self.fields["exit_reason"].choices = [("", "---------"), *ExitReason.choices]
+        self.helper = _helper(_("End the tenancy"))
+
+
+class IncidentForm(ServiceModelForm):
+    class Meta:
+        model = TenancyIncident
+        fields = ["kind", "occurred_on", "amount", "description", "resolved_on", "resolution"]
+        widgets = {
+            "occurred_on": DateInput(),
+            "resolved_on": DateInput(),
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "resolution": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "amount": _("For rent arrears: the amount owed."),
+            "resolved_on": _("Leave empty while the incident is open."),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Save"))

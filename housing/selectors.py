@@ -1,0 +1,197 @@
+"""Reads of the housing app, scoped by role.
+
+Housing data is the team's (support staff and unit managers); every other
+role gets nothing here: lists are empty and single records answer 404, the
+same as a missing one.
+"""
+
+import datetime
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from bostadforst.roles import TEAM, role_of
+from participants.models import Participant, ParticipantStatus
+
+from .models import Apartment, Landlord, Tenancy, TenancyIncident
+
+
+class Occupancy:
+    """Apartment list filter values, derived from tenancies (not stored)."""
+
+    VACANT = "vacant"
+    LET = "let"
+    CHOICES = (VACANT, LET)
+
+
+def _is_team(user) -> bool:
+    return role_of(user) in TEAM
+
+
+def _active_tenancies(day: datetime.date) -> QuerySet[Tenancy]:
+    return Tenancy.objects.active_on(day)
+
+
+def landlord_list(*, user) -> QuerySet[Landlord]:
+    if not _is_team(user):
+        return Landlord.objects.none()
+    return Landlord.objects.all()
+
+
+def apartment_list(
+    *,
+    user,
+    occupancy: str = "",
+    landlord: Landlord | int | None = None,
+    q: str = "",
+    day: datetime.date | None = None,
+) -> QuerySet[Apartment]:
+    """Apartments with ``is_let``, ``open_incident_count`` and
+    ``current_tenancies`` (the tenancy active on ``day``, with its tenant):
+    three queries for a page whatever its length (page, count, prefetch)."""
+    if not _is_team(user):
+        return Apartment.objects.none()
+    day = day or timezone.localdate()
+    active = _active_tenancies(day)
+    open_incidents = (
+        TenancyIncident.objects.filter(tenancy__apartment=OuterRef("pk"), resolved_on__isnull=True)
+        .order_by()
+        .values("tenancy__apartment")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    qs = (
+        Apartment.objects.select_related("landlord")
+        .annotate(
+            is_let=Exists(active.filter(apartment=OuterRef("pk"))),
+            open_incident_count=Subquery(open_incidents),
+        )
+        .prefetch_related(
+            Prefetch(
+                "tenancies",
+                queryset=active.select_related("participant"),
+                to_attr="current_tenancies",
+            )
+        )
+        .order_by("address", "pk")
+    )
+    if occupancy == Occupancy.VACANT:
+        qs = qs.filter(is_let=False, status=Apartment.Status.ACTIVE)
+    elif occupancy == Occupancy.LET:
+        qs = qs.filter(is_let=True)
+    if landlord:
+        qs = qs.filter(landlord=landlord)
+    if q:
+        qs = qs.filter(Q(address__icontains=q) | Q(postal_code__icontains=q) | Q(city__icontains=q))
+    return qs
+
+
+def apartment_get_for_user(*, user, pk: int) -> Apartment:
+    try:
+        return apartment_detail_queryset(user=user).get(pk=pk)
+    except Apartment.DoesNotExist:
+        raise Http404 from None
+
+
+def apartment_queryset(*, user) -> QuerySet[Apartment]:
+    if not _is_team(user):
+        return Apartment.objects.none()
+    return Apartment.objects.select_related("landlord")
+
+
+def apartment_detail_queryset(*, user) -> QuerySet[Apartment]:
+    """For the apartment page: its tenancy history (newest first) with tenants
+    and incidents, prefetched."""
+    if not _is_team(user):
+        return Apartment.objects.none()
+    return Apartment.objects.select_related("landlord").prefetch_related(
+        Prefetch(
+            "tenancies",
+            queryset=Tenancy.objects.select_related("participant").order_by("-move_in", "-pk"),
+            to_attr="tenancy_history",
+        ),
+        Prefetch(
+            "tenancies__incidents",
+            queryset=TenancyIncident.objects.order_by("occurred_on", "pk"),
+        ),
+    )
+
+
+def tenancy_queryset(*, user) -> QuerySet[Tenancy]:
+    if not _is_team(user):
+        return Tenancy.objects.none()
+    return Tenancy.objects.select_related("participant", "apartment__landlord")
+
+
+def tenancy_get_for_user(*, user, pk: int) -> Tenancy:
+    try:
+        return tenancy_queryset(user=user).get(pk=pk)
+    except Tenancy.DoesNotExist:
+        raise Http404 from None
+
+
+def tenancy_list_for_participant(*, user, participant: Participant) -> list[Tenancy]:
+    """The participant's tenancies, newest first, with their incidents."""
+    if not _is_team(user):
+        return []
+    return list(
+        tenancy_queryset(user=user)
+        .filter(participant=participant)
+        .prefetch_related(
+            Prefetch("incidents", queryset=TenancyIncident.objects.order_by("occurred_on", "pk"))
+        )
+        .order_by("-move_in", "-pk")
+    )
+
+
+def incident_queryset(*, user) -> QuerySet[TenancyIncident]:
+    if not _is_team(user):
+        return TenancyIncident.objects.none()
+    return TenancyIncident.objects.select_related(
+        "tenancy__participant", "tenancy__apartment__landlord"
+    )
+
+
+def incident_get_for_user(*, user, pk: int) -> TenancyIncident:
+    try:
+        return incident_queryset(user=user).get(pk=pk)
+    except TenancyIncident.DoesNotExist:
+        raise Http404 from None
+
+
+def eviction_risk_list(*, user, day: datetime.date | None = None) -> QuerySet[TenancyIncident]:
+    """Open rent arrears and notices of termination on tenancies not yet
+    ended on ``day``, oldest first: the longest-running threat comes first."""
+    day = day or timezone.localdate()
+    return (
+        incident_queryset(user=user)
+        .filter(
+            kind__in=TenancyIncident.EVICTION_RISK_KINDS,
+            resolved_on__isnull=True,
+        )
+        .filter(Q(tenancy__move_out__isnull=True) | Q(tenancy__move_out__gt=day))
+        .order_by("occurred_on", "pk")
+    )
+
+
+def participant_choices(*, user) -> QuerySet[Participant]:
+    """Every participant the team may pick in a housing form."""
+    if not _is_team(user):
+        return Participant.objects.none()
+    return Participant.objects.all()
+
+
+def assignable_participants(*, user) -> QuerySet[Participant]:
+    """Participants an apartment may be let to (approved, or housed and moving)."""
+    if not _is_team(user):
+        return Participant.objects.none()
+    return Participant.objects.filter(
+        status__in=[ParticipantStatus.APPROVED, ParticipantStatus.HOUSED]
+    ).order_by("last_name", "first_name", "pk")
+
+
+def lettable_apartments(*, user) -> QuerySet[Apartment]:
+    if not _is_team(user):
+        return Apartment.objects.none()
+    return Apartment.objects.filter(status=Apartment.Status.ACTIVE).select_related("landlord")

@@ -1,0 +1,228 @@
+"""Writes of the housing app. Every function is one transaction: the change,
+its history row and its access-log row commit together or not at all."""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from participants.models import Participant, ParticipantStatus
+from participants.services import participant_mark_housed
+
+from .models import Apartment, ExitReason, Landlord, Tenancy, TenancyIncident
+
+# Participants who may get an apartment: approved and waiting, or already
+# housed and moving to another apartment (the old tenancy ended, or ends on
+# the new move-in day; the overlap check refuses anything else).
+ASSIGNABLE_STATUSES = (ParticipantStatus.APPROVED, ParticipantStatus.HOUSED)
+
+ERROR_MESSAGES = {
+    "participant_not_approved": _(
+        "%(participant)s is not approved for Housing First (status: %(status)s). "
+        "An apartment can be let only to an approved participant."
+    ),
+    "apartment_withdrawn": _("The apartment is withdrawn from Housing First and cannot be let."),
+    "tenancy_already_ended": _("The tenancy has already ended (%(move_out)s)."),
+    "takeover_already_recorded": _("The takeover is already recorded (%(takeover)s)."),
+}
+
+
+def _error(code: str, field: str | None = None, **params) -> ValidationError:
+    error = ValidationError(ERROR_MESSAGES[code], code=code, params=params or None)
+    return ValidationError({field: error}) if field else error
+
+
+def _save(instance, *, acting_user) -> None:
+    instance.full_clean()
+    instance._history_user = acting_user
+    instance.save()
+
+
+@transaction.atomic
+def landlord_create(
+    *, name: str, contact_person: str = "", phone: str = "", email: str = "", acting_user
+) -> Landlord:
+    landlord = Landlord(name=name, contact_person=contact_person, phone=phone, email=email)
+    _save(landlord, acting_user=acting_user)
+    return landlord
+
+
+@transaction.atomic
+def apartment_create(
+    *,
+    landlord: Landlord,
+    address: str,
+    postal_code: str = "",
+    city: str = "",
+    rooms: Decimal | None = None,
+    size_sqm: Decimal | None = None,
+    monthly_rent: Decimal | None = None,
+    status: str = Apartment.Status.ACTIVE,
+    acting_user,
+) -> Apartment:
+    apartment = Apartment(
+        landlord=landlord,
+        address=address,
+        postal_code=postal_code,
+        city=city,
+        rooms=rooms,
+        size_sqm=size_sqm,
+        monthly_rent=monthly_rent,
+        status=status,
+    )
+    _save(apartment, acting_user=acting_user)
+    return apartment
+
+
+APARTMENT_FIELDS = (
+    "landlord",
+    "address",
+    "postal_code",
+    "city",
+    "rooms",
+    "size_sqm",
+    "monthly_rent",
+    "status",
+)
+
+
+@transaction.atomic
+def apartment_update(*, apartment: Apartment, acting_user, **changes) -> Apartment:
+    """Change an apartment's details; ``apartment.version`` is the version the
+    editor read, so a save by someone else in between raises StaleObjectError."""
+    for field, value in changes.items():
+        if field not in APARTMENT_FIELDS:
+            raise TypeError(f"apartment_update() got an unexpected field {field!r}")
+        setattr(apartment, field, value)
+    _save(apartment, acting_user=acting_user)
+    return apartment
+
+
+@transaction.atomic
+def tenancy_assign(
+    *,
+    participant: Participant,
+    apartment: Apartment,
+    contract_type: str,
+    move_in: datetime.date,
+    note: str = "",
+    acting_user,
+) -> Tenancy:
+    """Let ``apartment`` to an approved ``participant`` from ``move_in``.
+
+    Creates the tenancy and marks the participant housed, in one transaction.
+    The participant row is locked first so that two simultaneous assignments
+    to the same person are checked one after the other (on PostgreSQL the
+    exclusion constraints refuse the loser in any case).
+    """
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    if participant.status not in ASSIGNABLE_STATUSES:
+        raise _error(
+            "participant_not_approved",
+            "participant",
+            participant=str(participant),
+            status=participant.get_status_display(),
+        )
+    if apartment.status != Apartment.Status.ACTIVE:
+        raise _error("apartment_withdrawn", "apartment")
+    tenancy = Tenancy(
+        participant=participant,
+        apartment=apartment,
+        contract_type=contract_type,
+        move_in=move_in,
+        note=note,
+    )
+    _save(tenancy, acting_user=acting_user)
+    participant_mark_housed(participant=participant, acting_user=acting_user)
+    return tenancy
+
+
+@transaction.atomic
+def tenancy_record_takeover(*, tenancy: Tenancy, takeover: datetime.date, acting_user) -> Tenancy:
+    """Record the day the tenant took over the municipality's social contract.
+
+    The tenancy goes on: a takeover changes who holds the contract, not the
+    home (DESIGN.md, retention).
+    """
+    if tenancy.takeover is not None:
+        raise _error(
+            "takeover_already_recorded", "takeover", takeover=f"{tenancy.takeover:%Y-%m-%d}"
+        )
+    tenancy.takeover = takeover
+    _save(tenancy, acting_user=acting_user)
+    return tenancy
+
+
+@transaction.atomic
+def tenancy_end(
+    *,
+    tenancy: Tenancy,
+    move_out: datetime.date,
+    exit_reason: str,
+    note: str | None = None,
+    acting_user,
+) -> Tenancy:
+    """End the tenancy on ``move_out`` (the first day the apartment is free).
+
+    ``exit_reason`` must be an ``ExitReason``. With ``other_hf_apartment`` the
+    participant stays housed and gets the next tenancy through
+    ``tenancy_assign`` (from ``move_out`` at the earliest).
+    """
+    if tenancy.move_out is not None:
+        raise _error("tenancy_already_ended", "move_out", move_out=f"{tenancy.move_out:%Y-%m-%d}")
+    if exit_reason not in ExitReason.values:
+        raise ValidationError(
+            {
+                "exit_reason": ValidationError(
+                    Tenancy.error_messages["exit_reason_required"], code="exit_reason_required"
+                )
+            }
+        )
+    tenancy.move_out = move_out
+    tenancy.exit_reason = exit_reason
+    if note is not None:
+        tenancy.note = note
+    _save(tenancy, acting_user=acting_user)
+    return tenancy
+
+
+@transaction.atomic
+def incident_create(
+    *,
+    tenancy: Tenancy,
+    kind: str,
+    occurred_on: datetime.date,
+    description: str,
+    amount: Decimal | None = None,
+    resolved_on: datetime.date | None = None,
+    resolution: str = "",
+    acting_user,
+) -> TenancyIncident:
+    incident = TenancyIncident(
+        tenancy=tenancy,
+        kind=kind,
+        occurred_on=occurred_on,
+        description=description,
+        amount=amount,
+        resolved_on=resolved_on,
+        resolution=resolution,
+    )
+    _save(incident, acting_user=acting_user)
+    return incident
+
+
+INCIDENT_FIELDS = ("kind", "occurred_on", "description", "amount", "resolved_on", "resolution")
+
+
+@transaction.atomic
+def incident_update(*, incident: TenancyIncident, acting_user, **changes) -> TenancyIncident:
+    """Change an incident, e.g. record its resolution. ``incident.version`` is
+    the version the editor read (optimistic locking)."""
+    for field, value in changes.items():
+        if field not in INCIDENT_FIELDS:
+            raise TypeError(f"incident_update() got an unexpected field {field!r}")
+        setattr(incident, field, value)
+    _save(incident, acting_user=acting_user)
+    return incident

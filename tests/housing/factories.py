@@ -1,0 +1,65 @@
+"""Factories for housing tests. Participants are made here too (fictional,
+no personnummer) so that these tests do not depend on another app's factories."""
+
+import datetime
+from decimal import Decimal
+
+import factory
+from factory.django import DjangoModelFactory
+
+from housing.models import Apartment, ContractType, Landlord, Tenancy, TenancyIncident
+from participants.models import Participant, ParticipantStatus
+
+
+class ParticipantFactory(DjangoModelFactory[Participant]):
+    class Meta:
+        model = Participant
+
+    first_name = factory.Faker("first_name", locale="sv_SE")
+    last_name = factory.Faker("last_name", locale="sv_SE")
+    status = ParticipantStatus.APPROVED
+
+
+class LandlordFactory(DjangoModelFactory[Landlord]):
+    class Meta:
+        model = Landlord
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Testbostäder {n} AB")
+    contact_person = factory.Faker("name", locale="sv_SE")
+    phone = "026-12 34 56"
+
+
+class ApartmentFactory(DjangoModelFactory[Apartment]):
+    class Meta:
+        model = Apartment
+
+    landlord = factory.SubFactory(LandlordFactory)
+    address = factory.Sequence(lambda n: f"Testgatan {n + 1}")
+    postal_code = "811 30"
+    city = "Sandviken"
+    rooms = Decimal("2")
+    size_sqm = Decimal("48.5")
+    monthly_rent = Decimal("6200")
+
+
+class TenancyFactory(DjangoModelFactory[Tenancy]):
+    """Saved directly (tests of the rules use the services)."""
+
+    class Meta:
+        model = Tenancy
+
+    participant = factory.SubFactory(ParticipantFactory, status=ParticipantStatus.HOUSED)
+    apartment = factory.SubFactory(ApartmentFactory)
+    contract_type = ContractType.SOCIAL
+    move_in = datetime.date(2024, 1, 1)
+
+
+class IncidentFactory(DjangoModelFactory[TenancyIncident]):
+    class Meta:
+        model = TenancyIncident
+
+    tenancy = factory.SubFactory(TenancyFactory)
+    kind = TenancyIncident.Kind.DISTURBANCE
+    occurred_on = datetime.date(2024, 6, 1)
+    description = "Grannar klagade på hög musik sent på kvällen."
