@@ -24,4 +24,6 @@ def navigation(request) -> dict:
         "municipality_name": settings.MUNICIPALITY_NAME,
         "demo_mode": settings.DEMO_MODE,
         "session_idle_timeout": settings.SESSION_IDLE_TIMEOUT,
+        "session_warning_before": settings.SESSION_WARNING_BEFORE,
+        "session_warning_minutes": settings.SESSION_WARNING_BEFORE // 60,
     }

@@ -1,15 +1,20 @@
 """Request guards that apply to every page."""
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
 from .access_log import log_denied
+from .models import UserSession
 from .permissions import PUBLIC, SELF_GUARDED_NAMESPACES, allowed_roles
 from .roles import role_of
+from .security import otp_required
 
 
 class PermissionTableMiddleware:
@@ -42,28 +47,73 @@ class PermissionTableMiddleware:
 
 
 class SessionLimitsMiddleware:
-    """End a session after ``SESSION_IDLE_TIMEOUT`` seconds without a request.
+    """End a session after ``SESSION_IDLE_TIMEOUT`` seconds without activity,
+    and ``SESSION_ABSOLUTE_TIMEOUT`` seconds after login whatever the activity.
 
-    The absolute limit (10 hours) is the session cookie's age; the idle limit
-    is kept here because Django's own expiry is reset on every save.
+    Django's own expiry is reset on every save, so neither limit can be left to
+    the cookie. A GET of the keep-alive URL only asks how long is left (the
+    idle warning's timer in another tab): it must not count as activity, or an
+    idle tab would keep the session alive forever. A POST to it is the user
+    pressing "continue" (or typing in a form) and does count.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self._ping_path = None
+
+    def _is_status_check(self, request) -> bool:
+        if self._ping_path is None:
+            self._ping_path = reverse("session-ping")
+        return request.path_info == self._ping_path and request.method in ("GET", "HEAD")
 
     def __call__(self, request):
         if request.user.is_authenticated:
             now = int(time.time())
             last = request.session.get("last_activity", now)
-            if now - last > settings.SESSION_IDLE_TIMEOUT:
-                logout(request)
-                return redirect(f"{settings.LOGIN_URL}" if "/" in settings.LOGIN_URL else "login")
-            # The keep-alive ping only reads; it must not count as activity
-            # when it comes from an idle tab's timer.
-            match = getattr(request, "resolver_match", None)
-            if not (match and match.view_name == "session-ping"):
+            login_at = request.session.get("login_at", now)
+            idle = now - last > settings.SESSION_IDLE_TIMEOUT
+            too_old = now - login_at > settings.SESSION_ABSOLUTE_TIMEOUT
+            if idle or too_old:
+                # Only this session ends: an idle tab on one device must not log
+                # the user out of a phone in use elsewhere (an explicit logout does).
+                UserSession.objects.filter(session_key=request.session.session_key).delete()
+                request.session.flush()
+                request.user = AnonymousUser()
+                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+            if "login_at" not in request.session:
+                request.session["login_at"] = now
+            if not self._is_status_check(request):
                 request.session["last_activity"] = now
         return self.get_response(request)
+
+
+class TwoFactorMiddleware:
+    """Until a user whose role needs two-factor login has entered a TOTP code,
+    every page but the code step itself (and logout) sends them to it.
+
+    Runs after django-otp's ``OTPMiddleware`` (which sets ``is_verified``) and
+    before the permission table, so the admin site is covered as well.
+    """
+
+    ALLOWED = frozenset({"otp-verify", "otp-enrol", "logout", "session-ping", "set_language"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated or not otp_required(user) or user.is_verified():
+            return None
+        match = request.resolver_match
+        if match is not None and (match.view_name in self.ALLOWED or match.view_name in PUBLIC):
+            return None
+        target = reverse("otp-verify")
+        if request.method == "GET":
+            target += "?" + urlencode({"next": request.get_full_path()})
+        return HttpResponseRedirect(target)
 
 
 class NoStoreMiddleware:

@@ -3,10 +3,10 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
-from .access_log import log_read
+from .access_log import log_denied, log_read
 from .models import StaleObjectError
 
 
@@ -19,9 +19,34 @@ class AuditedObjectMixin:
     """
 
     def get_object(self, queryset=None):
-        obj = super().get_object(queryset)
+        try:
+            obj = super().get_object(queryset)
+        except Http404:
+            self._log_if_hidden()
+            raise
         log_read(self.request, obj)
         return obj
+
+    def _log_if_hidden(self) -> None:
+        """A record that exists but is outside the user's scope: log the denial."""
+        pk = self.kwargs.get(getattr(self, "pk_url_kwarg", "pk"))
+        model = getattr(self, "model", None) or getattr(
+            getattr(self, "queryset", None), "model", None
+        )
+        if model is None:
+            try:
+                model = self.get_queryset().model
+            except Exception:  # the 404 stands; logging must not turn it into a 500
+                return
+        if pk is None:
+            return
+        try:
+            hidden = model._base_manager.filter(pk=pk).first()
+        except (ValueError, TypeError):
+            return
+        if hidden is not None:
+            person_id = hidden.participant_pk() if hasattr(hidden, "participant_pk") else None
+            log_denied(self.request, model=hidden._meta.label, person_id=person_id)
 
 
 class ServiceFormMixin:

@@ -158,3 +158,45 @@ class AccessLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The access log is append-only.")
+
+
+class UserSession(models.Model):
+    """The session keys of a logged-in user, so that logout, deactivation or a
+    password change can end the user's other sessions on any session engine
+    (iterating every stored session would decode them all)."""
+
+    user = models.ForeignKey(
+        "bostadforst.User",
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="tracked_sessions",
+    )
+    session_key = models.CharField(_("session key"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("user session")
+        verbose_name_plural = _("user sessions")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class GallringRun(models.Model):
+    """One run of the culling (gallring). Counts only: no name, personnummer
+    or id of a culled person is kept, since keeping them would defeat it."""
+
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    persons_due = models.PositiveIntegerField(_("persons due"), default=0)
+    persons_exempted = models.PositiveIntegerField(_("kept for research"), default=0)
+    persons_culled = models.PositiveIntegerField(_("persons culled"), default=0)
+    rows_deleted = models.PositiveIntegerField(_("rows deleted"), default=0)
+
+    class Meta:
+        verbose_name = _("culling run")
+        verbose_name_plural = _("culling runs")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} ({self.persons_culled})"

@@ -86,6 +86,15 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "support:activity-detail": TEAM,
     "support:activity-attendance": TEAM,
     # --- reports -----------------------------------------------------------
+    "reports:dashboard": MANAGERS,
+    "reports:dashboard-csv": MANAGERS,
+    "reports:report-list": MANAGERS,
+    "reports:report-detail": MANAGERS,
+    "reports:report-status": MANAGERS,
+    "reports:report-pdf": MANAGERS,
+    "reports:report-csv": MANAGERS,
+    "reports:cohort-import": MANAGERS,
+    "reports:cohort-import-confirm": MANAGERS,
     # --- audit and security -----------------------------------------------
     "bostadforst:access-log": MANAGERS,
     "bostadforst:access-log-export": MANAGERS,

@@ -6,6 +6,7 @@ Apps register in ``AppConfig.ready()``:
     from bostadforst.registry import participant_sections, timeline_sources
     participant_sections.register(ParticipantSection(...))
     timeline_sources.register(my_timeline_source)
+    caseload_checks.register(my_caseload_check)
 """
 
 from collections.abc import Callable
@@ -61,5 +62,25 @@ class Registry(list):
         return item
 
 
+# A caseload check tells the access-log review which people belong to a user's
+# own caseload, so that reads outside it are flagged as unusual:
+#   check(*, user, person_ids: set[int]) -> set[int] | None
+# returns the subset of ``person_ids`` in the user's caseload (one query), or
+# None when the check has no opinion about this user's role. The participants
+# app registers e.g. "support staff: Participant.support_worker" and "social
+# worker: the people they referred".
+CaseloadCheck = Callable[..., set[int] | None]
+
 participant_sections: Registry = Registry()
 timeline_sources: Registry = Registry()
+caseload_checks: Registry = Registry()
+
+
+def caseload_of(user, person_ids: set[int]) -> set[int] | None:
+    """The people among ``person_ids`` in ``user``'s caseload; None when no
+    registered check applies to the user's role (then nothing is flagged)."""
+    answers = [check(user=user, person_ids=set(person_ids)) for check in caseload_checks]
+    answers = [a for a in answers if a is not None]
+    if not answers:
+        return None
+    return set().union(*answers)

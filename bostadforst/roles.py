@@ -34,6 +34,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "bostadforst.view_user",
         "auth.view_group",
         "bostadforst.view_accesslogentry",
+        "bostadforst.view_gallringrun",
         "housing.add_landlord",
         "housing.change_landlord",
         "housing.view_landlord",
@@ -85,6 +86,7 @@ NAVIGATION: list[tuple[str, str, frozenset]] = [
     ("support:my-participants", _("My participants"), frozenset({Role.SUPPORT_STAFF})),
     ("support:visit-quick-log", _("Log visit"), frozenset({Role.SUPPORT_STAFF})),
     ("support:crisis-place-list", _("Crisis places"), TEAM),
+    ("support:plan-review-list", _("Plan reviews"), TEAM),
     ("support:activity-list", _("Meeting place"), TEAM),
     # housing
     ("housing:apartment-list", _("Apartments"), TEAM),
@@ -92,6 +94,7 @@ NAVIGATION: list[tuple[str, str, frozenset]] = [
     # reports
     ("reports:dashboard", _("Retention"), MANAGERS),
     ("reports:report-list", _("Reports"), MANAGERS),
+    ("reports:cohort-import", _("Import cohort"), MANAGERS),
     # audit
     ("bostadforst:access-log", _("Access log"), MANAGERS),
     ("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),

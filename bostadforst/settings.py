@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "bostadforst.middleware.TwoFactorMiddleware",
     "bostadforst.middleware.SessionLimitsMiddleware",
     "bostadforst.middleware.PermissionTableMiddleware",
     "bostadforst.middleware.NoStoreMiddleware",
@@ -168,8 +169,11 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # --- Sessions -----------------------------------------------------------------
-SESSION_COOKIE_AGE = 10 * 60 * 60  # absolute limit: a working day
+SESSION_ABSOLUTE_TIMEOUT = 10 * 60 * 60  # a working day, counted from login
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+# The idle warning (WCAG 2.2.1) appears this many seconds before the logout.
+SESSION_WARNING_BEFORE = 2 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -273,7 +277,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_REDIS_SOCKET_TIMEOUT = 2
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
-CELERY_BEAT_SCHEDULE: dict = {}
+from celery.schedules import crontab  # noqa: E402  (beat schedules below)
+
+CELERY_BEAT_SCHEDULE: dict = {
+    # reports: send report orders left unsent while the broker was down.
+    "reports-sweep-unsent": {"task": "reports.sweep_unsent", "schedule": 60.0},
+    # reports: the monthly retention report, as of the end of the previous month.
+    "reports-monthly": {
+        "task": "reports.monthly",
+        "schedule": crontab(day_of_month="1", hour="6", minute="0"),
+    },
+}
 
 # --- Product settings ---------------------------------------------------------
 RESIDENCE_YEARS_REQUIRED = env.int("RESIDENCE_YEARS_REQUIRED", default=2)
@@ -302,3 +316,23 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Access-log review ("loggkontroll") ----------------------------------------
+# A user who reads more than this many distinct people within the window is
+# flagged on the manager's log review page.
+ACCESS_LOG_BURST_PERSONS = env.int("ACCESS_LOG_BURST_PERSONS", default=30)
+ACCESS_LOG_BURST_MINUTES = env.int("ACCESS_LOG_BURST_MINUTES", default=10)
+
+# --- Culling (gallring) ----------------------------------------------------------
+# The model whose rows are the people culled, and its fields; bostadforst finds
+# everything that belongs to a person through the model graph (gallring.py).
+GALLRING_PERSON_MODEL = "participants.Participant"
+GALLRING_CLOSED_FIELD = "closed_on"
+GALLRING_PERSONNUMMER_FIELD = "personnummer"
+if GALLRING_SCHEDULED:
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE["gallring-monthly"] = {
+        "task": "bostadforst.gallra",
+        "schedule": crontab(day_of_month="1", hour="3", minute="30"),
+    }

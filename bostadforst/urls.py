@@ -4,22 +4,23 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from . import auth_views as two_step
 from . import views
+
+# The manager's audit pages, under the "bostadforst" namespace.
+audit_patterns = [
+    path("", views.AccessLogView.as_view(), name="access-log"),
+    path("export.csv", views.AccessLogExportView.as_view(), name="access-log-export"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", two_step.LoginView.as_view(), name="login"),
+    path("login/code/", two_step.OTPVerifyView.as_view(), name="otp-verify"),
+    path("login/new-device/", two_step.OTPEnrolView.as_view(), name="otp-enrol"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "password/",
-        auth_views.PasswordChangeView.as_view(),
-        name="password_change",
-    ),
+    path("password/", two_step.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/done/",
         auth_views.PasswordChangeDoneView.as_view(),
@@ -27,6 +28,7 @@ urlpatterns = [
     ),
     path("session/ping/", views.session_ping, name="session-ping"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("access-log/", include((audit_patterns, "bostadforst"))),
     path("participants/", include("participants.urls")),
     path("housing/", include("housing.urls")),
     path("support/", include("support.urls")),

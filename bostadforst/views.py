@@ -1,11 +1,22 @@
+import csv
+import time
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.generic import TemplateView
 
+from .access_log import log_access
+from .forms import AccessLogFilterForm
+from .log_review import csv_safe, filter_log, flag_unusual
+from .models import AccessLogEntry
 from .roles import role_of
 
 
@@ -29,7 +40,96 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_ping(request):
-    """Keep the session alive (the idle-timeout warning's "continue" button)."""
-    return JsonResponse({"idle_timeout": settings.SESSION_IDLE_TIMEOUT})
+    """GET: seconds left before the idle logout (does not count as activity,
+    see ``SessionLimitsMiddleware``). POST: the user chose to continue."""
+    last = request.session.get("last_activity", int(time.time()))
+    remaining = max(0, settings.SESSION_IDLE_TIMEOUT - (int(time.time()) - last))
+    return JsonResponse({"idle_timeout": settings.SESSION_IDLE_TIMEOUT, "remaining": remaining})
+
+
+class AccessLogView(TemplateView):
+    """The manager's log review: who read or changed which person's record,
+    filtered by user, person and period, with unusual access flagged.
+
+    Reading the log is itself logged (with the person filtered on, if any).
+    """
+
+    template_name = "bostadforst/access_log.html"
+    paginate_by = 50
+
+    def get_filtered(self):
+        form = AccessLogFilterForm(self.request.GET or None)
+        queryset = AccessLogEntry.objects.select_related("user")
+        if form.is_bound and form.is_valid():
+            queryset = filter_log(queryset, **form.cleaned_data)
+        elif form.is_bound:
+            queryset = queryset.none()
+        return form, queryset
+
+    def get(self, request, *args, **kwargs):
+        form, queryset = self.get_filtered()
+        paginator = Paginator(queryset, self.paginate_by)
+        page = paginator.get_page(request.GET.get("page"))
+        entries = list(page.object_list)
+        flags = flag_unusual(entries)
+        rows = [(entry, flags.get(entry.pk, [])) for entry in entries]
+        person = form.cleaned_data.get("person") if form.is_bound and form.is_valid() else None
+        log_access(
+            action=AccessLogEntry.Action.READ,
+            request=request,
+            model=AccessLogEntry._meta.label,
+            person_id=person,
+        )
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = self.get_context_data(
+            form=form,
+            page_obj=page,
+            rows=rows,
+            query=query.urlencode(),
+            burst_persons=settings.ACCESS_LOG_BURST_PERSONS,
+            burst_minutes=settings.ACCESS_LOG_BURST_MINUTES,
+        )
+        return self.render_to_response(context, status=400 if form.errors else 200)
+
+
+class AccessLogExportView(AccessLogView):
+    """The filtered log as CSV (UTF-8 with BOM, semicolons: opens in Swedish Excel)."""
+
+    COLUMNS = [
+        "at",
+        "username",
+        "role",
+        "action",
+        "model",
+        "object_id",
+        "person_id",
+        "view_name",
+        "ip",
+    ]
+
+    def get(self, request, *args, **kwargs):
+        form, queryset = self.get_filtered()
+        if form.errors:
+            return HttpResponseBadRequest(gettext("Invalid filter."))
+        person = form.cleaned_data.get("person") if form.is_bound else None
+        log_access(
+            action=AccessLogEntry.Action.EXPORT,
+            request=request,
+            model=AccessLogEntry._meta.label,
+            person_id=person,
+        )
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime().strftime("%Y-%m-%d")
+        response["Content-Disposition"] = f'attachment; filename="atkomstlogg-{stamp}.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response, delimiter=";")
+        writer.writerow(self.COLUMNS)
+        for values in queryset.values_list(*self.COLUMNS).iterator(chunk_size=2000):
+            at, *rest = values
+            writer.writerow(
+                [timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S"), *map(csv_safe, rest)]
+            )
+        return response

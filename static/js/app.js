@@ -1,4 +1,229 @@
-/* Bostad först – small progressive enhancements; no inline script (CSP). */
+/* Bostad först – small progressive enhancements; no inline script (CSP).
+ *
+ * Session timeout (WCAG 2.2.1): SESSION_WARNING_BEFORE seconds before the idle
+ * logout a warning offers "Continue working" (a POST to the keep-alive URL,
+ * which counts as activity). Typing in a form is activity too: while the user
+ * types, the session is kept alive (at most one request a minute). If the
+ * session ends anyway (the tab was left), the text typed into forms on the page
+ * is kept in sessionStorage (this tab only, gone when the tab closes, cleared at
+ * logout) and restored, with a notice, when the user is back on the same form
+ * after logging in again. Nothing is lost silently.
+ */
 (function () {
   "use strict";
+
+  var body = document.body;
+  var idleTimeout = parseInt(body.getAttribute("data-idle-timeout") || "0", 10);
+  if (!idleTimeout) {
+    return; // not logged in
+  }
+  var warningBefore = parseInt(body.getAttribute("data-warning-before") || "120", 10);
+  var pingUrl = body.getAttribute("data-ping-url");
+  var loginUrl = body.getAttribute("data-login-url");
+  var warning = document.getElementById("session-warning");
+  var lastActivity = Date.now();
+  var lastPing = Date.now();
+  var warnTimer = null;
+  var logoutTimer = null;
+  var DRAFT_PREFIX = "bf-draft:";
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function schedule() {
+    window.clearTimeout(warnTimer);
+    window.clearTimeout(logoutTimer);
+    var elapsed = (Date.now() - lastActivity) / 1000;
+    var untilWarning = Math.max(0, idleTimeout - warningBefore - elapsed);
+    var untilLogout = Math.max(0, idleTimeout - elapsed);
+    warnTimer = window.setTimeout(showWarning, untilWarning * 1000);
+    logoutTimer = window.setTimeout(checkAndLogout, untilLogout * 1000);
+  }
+
+  function showWarning() {
+    if (!warning) {
+      return;
+    }
+    warning.classList.remove("d-none");
+    var button = warning.querySelector("[data-session-extend]");
+    if (button) {
+      button.focus();
+    }
+  }
+
+  function hideWarning() {
+    if (warning) {
+      warning.classList.add("d-none");
+    }
+  }
+
+  function extend() {
+    lastPing = Date.now();
+    return fetch(pingUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+      redirect: "manual"
+    }).then(function (response) {
+      if (response.ok) {
+        lastActivity = Date.now();
+        hideWarning();
+        schedule();
+      } else {
+        goToLogin();
+      }
+    });
+  }
+
+  function goToLogin() {
+    saveAllDrafts();
+    var next = window.location.pathname + window.location.search;
+    window.location.assign(loginUrl + "?next=" + encodeURIComponent(next));
+  }
+
+  /* Another tab may have kept the session alive: ask before leaving. */
+  function checkAndLogout() {
+    fetch(pingUrl, { credentials: "same-origin", redirect: "manual" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("ended");
+        }
+        return response.json();
+      })
+      .then(function (data) {
+        if (data.remaining > 5) {
+          lastActivity = Date.now() - (idleTimeout - data.remaining) * 1000;
+          hideWarning();
+          schedule();
+        } else {
+          goToLogin();
+        }
+      })
+      .catch(goToLogin);
+  }
+
+  /* --- Drafts ------------------------------------------------------------ */
+
+  function draftKey(form, index) {
+    return DRAFT_PREFIX + window.location.pathname + "#" + (form.id || index);
+  }
+
+  function draftFields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.name === "csrfmiddlewaretoken") {
+        return false;
+      }
+      var type = (el.type || "").toLowerCase();
+      return ["password", "hidden", "file", "submit", "button"].indexOf(type) === -1;
+    });
+  }
+
+  function postForms() {
+    return Array.prototype.filter.call(document.forms, function (form) {
+      return (form.method || "").toLowerCase() === "post" && !form.hasAttribute("data-no-draft") &&
+        draftFields(form).some(function (el) { return el.tagName === "TEXTAREA" || el.type === "text"; });
+    });
+  }
+
+  function saveDraft(form, index) {
+    var values = {};
+    draftFields(form).forEach(function (el) {
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked) {
+          (values[el.name] = values[el.name] || []).push(el.value);
+        }
+      } else if (el.value !== el.defaultValue || el.tagName === "SELECT") {
+        values[el.name] = el.value;
+      }
+    });
+    try {
+      window.sessionStorage.setItem(draftKey(form, index), JSON.stringify(values));
+    } catch (e) { /* storage full or disabled: nothing else to do */ }
+  }
+
+  function saveAllDrafts() {
+    postForms().forEach(saveDraft);
+  }
+
+  function restoreDraft(form, index) {
+    var raw = window.sessionStorage.getItem(draftKey(form, index));
+    if (!raw) {
+      return false;
+    }
+    var values = JSON.parse(raw);
+    var restored = false;
+    draftFields(form).forEach(function (el) {
+      if (!(el.name in values)) {
+        return;
+      }
+      var value = values[el.name];
+      if (el.type === "checkbox" || el.type === "radio") {
+        return; // choices are quick to redo; never guess them
+      }
+      if (el.tagName !== "SELECT" && el.value === el.defaultValue && el.value !== value) {
+        el.value = value;
+        restored = true;
+      }
+    });
+    return restored;
+  }
+
+  var anyRestored = false;
+  postForms().forEach(function (form, index) {
+    if (restoreDraft(form, index)) {
+      anyRestored = true;
+    }
+    form.addEventListener("input", function () {
+      saveDraft(form, index);
+      lastActivity = Date.now();
+      // Typing is activity: keep the server session alive, at most once a minute.
+      if (Date.now() - lastPing > 60 * 1000) {
+        extend();
+      } else {
+        schedule();
+      }
+    });
+    form.addEventListener("submit", function () {
+      // A submit after the idle limit will be answered by the login page:
+      // keep the draft then, so it is restored after logging in again.
+      if (Date.now() - lastActivity < idleTimeout * 1000) {
+        window.sessionStorage.removeItem(draftKey(form, index));
+      }
+    });
+  });
+
+  var notice = document.getElementById("draft-restored");
+  if (anyRestored && notice) {
+    notice.classList.remove("d-none");
+    var discard = notice.querySelector("[data-draft-discard]");
+    if (discard) {
+      discard.addEventListener("click", function () {
+        postForms().forEach(function (form, index) {
+          window.sessionStorage.removeItem(draftKey(form, index));
+        });
+        window.location.reload();
+      });
+    }
+  }
+
+  /* An explicit logout forgets every draft of this tab. */
+  var logoutForm = document.querySelector("form[action$='/logout/']");
+  if (logoutForm) {
+    logoutForm.setAttribute("data-no-draft", "");
+    logoutForm.addEventListener("submit", function () {
+      Object.keys(window.sessionStorage).forEach(function (key) {
+        if (key.indexOf(DRAFT_PREFIX) === 0) {
+          window.sessionStorage.removeItem(key);
+        }
+      });
+    });
+  }
+
+  var extendButton = warning && warning.querySelector("[data-session-extend]");
+  if (extendButton) {
+    extendButton.addEventListener("click", extend);
+  }
+  schedule();
 })();

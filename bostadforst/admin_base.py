@@ -1,0 +1,99 @@
+"""The admin base class for case models: change history, restore, and the
+same optimistic locking as the app's own forms.
+
+App owners register case models with it::
+
+    from bostadforst.admin_base import CaseModelAdmin
+
+    @admin.register(Landlord)
+    class LandlordAdmin(CaseModelAdmin):
+        list_display = ("name", "phone")
+"""
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import StaleObjectError
+from .versioning import VersionedModelForm
+
+
+class AdminVersionedForm(VersionedModelForm):
+    """The admin's form carries the version too (PITFALLS 9).
+
+    The hidden version is the live row's version when the page was opened,
+    also on simple-history's "revert" page, whose instance is an old version:
+    restoring is refused the same way when someone saved in between.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            live = self._live_version()
+            if live is not None:
+                self.fields["version"].initial = live
+
+    def _live_version(self) -> int | None:
+        return (
+            type(self.instance)
+            ._base_manager.filter(pk=self.instance.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        version = cleaned.get("version")
+        if self.instance.pk is not None and version and version != self._live_version():
+            self.add_stale_error()
+        return cleaned
+
+
+class CaseModelAdmin(SimpleHistoryAdmin):
+    """History view and restore for administrators; stale saves refused."""
+
+    form = AdminVersionedForm
+    stale_message = _(
+        "Someone else saved this record in the meantime. Nothing was saved; "
+        "the page shows the current values."
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        named = {f for _name, opts in fieldsets for f in _flatten(opts.get("fields", ()))}
+        if "version" not in named:
+            fieldsets = [*fieldsets, (None, {"fields": ["version"], "classes": ["hidden"]})]
+        return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        obj._history_user = request.user
+        obj.full_clean(exclude=[f for f in ("version",) if hasattr(obj, f)])
+        super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleObjectError:
+            return self._refuse_stale(request)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        try:
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        except StaleObjectError:
+            return self._refuse_stale(request)
+
+    def _refuse_stale(self, request):
+        messages.error(request, self.stale_message)
+        return HttpResponseRedirect(request.path)
+
+
+def _flatten(fields):
+    for field in fields:
+        if isinstance(field, (list, tuple)):
+            yield from field
+        else:
+            yield field
+
+
+__all__ = ["AdminVersionedForm", "CaseModelAdmin", "admin"]

@@ -1,0 +1,21 @@
+"""``{% change_history obj %}``: who changed what and when, on any case page.
+
+Usage::
+
+    {% load audit %}
+    {% change_history referral %}
+"""
+
+from django import template
+
+from ..history import change_history as history_rows
+
+register = template.Library()
+
+
+@register.inclusion_tag("_partials/history.html")
+def change_history(obj, limit: int = 20):
+    return {
+        "history_rows": history_rows(obj, limit=limit),
+        "history_id": f"{obj._meta.model_name}-{obj.pk}",
+    }
