@@ -1,1 +1,120 @@
-from django.contrib import admin  # noqa: F401
+"""Admin: administrators manage the crisis places (reference data). Case
+records are written through the app's services; here they are read-only, and
+a journal entry can never be changed or deleted."""
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from bostadforst.versioning import VersionedModelForm
+
+from .models import ActionPlan, Activity, CrisisPlace, CrisisPlacement, SupportVisit
+
+
+class CrisisPlaceAdminForm(VersionedModelForm):
+    """Optimistic locking in the admin too: a save over someone else's is refused."""
+
+    class Meta:
+        model = CrisisPlace
+        fields = ["name", "address", "capacity", "is_active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is not None:
+            stored = (
+                type(self.instance)
+                .objects.filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if stored is not None and cleaned.get("version") != stored:
+                raise forms.ValidationError(
+                    _("Someone else saved this crisis place after you opened it. Reload the page."),
+                    code="stale",
+                )
+        return cleaned
+
+
+@admin.register(CrisisPlace)
+class CrisisPlaceAdmin(admin.ModelAdmin):
+    form = CrisisPlaceAdminForm
+    list_display = ("name", "address", "capacity", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+
+    def save_model(self, request, obj, form, change):
+        obj._history_user = request.user
+        obj.full_clean()
+        obj.save()
+
+    def has_delete_permission(self, request, obj=None):
+        # A place with placements is kept for the history; mark it not in use.
+        return False
+
+
+class ReadOnlyCaseAdmin(admin.ModelAdmin):
+    """Case records: readable by superusers, written only through the app."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SupportVisit)
+class SupportVisitAdmin(admin.ModelAdmin):
+    """Journal entries, read-only: no field is editable here and no entry can
+    be deleted. The model refuses a change to a locked entry as well, so this
+    is not the only guard."""
+
+    list_display = ("started_at", "kind", "participant", "author", "signed_at", "corrects")
+    list_filter = ("kind",)
+    date_hierarchy = "started_at"
+    raw_id_fields = ("participant", "corrects")
+    fields = (
+        "participant",
+        "started_at",
+        "duration_minutes",
+        "kind",
+        "staff",
+        "note",
+        "goals",
+        "author",
+        "signed_at",
+        "corrects",
+    )
+
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        # New entries and corrections are written through the app, which
+        # records the author and checks the rules.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Open entries are changed by their author in the app; locked ones by
+        # nobody.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ActionPlan)
+class ActionPlanAdmin(ReadOnlyCaseAdmin):
+    list_display = ("participant", "number", "agreed_on", "review_on", "created_by")
+
+
+@admin.register(CrisisPlacement)
+class CrisisPlacementAdmin(ReadOnlyCaseAdmin):
+    list_display = ("participant", "place", "start", "end", "reason")
+    list_filter = ("place",)
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyCaseAdmin):
+    list_display = ("title", "date")

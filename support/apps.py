@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class SupportConfig(AppConfig):
     name = "support"
     verbose_name = _("Support")
+
+    def ready(self) -> None:
+        from bostadforst.registry import participant_sections, timeline_sources
+
+        from .participant_page import SECTION, TIMELINE_SOURCES
+
+        participant_sections.register(SECTION)
+        for source in TIMELINE_SOURCES:
+            timeline_sources.register(source)

@@ -1,10 +1,14 @@
 """Action plans, support visits, crisis placements and meeting-place activities."""
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.models import CaseModel
@@ -130,6 +134,19 @@ class GoalAction(CaseModel):
         return self.what[:60]
 
 
+class JournalLockedError(ValidationError):
+    """A locked journal entry was about to be changed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "This journal entry is locked (signed, or written more than 24 hours ago) "
+                "and cannot be changed. Write a correction instead."
+            ),
+            code="journal_locked",
+        )
+
+
 class SupportVisit(CaseModel):
     """A support contact and its journal note.
 
@@ -191,11 +208,65 @@ class SupportVisit(CaseModel):
             ),
         ]
 
+    # Social-services documentation: an entry may be adjusted by its author
+    # for a day at most; after that (or once signed) it is part of the record.
+    LOCK_AFTER = timedelta(hours=24)
+    # The fields that make up the journal entry and freeze with it.
+    LOCKED_FIELDS = (
+        "participant_id",
+        "started_at",
+        "duration_minutes",
+        "kind",
+        "note",
+        "author_id",
+    )
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
 
+    def save(self, *args, **kwargs) -> None:
+        """Refuse any change to a locked entry's content, whoever saves it.
+
+        The stored row decides (not this instance's possibly stale copy), so
+        neither a form, the admin nor a shell can rewrite a locked note. Setting
+        ``signed_at`` on an unsigned entry stays allowed: signing changes no
+        content.
+        """
+        if not self._state.adding and self.pk is not None:
+            stored = (
+                type(self)
+                ._base_manager.filter(pk=self.pk)
+                .values(*self.LOCKED_FIELDS, "signed_at", "created_at")
+                .first()
+            )
+            if stored is not None and _is_locked(stored["signed_at"], stored["created_at"]):
+                changed = [f for f in self.LOCKED_FIELDS if getattr(self, f) != stored[f]]
+                resigned = stored["signed_at"] is not None and self.signed_at != stored["signed_at"]
+                if changed or resigned:
+                    raise JournalLockedError()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.pk is not None and self.is_locked:
+            raise JournalLockedError()
+        return super().delete(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("support:visit-detail", kwargs={"pk": self.pk})
+
+    @property
+    def locks_at(self):
+        """When the entry locks by age (it may be locked earlier by signing)."""
+        return self.created_at + self.LOCK_AFTER
+
+    @property
+    def is_locked(self) -> bool:
+        return _is_locked(self.signed_at, self.created_at)
+
+
+def _is_locked(signed_at, created_at, *, now=None) -> bool:
+    now = now or timezone.now()
+    return signed_at is not None or created_at + SupportVisit.LOCK_AFTER <= now
 
 
 class CrisisPlace(CaseModel):

@@ -1,7 +1,47 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "support"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("my-participants/", views.MyParticipantsView.as_view(), name="my-participants"),
+    # Visits and journal notes
+    path("visits/new/", views.VisitQuickLogView.as_view(), name="visit-quick-log"),
+    path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="visit-detail"),
+    path("visits/<int:pk>/edit/", views.VisitEditView.as_view(), name="visit-edit"),
+    path("visits/<int:pk>/sign/", views.VisitSignView.as_view(), name="visit-sign"),
+    path("visits/<int:pk>/correct/", views.VisitCorrectView.as_view(), name="visit-correct"),
+    path(
+        "participants/<int:participant_pk>/visits/",
+        views.VisitListView.as_view(),
+        name="visit-list",
+    ),
+    # Action plans
+    path(
+        "participants/<int:participant_pk>/plans/", views.PlanListView.as_view(), name="plan-list"
+    ),
+    path(
+        "participants/<int:participant_pk>/plans/new/",
+        views.PlanCreateView.as_view(),
+        name="plan-create",
+    ),
+    path("plans/reviews/", views.PlanReviewListView.as_view(), name="plan-review-list"),
+    path("plans/<int:pk>/", views.PlanDetailView.as_view(), name="plan-detail"),
+    path("plans/<int:pk>/print/", views.PlanPrintView.as_view(), name="plan-print"),
+    path("plans/<int:pk>/pdf/", views.PlanPdfView.as_view(), name="plan-pdf"),
+    # Crisis places
+    path("crisis-places/", views.CrisisPlaceListView.as_view(), name="crisis-place-list"),
+    path("placements/new/", views.PlacementCreateView.as_view(), name="placement-create"),
+    path("placements/<int:pk>/", views.PlacementDetailView.as_view(), name="placement-detail"),
+    path("placements/<int:pk>/end/", views.PlacementEndView.as_view(), name="placement-end"),
+    # Meeting place
+    path("activities/", views.ActivityListView.as_view(), name="activity-list"),
+    path("activities/new/", views.ActivityCreateView.as_view(), name="activity-create"),
+    path("activities/<int:pk>/", views.ActivityDetailView.as_view(), name="activity-detail"),
+    path(
+        "activities/<int:pk>/attendance/",
+        views.ActivityAttendanceView.as_view(),
+        name="activity-attendance",
+    ),
+]

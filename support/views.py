@@ -1,1 +1,474 @@
-"""Views."""
+"""Pages of the support app. Who may open each is in ``ACCESS_TABLE`` (the
+team); rows are scoped by ``support.selectors`` (404 for missing and not
+allowed). Views bind forms and call one service each."""
+
+from datetime import timedelta
+
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+
+from bostadforst.access_log import log_access, log_read
+from bostadforst.mixins import AuditedObjectMixin, ServiceFormMixin
+from bostadforst.models import AccessLogEntry
+
+from . import selectors, services
+from .forms import (
+    ActionPlanForm,
+    ActivityForm,
+    AttendanceForm,
+    PlacementEndForm,
+    PlacementForm,
+    VisitCorrectionForm,
+    VisitEditForm,
+    VisitQuickLogForm,
+    VisitSignForm,
+)
+from .models import LifeArea
+
+
+def _participant_from_query(request):
+    """An optional ``?participant=<id>`` preselection (an id, never a personnummer)."""
+    raw = request.GET.get("participant", "")
+    if not raw.isdigit():
+        return None
+    return selectors.participant_choices(user=request.user).filter(pk=raw).first()
+
+
+class ParticipantScopedMixin:
+    """Pages under /participants/<participant_pk>/ of the support app."""
+
+    @cached_property
+    def participant(self):
+        participant = selectors.participant_get_for_team(
+            user=self.request.user, pk=self.kwargs["participant_pk"]
+        )
+        log_read(self.request, participant)
+        return participant
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(participant=self.participant, **kwargs)
+
+
+# --- My participants -------------------------------------------------------------
+
+
+class MyParticipantsView(TemplateView):
+    template_name = "support/my_participants.html"
+
+    def get_context_data(self, **kwargs):
+        today = timezone.localdate()
+        return super().get_context_data(
+            rows=selectors.caseload_for_user(user=self.request.user, today=today),
+            today=today,
+            **kwargs,
+        )
+
+
+# --- Support visits --------------------------------------------------------------
+
+
+class VisitQuickLogView(ServiceFormMixin, FormView):
+    form_class = VisitQuickLogForm
+    template_name = "support/visit_quick_log.html"
+    success_message = _("The visit was logged.")
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["user"] = self.request.user
+        kwargs["participant"] = _participant_from_query(self.request)
+        return kwargs
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return services.visit_log(
+            participant=data["participant"],
+            started_at=data["started_at"],
+            duration_minutes=data["duration_minutes"],
+            kind=data["kind"],
+            staff=data["staff"],
+            note=data["note"],
+            goals=data.get("goals") or [],
+            sign=data["sign"],
+            acting_user=self.request.user,
+        )
+
+    def get_success_url(self):
+        return reverse("support:my-participants")
+
+
+class VisitDetailView(AuditedObjectMixin, DetailView):
+    template_name = "support/visit_detail.html"
+    context_object_name = "visit"
+
+    def get_queryset(self):
+        return selectors.visit_queryset(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        visit = self.object
+        return super().get_context_data(
+            can_edit=not visit.is_locked and visit.author_id == self.request.user.pk,
+            can_sign=visit.signed_at is None
+            and not visit.is_locked
+            and visit.author_id == self.request.user.pk,
+            sign_form=VisitSignForm(instance=visit),
+            **kwargs,
+        )
+
+
+class VisitObjectFormMixin(ServiceFormMixin):
+    """Form pages about one visit (edit, sign, correct)."""
+
+    @cached_property
+    def visit(self):
+        visit = selectors.visit_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
+        log_read(self.request, visit)
+        return visit
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(visit=self.visit, **kwargs)
+
+    def get_success_url(self):
+        return reverse("support:visit-detail", kwargs={"pk": self.object.pk})
+
+
+class VisitEditView(VisitObjectFormMixin, FormView):
+    form_class = VisitEditForm
+    template_name = "support/visit_form.html"
+    success_message = _("The journal entry was saved.")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.visit, "user": self.request.user}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return services.visit_update(
+            visit=self.visit,
+            started_at=data["started_at"],
+            duration_minutes=data["duration_minutes"],
+            kind=data["kind"],
+            staff=data["staff"],
+            note=data["note"],
+            goals=data.get("goals") or [],
+            sign=data["sign"],
+            acting_user=self.request.user,
+        )
+
+
+class VisitSignView(VisitObjectFormMixin, FormView):
+    form_class = VisitSignForm
+    template_name = "support/visit_sign.html"
+    success_message = _("The journal entry was signed and is now locked.")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.visit}
+
+    def perform(self, form):
+        return services.visit_sign(visit=self.visit, acting_user=self.request.user)
+
+
+class VisitCorrectView(VisitObjectFormMixin, FormView):
+    form_class = VisitCorrectionForm
+    template_name = "support/visit_form.html"
+    success_message = _("The correction was saved next to the original entry.")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "original": self.visit, "user": self.request.user}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(is_correction=True, **kwargs)
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return services.visit_correct(
+            original=self.visit,
+            started_at=data["started_at"],
+            duration_minutes=data["duration_minutes"],
+            kind=data["kind"],
+            staff=data["staff"],
+            note=data["note"],
+            goals=data.get("goals") or [],
+            sign=data["sign"],
+            acting_user=self.request.user,
+        )
+
+
+class VisitListView(ParticipantScopedMixin, ListView):
+    template_name = "support/visit_list.html"
+    context_object_name = "visits"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return selectors.visit_list_for_participant(
+            user=self.request.user, participant=self.participant
+        )
+
+
+# --- Action plans ----------------------------------------------------------------
+
+
+class PlanListView(ParticipantScopedMixin, ListView):
+    template_name = "support/plan_list.html"
+    context_object_name = "plans"
+
+    def get_queryset(self):
+        return selectors.plan_versions(participant=self.participant)
+
+    def get_context_data(self, **kwargs):
+        today = timezone.localdate()
+        context = super().get_context_data(**kwargs)
+        plans = context["plans"]
+        context["current"] = plans[0] if plans else None
+        if context["current"]:
+            context["review_status"] = selectors.review_status(
+                context["current"].review_on, today=today
+            )
+        return context
+
+
+class PlanCreateView(ParticipantScopedMixin, ServiceFormMixin, FormView):
+    """Write the first plan, or revise: a new version prefilled from the current."""
+
+    form_class = ActionPlanForm
+    template_name = "support/plan_form.html"
+    success_message = _("The new version of the action plan was saved.")
+
+    @cached_property
+    def current(self):
+        return selectors.plan_current(participant=self.participant)
+
+    def get_form_kwargs(self):
+        return {
+            **super().get_form_kwargs(),
+            "participant": self.participant,
+            "current": self.current,
+        }
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(current=self.current, **kwargs)
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return services.plan_create_version(
+            participant=self.participant,
+            agreed_on=data["agreed_on"],
+            review_on=data["review_on"],
+            on_breach=data["on_breach"],
+            goals=form.goal_data(),
+            based_on=data.get("based_on"),
+            acting_user=self.request.user,
+        )
+
+    def get_success_url(self):
+        return reverse("support:plan-detail", kwargs={"pk": self.object.pk})
+
+
+class PlanDetailView(AuditedObjectMixin, DetailView):
+    template_name = "support/plan_detail.html"
+    context_object_name = "plan"
+
+    def get_queryset(self):
+        return selectors.plan_queryset(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        plan = self.object
+        latest = selectors.plan_versions(participant=plan.participant).first()
+        return super().get_context_data(
+            is_current=latest is not None and latest.pk == plan.pk,
+            latest=latest,
+            review_status=selectors.review_status(plan.review_on, today=timezone.localdate()),
+            life_areas=LifeArea,
+            **kwargs,
+        )
+
+
+class PlanPrintView(PlanDetailView):
+    """The tenant's copy in plain Swedish, for the browser's print dialogue."""
+
+    template_name = "support/plan_print.html"
+
+
+class PlanPdfView(AuditedObjectMixin, DetailView):
+    def get_queryset(self):
+        return selectors.plan_queryset(user=self.request.user)
+
+    def get(self, request, *args, **kwargs):
+        plan = self.get_object()
+        log_access(action=AccessLogEntry.Action.EXPORT, request=request, obj=plan)
+        # Imported here: loading WeasyPrint parses its stylesheets (slow), and
+        # only this page needs it.
+        from .pdf import render_plan_pdf
+
+        pdf = render_plan_pdf({"plan": plan, "printed_on": timezone.localdate()})
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="handlingsplan-{plan.number}.pdf"'
+        return response
+
+
+class PlanReviewListView(TemplateView):
+    """The team's list of plans to review: overdue first, then due soon and
+    active participants without a plan."""
+
+    template_name = "support/plan_review_list.html"
+
+    def get_context_data(self, **kwargs):
+        today = timezone.localdate()
+        return super().get_context_data(
+            rows=selectors.plan_review_list(user=self.request.user, today=today),
+            today=today,
+            due_soon_days=selectors.REVIEW_DUE_SOON_DAYS,
+            **kwargs,
+        )
+
+
+# --- Crisis places ---------------------------------------------------------------
+
+
+class CrisisPlaceListView(TemplateView):
+    template_name = "support/crisis_place_list.html"
+
+    def get_context_data(self, **kwargs):
+        today = timezone.localdate()
+        return super().get_context_data(
+            places=selectors.crisis_place_occupancy(day=today),
+            placements=selectors.placements_current(user=self.request.user, day=today),
+            today=today,
+            **kwargs,
+        )
+
+
+class PlacementCreateView(ServiceFormMixin, FormView):
+    form_class = PlacementForm
+    template_name = "support/placement_form.html"
+    success_message = _("The crisis placement was recorded. The tenancy is unchanged.")
+
+    def get_form_kwargs(self):
+        return {
+            **super().get_form_kwargs(),
+            "user": self.request.user,
+            "participant": _participant_from_query(self.request),
+        }
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return services.placement_create(
+            participant=data["participant"],
+            place=data["place"],
+            start=data["start"],
+            end=data.get("end"),
+            reason=data["reason"],
+            note=data["note"],
+            acting_user=self.request.user,
+        )
+
+    def get_success_url(self):
+        return reverse("support:placement-detail", kwargs={"pk": self.object.pk})
+
+
+class PlacementDetailView(AuditedObjectMixin, DetailView):
+    template_name = "support/placement_detail.html"
+    context_object_name = "placement"
+
+    def get_queryset(self):
+        return selectors.placement_queryset(user=self.request.user)
+
+
+class PlacementEndView(ServiceFormMixin, FormView):
+    form_class = PlacementEndForm
+    template_name = "support/placement_end.html"
+    success_message = _("The stay was ended; the participant is back home.")
+
+    @cached_property
+    def placement(self):
+        placement = selectors.placement_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
+        log_read(self.request, placement)
+        return placement
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.placement}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(placement=self.placement, **kwargs)
+
+    def perform(self, form):
+        return services.placement_end(
+            placement=self.placement, end=form.cleaned_data["end"], acting_user=self.request.user
+        )
+
+    def get_success_url(self):
+        return reverse("support:placement-detail", kwargs={"pk": self.object.pk})
+
+
+# --- Meeting place ---------------------------------------------------------------
+
+
+class ActivityListView(ListView):
+    template_name = "support/activity_list.html"
+    context_object_name = "activities"
+    paginate_by = 20
+
+    def get_queryset(self):
+        return selectors.activity_list(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        since = timezone.localdate() - timedelta(days=365)
+        return super().get_context_data(
+            participation=selectors.participation_counts(user=self.request.user, since=since),
+            since=since,
+            **kwargs,
+        )
+
+
+class ActivityCreateView(ServiceFormMixin, FormView):
+    form_class = ActivityForm
+    template_name = "support/activity_form.html"
+    success_message = _("The activity was saved. Now mark who took part.")
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return services.activity_create(
+            title=data["title"],
+            date=data["date"],
+            description=data["description"],
+            acting_user=self.request.user,
+        )
+
+    def get_success_url(self):
+        return reverse("support:activity-detail", kwargs={"pk": self.object.pk})
+
+
+class ActivityDetailView(DetailView):
+    template_name = "support/activity_detail.html"
+    context_object_name = "activity"
+
+    def get_queryset(self):
+        return selectors.activity_queryset(user=self.request.user)
+
+
+class ActivityAttendanceView(ServiceFormMixin, FormView):
+    form_class = AttendanceForm
+    template_name = "support/activity_attendance.html"
+    success_message = _("The attendance was saved.")
+
+    @cached_property
+    def activity(self):
+        return selectors.activity_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user, "activity": self.activity}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(activity=self.activity, **kwargs)
+
+    def perform(self, form):
+        return services.activity_set_attendance(
+            activity=self.activity,
+            participants=form.cleaned_data["participants"],
+            acting_user=self.request.user,
+        )
+
+    def get_success_url(self):
+        return reverse("support:activity-detail", kwargs={"pk": self.activity.pk})

@@ -1,0 +1,541 @@
+"""Forms of the support app. They check single values; rules across rows
+(plan versions, journal locks, capacity) are in ``support.services``."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from bostadforst.versioning import VersionedModelForm
+from participants.models import NetworkContact
+
+from .models import (
+    ActionPlan,
+    Activity,
+    CrisisPlace,
+    CrisisPlacement,
+    Goal,
+    GoalAction,
+    LifeArea,
+    SupportVisit,
+)
+from .selectors import participant_choices, plan_current, team_members
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=DATETIME_LOCAL)
+
+
+DURATION_ERRORS = {
+    "min_value": _("The duration cannot be negative."),
+    "max_value": _("The duration can be at most 1440 minutes (24 hours)."),
+    "required": _("Enter the duration in minutes."),
+    "invalid": _("Enter the duration as a whole number of minutes."),
+}
+
+
+def _now_to_minute():
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+# --- Support visits ------------------------------------------------------------
+
+
+class VisitFieldsMixin:
+    """What the quick-log, edit and correction forms share."""
+
+    error_messages = {
+        "visit_in_future": _("A visit cannot be logged for a day after today."),
+    }
+
+    def _setup_visit_fields(self, *, user, participant) -> None:
+        f = self.fields
+        f["started_at"].widget = DateTimeLocalInput()
+        f["started_at"].input_formats = [DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+        f["duration_minutes"].widget = forms.NumberInput(
+            attrs={"inputmode": "numeric", "min": 0, "max": 1440, "step": 5}
+        )
+        f["duration_minutes"].error_messages.update(DURATION_ERRORS)
+        f["duration_minutes"].help_text = _("0 for a short call; at most 1440.")
+        f["kind"].widget = forms.RadioSelect(choices=SupportVisit.Kind.choices)
+        f["kind"].choices = SupportVisit.Kind.choices
+        staff = f["staff"]
+        staff.queryset = team_members()
+        staff.widget = forms.CheckboxSelectMultiple()
+        staff.error_messages["required"] = _("Choose at least one staff member.")
+        f["note"].widget = forms.Textarea(attrs={"rows": 4})
+        goals = f["goals"]
+        plan = plan_current(participant=participant) if participant is not None else None
+        if plan is None:
+            del f["goals"]
+        else:
+            goals.queryset = Goal.objects.filter(plan=plan).order_by("position", "pk")
+            goals.widget = forms.CheckboxSelectMultiple()
+            goals.label_from_instance = lambda g: f"{g.get_life_area_display()}: {g.text[:80]}"
+            goals.help_text = _("Optional: which goals of the current plan the visit concerned.")
+
+    def clean_started_at(self):
+        value = self.cleaned_data["started_at"]
+        if value and timezone.localtime(value).date() > timezone.localdate():
+            raise forms.ValidationError(
+                self.error_messages["visit_in_future"], code="visit_in_future"
+            )
+        return value
+
+
+class VisitQuickLogForm(VisitFieldsMixin, forms.ModelForm):
+    """Log a visit in a few taps: now, the logged-in worker and a home visit
+    are filled in; the participant picker lists the worker's caseload first."""
+
+    sign = forms.BooleanField(
+        label=_("Sign the note now (it can then not be changed)"), required=False, initial=True
+    )
+
+    class Meta:
+        model = SupportVisit
+        fields = ["participant", "kind", "started_at", "duration_minutes", "staff", "note", "goals"]
+        labels = {"started_at": _("Date and time"), "note": _("Journal note")}
+
+    def __init__(self, *args, user, participant=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        choices_qs = participant_choices(user=user)
+        field = self.fields["participant"]
+        field.queryset = choices_qs
+        field.error_messages["required"] = _("Choose the participant.")
+        field.error_messages["invalid_choice"] = _("Choose one of the listed participants.")
+        mine, others = [], []
+        for p in choices_qs:
+            (mine if p.caseload_rank == 0 else others).append((p.pk, str(p)))
+        field.choices = [("", _("Choose participant…"))] + [
+            c for c in ((_("My participants"), mine), (_("Other participants"), others)) if c[1]
+        ]
+        if participant is None and self.is_bound:
+            participant = (
+                choices_qs.filter(pk=self.data.get("participant")).first()
+                if str(self.data.get("participant", "")).isdigit()
+                else None
+            )
+        self._setup_visit_fields(user=user, participant=participant)
+        # Rendered as a grid of large toggle buttons (support.css).
+        self.fields["kind"].widget.attrs["class"] = "btn-check"
+        if not self.is_bound:
+            self.initial.setdefault("started_at", _now_to_minute())
+            self.initial.setdefault("duration_minutes", 30)
+            self.initial.setdefault("kind", SupportVisit.Kind.HOME_VISIT)
+            self.initial.setdefault("staff", [user.pk])
+            if participant is not None:
+                self.initial.setdefault("participant", participant.pk)
+
+
+class VisitEditForm(VisitFieldsMixin, VersionedModelForm):
+    """Change an open entry (its author, before it locks)."""
+
+    sign = forms.BooleanField(
+        label=_("Sign the note now (it can then not be changed)"), required=False, initial=False
+    )
+
+    class Meta:
+        model = SupportVisit
+        fields = ["kind", "started_at", "duration_minutes", "staff", "note", "goals"]
+        labels = {"started_at": _("Date and time"), "note": _("Journal note")}
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._setup_visit_fields(user=user, participant=self.instance.participant)
+
+
+class VisitCorrectionForm(VisitFieldsMixin, forms.ModelForm):
+    """A correction: a new entry, prefilled from the one it corrects."""
+
+    sign = forms.BooleanField(
+        label=_("Sign the correction now (it can then not be changed)"),
+        required=False,
+        initial=True,
+    )
+
+    class Meta:
+        model = SupportVisit
+        fields = ["kind", "started_at", "duration_minutes", "staff", "note", "goals"]
+        labels = {"started_at": _("Date and time"), "note": _("Corrected journal note")}
+
+    def __init__(self, *args, user, original: SupportVisit, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._setup_visit_fields(user=user, participant=original.participant)
+        if not self.is_bound:
+            self.initial.update(
+                {
+                    "kind": original.kind,
+                    "started_at": timezone.localtime(original.started_at),
+                    "duration_minutes": original.duration_minutes,
+                    "staff": [u.pk for u in original.staff.all()],
+                    "note": original.note,
+                }
+            )
+            if "goals" in self.fields:
+                self.initial["goals"] = [g.pk for g in original.goals.all()]
+
+
+class VisitSignForm(VersionedModelForm):
+    """Sign an entry: nothing to fill in but the version read."""
+
+    class Meta:
+        model = SupportVisit
+        fields: list[str] = []
+
+
+# --- Action plans --------------------------------------------------------------
+
+
+class GoalForm(forms.Form):
+    life_area = forms.ChoiceField(
+        label=_("Life area"), choices=[("", "—")] + LifeArea.choices, required=False
+    )
+    text = forms.CharField(
+        label=_("Goal in the tenant's own words"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    error_messages = {
+        "life_area_required": _("Choose the life area of the goal."),
+    }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("text", "").strip() and not cleaned.get("life_area"):
+            self.add_error(
+                "life_area",
+                forms.ValidationError(
+                    self.error_messages["life_area_required"], code="life_area_required"
+                ),
+            )
+        return cleaned
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.cleaned_data.get("text") or "").strip()
+
+
+class ActionForm(forms.Form):
+    who = forms.ChoiceField(
+        label=_("Who"), choices=[("", "—")] + GoalAction.Who.choices, required=False
+    )
+    staff = forms.ModelChoiceField(label=_("Team member"), queryset=team_members(), required=False)
+    partner = forms.ModelChoiceField(
+        label=_("Collaborating party"), queryset=NetworkContact.objects.none(), required=False
+    )
+    what = forms.CharField(label=_("What"), max_length=2000, required=False)
+    how = forms.CharField(label=_("How"), max_length=2000, required=False)
+    by_when = forms.DateField(label=_("By when"), required=False, widget=DateInput())
+
+    error_messages = {
+        "who_required": _("Choose who does this."),
+        "what_required": _("Describe what is to be done."),
+        "partner_required": _("Choose which collaborating party does this."),
+    }
+
+    def __init__(self, *args, partners=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["staff"].queryset = team_members()
+        if partners is not None:
+            self.fields["partner"].queryset = partners
+
+    def clean(self):
+        cleaned = super().clean()
+        what = (cleaned.get("what") or "").strip()
+        who = cleaned.get("who")
+        filled = what or who or cleaned.get("how") or cleaned.get("by_when")
+        if not filled:
+            return cleaned
+        if not what:
+            self.add_error("what", self._err("what_required"))
+        if not who:
+            self.add_error("who", self._err("who_required"))
+        if who == GoalAction.Who.PARTNER and not cleaned.get("partner"):
+            self.add_error("partner", self._err("partner_required"))
+        return cleaned
+
+    def _err(self, code):
+        return forms.ValidationError(self.error_messages[code], code=code)
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.cleaned_data.get("what") or "").strip()
+
+
+GoalFormSet = forms.formset_factory(GoalForm, extra=0, max_num=30, validate_max=True)
+ActionFormSet = forms.formset_factory(ActionForm, extra=0, max_num=20, validate_max=True)
+
+EXTRA_GOALS = 2
+EXTRA_ACTIONS = 2
+
+
+class ActionPlanForm(forms.ModelForm):
+    """A new version of the plan: the plan's own fields, its goals and, per
+    goal, its actions (nested formsets; blank rows are ignored).
+
+    Prefilled from the current version, so a revision starts from what was
+    agreed last time. ``based_on`` is the version the form was opened at: a
+    version saved by someone else meanwhile is reported, not overtaken.
+    """
+
+    based_on = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31 - 1
+    )
+
+    class Meta:
+        model = ActionPlan
+        fields = ["agreed_on", "review_on", "on_breach"]
+        widgets = {
+            "agreed_on": DateInput(),
+            "review_on": DateInput(),
+            "on_breach": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "on_breach": _(
+                "For example: a crisis place for a while, then home again; who contacts whom."
+            ),
+        }
+
+    error_messages = {
+        "review_before_agreed": _("The review date cannot be before the date the plan was agreed."),
+        "no_goals": _("Write at least one goal in the tenant's own words."),
+        "actions_without_goal": _("Actions need a goal: write the goal text first."),
+    }
+
+    def __init__(self, *args, participant, current: ActionPlan | None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.participant = participant
+        self.partners = NetworkContact.objects.filter(participant=participant).order_by("name")
+        data = self.data if self.is_bound else None
+        goal_initial = []
+        actions_initial: list[list[dict]] = []
+        if current is not None and not self.is_bound:
+            self.initial.setdefault("agreed_on", timezone.localdate())
+            self.initial.setdefault("review_on", current.review_on)
+            self.initial.setdefault("on_breach", current.on_breach)
+            for goal in current.goals.all():
+                goal_initial.append({"life_area": goal.life_area, "text": goal.text})
+                actions_initial.append(
+                    [
+                        {
+                            "who": a.who,
+                            "staff": a.staff_id,
+                            "partner": a.partner_id,
+                            "what": a.what,
+                            "how": a.how,
+                            "by_when": a.by_when,
+                        }
+                        for a in goal.actions.all()
+                    ]
+                )
+        elif not self.is_bound:
+            self.initial.setdefault("agreed_on", timezone.localdate())
+        self.fields["based_on"].initial = current.number if current else 0
+        goal_initial += [{} for _ in range(EXTRA_GOALS)]
+        actions_initial += [[] for _ in range(EXTRA_GOALS)]
+        self.goals = GoalFormSet(
+            data=data, initial=None if self.is_bound else goal_initial, prefix="goal"
+        )
+        for index, goal_form in enumerate(self.goals.forms):
+            initial = actions_initial[index] if index < len(actions_initial) else []
+            initial = initial + [{} for _ in range(EXTRA_ACTIONS)]
+            goal_form.actions = ActionFormSet(
+                data=data,
+                initial=None if self.is_bound else initial,
+                prefix=f"goal-{index}-action",
+                form_kwargs={"partners": self.partners},
+            )
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        valid = self.goals.is_valid() and valid
+        for goal_form in self.goals.forms:
+            valid = goal_form.actions.is_valid() and valid
+        return valid and not self._nested_errors()
+
+    def _nested_errors(self) -> bool:
+        """Rules across the nested forms, reported on the plan form."""
+        if not self.goals.is_valid():
+            return True
+        found = False
+        kept = [g for g in self.goals.forms if not g.is_blank]
+        if not kept:
+            self.add_error(
+                None, forms.ValidationError(self.error_messages["no_goals"], code="no_goals")
+            )
+            found = True
+        for goal_form in self.goals.forms:
+            if goal_form.is_blank and any(
+                hasattr(a, "cleaned_data") and not a.is_blank for a in goal_form.actions.forms
+            ):
+                goal_form.add_error(
+                    "text",
+                    forms.ValidationError(
+                        self.error_messages["actions_without_goal"], code="actions_without_goal"
+                    ),
+                )
+                found = True
+        return found
+
+    def clean(self):
+        cleaned = super().clean()
+        agreed, review = cleaned.get("agreed_on"), cleaned.get("review_on")
+        if agreed and review and review < agreed:
+            self.add_error(
+                "review_on",
+                forms.ValidationError(
+                    self.error_messages["review_before_agreed"], code="review_before_agreed"
+                ),
+            )
+        return cleaned
+
+    def _post_clean(self):
+        # The service builds and validates the new version (with the number
+        # and the author the form does not know); the form checks values only.
+        pass
+
+    def goal_data(self):
+        """The cleaned goals and actions, blank rows left out."""
+        from .services import ActionData, GoalData
+
+        out = []
+        for goal_form in self.goals.forms:
+            if goal_form.is_blank:
+                continue
+            actions = [
+                ActionData(
+                    who=a.cleaned_data["who"],
+                    what=a.cleaned_data["what"].strip(),
+                    how=a.cleaned_data.get("how", ""),
+                    by_when=a.cleaned_data.get("by_when"),
+                    staff=a.cleaned_data.get("staff"),
+                    partner=a.cleaned_data.get("partner"),
+                )
+                for a in goal_form.actions.forms
+                if not a.is_blank
+            ]
+            out.append(
+                GoalData(
+                    life_area=goal_form.cleaned_data["life_area"],
+                    text=goal_form.cleaned_data["text"].strip(),
+                    actions=actions,
+                )
+            )
+        return out
+
+
+# --- Crisis placements -----------------------------------------------------------
+
+
+class PlacementForm(forms.ModelForm):
+    class Meta:
+        model = CrisisPlacement
+        fields = ["participant", "place", "start", "end", "reason", "note"]
+        widgets = {
+            "start": DateInput(),
+            "end": DateInput(),
+            "note": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {"end": _("Leave empty while the stay goes on.")}
+
+    error_messages = {
+        "end_before_start": _("The end date cannot be before the start date."),
+    }
+
+    def __init__(self, *args, user, participant=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["participant"].queryset = participant_choices(user=user)
+        self.fields["place"].queryset = CrisisPlace.objects.filter(is_active=True)
+        if not self.is_bound:
+            self.initial.setdefault("start", timezone.localdate())
+            if participant is not None:
+                self.initial.setdefault("participant", participant.pk)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error(
+                "end",
+                forms.ValidationError(
+                    self.error_messages["end_before_start"], code="end_before_start"
+                ),
+            )
+        return cleaned
+
+    def validate_constraints(self, exclude=None):
+        # The service checks overlaps and capacity with clear messages, and
+        # the database backs it up; the model's generic constraint message
+        # would only repeat them less clearly.
+        return None
+
+    def _post_clean(self):
+        # The instance is built by the service; only field values matter here.
+        pass
+
+
+class PlacementEndForm(VersionedModelForm):
+    class Meta:
+        model = CrisisPlacement
+        fields = ["end"]
+        widgets = {"end": DateInput()}
+        labels = {"end": _("Day the participant went home")}
+
+    error_messages = {
+        **VersionedModelForm.error_messages,
+        "end_required": _("Enter the day the stay ended."),
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["end"].required = True
+        self.fields["end"].error_messages["required"] = self.error_messages["end_required"]
+        if not self.is_bound:
+            self.initial["end"] = timezone.localdate()
+
+    def _post_clean(self):
+        pass
+
+
+# --- Meeting place ---------------------------------------------------------------
+
+
+class ActivityForm(forms.ModelForm):
+    class Meta:
+        model = Activity
+        fields = ["title", "date", "description"]
+        widgets = {"date": DateInput(), "description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("date", timezone.localdate())
+
+
+class AttendanceForm(forms.Form):
+    participants = forms.ModelMultipleChoiceField(
+        label=_("Who took part"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, user, activity: Activity, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["participants"].queryset = participant_choices(user=user)
+        if not self.is_bound:
+            self.initial["participants"] = [a.participant_id for a in activity.attendances.all()]

@@ -1,0 +1,393 @@
+"""Reads of support data, scoped by the user's role.
+
+The team (support staff and unit managers) reads every participant's support
+record. Social workers reach only people they referred, and only a summary
+(``participant_summary``): never a journal note, a goal text or a placement
+reason. Every ``*_get_for_user`` answers Http404 for both "missing" and "not
+allowed", so a record's existence is not revealed.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from bostadforst.models import User
+from bostadforst.roles import TEAM, Role, role_of
+from housing.models import TenancyIncident
+from participants.models import Participant, ParticipantStatus, Referral
+
+from .models import (
+    ActionPlan,
+    Activity,
+    Attendance,
+    CrisisPlace,
+    CrisisPlacement,
+    Goal,
+    GoalAction,
+    SupportVisit,
+)
+
+# A review within this many days counts as "due soon" in the team's lists.
+REVIEW_DUE_SOON_DAYS = 14
+
+# Participants the team works with (pickers, review list): not yet housed but
+# approved, or housed. Referred/assessing people have no support record yet.
+ACTIVE_STATUSES = (ParticipantStatus.APPROVED, ParticipantStatus.HOUSED)
+
+
+class ReviewStatus:
+    MISSING = "missing"
+    OVERDUE = "overdue"
+    DUE_SOON = "due_soon"
+    OK = "ok"
+
+
+def review_status(review_on: date | None, *, today: date) -> str:
+    """Where a plan's review date stands on ``today``.
+
+    A review is overdue from the day after its date: a plan reviewed on its
+    due day is on time.
+    """
+    if review_on is None:
+        return ReviewStatus.MISSING
+    if review_on < today:
+        return ReviewStatus.OVERDUE
+    if review_on <= today + timedelta(days=REVIEW_DUE_SOON_DAYS):
+        return ReviewStatus.DUE_SOON
+    return ReviewStatus.OK
+
+
+def is_team(user) -> bool:
+    return role_of(user) in TEAM
+
+
+def _require_team(user) -> None:
+    if not is_team(user):
+        raise Http404
+
+
+def participant_queryset(*, user) -> QuerySet[Participant]:
+    """The participants ``user`` may reach at all (team: everyone; social
+    worker: the people they referred; others: nobody)."""
+    role = role_of(user)
+    if role in TEAM:
+        return Participant.objects.all()
+    if role == Role.SOCIAL_WORKER:
+        return Participant.objects.filter(
+            Exists(Referral.objects.filter(participant=OuterRef("pk"), referred_by=user))
+        )
+    return Participant.objects.none()
+
+
+def participant_get_for_team(*, user, pk) -> Participant:
+    _require_team(user)
+    try:
+        return Participant.objects.get(pk=pk)
+    except (Participant.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def participant_choices(*, user) -> QuerySet[Participant]:
+    """Active participants for a picker, the user's own caseload first."""
+    if not is_team(user):
+        return Participant.objects.none()
+    return (
+        Participant.objects.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
+        .annotate(
+            caseload_rank=Case(
+                When(support_worker=user, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("caseload_rank", "last_name", "first_name", "pk")
+    )
+
+
+def team_members() -> QuerySet[User]:
+    """Users who may be named as staff on a visit or an action."""
+    return (
+        User.objects.filter(is_active=True, groups__name__in=[r.value for r in TEAM])
+        .distinct()
+        .order_by("first_name", "last_name", "pk")
+    )
+
+
+# --- Action plans --------------------------------------------------------------
+
+
+def _latest_plan(participant_ref) -> QuerySet[ActionPlan]:
+    return ActionPlan.objects.filter(participant=participant_ref).order_by("-number")
+
+
+def plan_current(*, participant: Participant) -> ActionPlan | None:
+    """The participant's current plan (highest version), goals and actions loaded."""
+    return _plan_queryset().filter(participant=participant).order_by("-number").first()
+
+
+def _plan_queryset() -> QuerySet[ActionPlan]:
+    actions = GoalAction.objects.select_related("staff", "partner").order_by("by_when", "pk")
+    goals = Goal.objects.prefetch_related(Prefetch("actions", queryset=actions))
+    return ActionPlan.objects.select_related("participant", "created_by").prefetch_related(
+        Prefetch("goals", queryset=goals.order_by("position", "pk"))
+    )
+
+
+def plan_queryset(*, user) -> QuerySet[ActionPlan]:
+    """Plans the user may open, with goals and actions loaded (team only)."""
+    return _plan_queryset() if is_team(user) else ActionPlan.objects.none()
+
+
+def plan_get_for_user(*, user, pk) -> ActionPlan:
+    try:
+        return plan_queryset(user=user).get(pk=pk)
+    except (ActionPlan.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def plan_versions(*, participant: Participant) -> QuerySet[ActionPlan]:
+    """Every version, newest first (older versions stay readable)."""
+    return (
+        ActionPlan.objects.filter(participant=participant)
+        .select_related("created_by")
+        .annotate(goal_count=Count("goals"))
+        .order_by("-number")
+    )
+
+
+def plan_review_list(*, user, today: date) -> list[Participant]:
+    """Active participants whose plan review is overdue, due soon, or who have
+    no plan yet; most urgent first. One query."""
+    if not is_team(user):
+        return []
+    latest = _latest_plan(OuterRef("pk"))
+    rows = (
+        Participant.objects.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
+        .select_related("support_worker")
+        .annotate(
+            plan_pk=Subquery(latest.values("pk")[:1]),
+            plan_number=Subquery(latest.values("number")[:1]),
+            review_on=Subquery(latest.values("review_on")[:1]),
+        )
+        .filter(
+            Q(review_on__isnull=True)
+            | Q(review_on__lte=today + timedelta(days=REVIEW_DUE_SOON_DAYS))
+        )
+        .order_by(F("review_on").asc(nulls_first=True), "last_name", "first_name", "pk")
+    )
+    out = list(rows)
+    for p in out:
+        p.review_status = review_status(p.review_on, today=today)
+    return out
+
+
+# --- Support visits ------------------------------------------------------------
+
+
+def _visit_queryset() -> QuerySet[SupportVisit]:
+    return (
+        SupportVisit.objects.select_related("participant", "author", "corrects")
+        .prefetch_related("staff")
+        .annotate(correction_count=Count("corrections", distinct=True))
+    )
+
+
+def visit_queryset(*, user) -> QuerySet[SupportVisit]:
+    """Visits with everything their page shows (team only: journal notes)."""
+    if not is_team(user):
+        return SupportVisit.objects.none()
+    return _visit_queryset().prefetch_related(
+        "goals",
+        Prefetch(
+            "corrections",
+            queryset=SupportVisit.objects.select_related("author").order_by("created_at", "pk"),
+        ),
+    )
+
+
+def visit_get_for_user(*, user, pk) -> SupportVisit:
+    try:
+        return visit_queryset(user=user).get(pk=pk)
+    except (SupportVisit.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def visit_list_for_participant(*, user, participant: Participant) -> QuerySet[SupportVisit]:
+    """A participant's visits, newest first; a correction follows right after
+    the entry it corrects when they share a time."""
+    _require_team(user)
+    return _visit_queryset().filter(participant=participant).order_by("-started_at", "pk")
+
+
+@dataclass
+class CaseloadRow:
+    participant: Participant
+    last_visit_at: datetime | None
+    days_since: int | None
+    open_incidents: int
+    review_on: date | None
+    review_status: str
+    open_placement: str | None
+
+
+def caseload_for_user(*, user, today: date) -> list[CaseloadRow]:
+    """The support worker's own caseload with what needs attention.
+
+    One query whatever the size of the caseload: every figure is a correlated
+    subquery (the visit one uses the (participant, -started_at) index).
+    Missed or cancelled visits are not contacts, so they do not count as the
+    last visit.
+    """
+    latest_plan = _latest_plan(OuterRef("pk"))
+    last_visit = (
+        SupportVisit.objects.filter(participant=OuterRef("pk"))
+        .exclude(kind=SupportVisit.Kind.MISSED)
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+    open_incidents = (
+        TenancyIncident.objects.filter(
+            tenancy__participant=OuterRef("pk"), resolved_on__isnull=True
+        )
+        .order_by()
+        .values("tenancy__participant")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    open_placement = (
+        CrisisPlacement.objects.filter(participant=OuterRef("pk"), end__isnull=True)
+        .order_by("-start")
+        .values("place__name")[:1]
+    )
+    rows = (
+        Participant.objects.filter(support_worker=user, anonymised_at__isnull=True)
+        .exclude(status=ParticipantStatus.EXITED)
+        .annotate(
+            last_visit_at=Subquery(last_visit),
+            open_incident_count=Coalesce(
+                Subquery(open_incidents, output_field=IntegerField()), Value(0)
+            ),
+            plan_review_on=Subquery(latest_plan.values("review_on")[:1]),
+            open_placement_name=Subquery(open_placement),
+        )
+        .order_by(F("last_visit_at").asc(nulls_first=True), "last_name", "first_name", "pk")
+    )
+    out = []
+    for p in rows:
+        days = None
+        if p.last_visit_at is not None:
+            days = (today - timezone.localtime(p.last_visit_at).date()).days
+        out.append(
+            CaseloadRow(
+                participant=p,
+                last_visit_at=p.last_visit_at,
+                days_since=days,
+                open_incidents=p.open_incident_count,
+                review_on=p.plan_review_on,
+                review_status=review_status(p.plan_review_on, today=today),
+                open_placement=p.open_placement_name,
+            )
+        )
+    return out
+
+
+# --- Crisis places -------------------------------------------------------------
+
+
+def _active_on(day: date, prefix: str = "") -> Q:
+    """Placements that occupy a bed on ``day``: [start, end) contains it."""
+    return Q(**{f"{prefix}start__lte": day}) & (
+        Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gt": day})
+    )
+
+
+def crisis_place_occupancy(*, day: date) -> QuerySet[CrisisPlace]:
+    """Places in use with ``occupied`` and ``free`` beds on ``day``."""
+    return (
+        CrisisPlace.objects.filter(is_active=True)
+        .annotate(occupied=Count("placements", filter=_active_on(day, "placements__")))
+        .annotate(free=F("capacity") - F("occupied"))
+        .order_by("name")
+    )
+
+
+def placements_current(*, user, day: date) -> QuerySet[CrisisPlacement]:
+    if not is_team(user):
+        return CrisisPlacement.objects.none()
+    return (
+        CrisisPlacement.objects.filter(_active_on(day))
+        .select_related("participant", "place")
+        .order_by("place__name", "start", "pk")
+    )
+
+
+def placement_queryset(*, user) -> QuerySet[CrisisPlacement]:
+    if not is_team(user):
+        return CrisisPlacement.objects.none()
+    return CrisisPlacement.objects.select_related("participant", "place")
+
+
+def placement_get_for_user(*, user, pk) -> CrisisPlacement:
+    try:
+        return placement_queryset(user=user).get(pk=pk)
+    except (CrisisPlacement.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+# --- Meeting place -------------------------------------------------------------
+
+
+def activity_list(*, user) -> QuerySet[Activity]:
+    if not is_team(user):
+        return Activity.objects.none()
+    return Activity.objects.annotate(attendee_count=Count("attendances")).order_by("-date", "pk")
+
+
+def activity_queryset(*, user) -> QuerySet[Activity]:
+    if not is_team(user):
+        return Activity.objects.none()
+    return Activity.objects.prefetch_related(
+        Prefetch(
+            "attendances",
+            queryset=Attendance.objects.select_related("participant").order_by(
+                "participant__last_name", "participant__first_name", "pk"
+            ),
+        )
+    )
+
+
+def activity_get_for_user(*, user, pk) -> Activity:
+    try:
+        return activity_queryset(user=user).get(pk=pk)
+    except (Activity.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def participation_counts(*, user, since: date) -> QuerySet[Participant]:
+    """Participants with how many activities each attended since ``since``."""
+    if not is_team(user):
+        return Participant.objects.none()
+    return (
+        Participant.objects.annotate(
+            attended=Count("attendances", filter=Q(attendances__activity__date__gte=since))
+        )
+        .filter(attended__gt=0)
+        .order_by("-attended", "last_name", "first_name", "pk")
+    )
