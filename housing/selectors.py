@@ -112,7 +112,7 @@ def apartment_detail_queryset(*, user) -> QuerySet[Apartment]:
             to_attr="tenancy_history",
         ),
         Prefetch(
-            "tenancies__incidents",
+            "tenancy_history__incidents",
             queryset=TenancyIncident.objects.order_by("occurred_on", "pk"),
         ),
     )
