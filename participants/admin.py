@@ -1,1 +1,124 @@
-from django.contrib import admin  # noqa: F401
+"""Admin for the participants app: history, restore and optimistic locking
+through ``CaseModelAdmin``.
+
+Statuses are read-only here: the referral workflow runs through the services,
+which record who changed what and when. Searches never include the
+personnummer: the admin puts its search text in the URL.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from bostadforst.admin_base import AdminVersionedForm, CaseModelAdmin
+
+from .models import (
+    EligibilityAssessment,
+    NetworkContact,
+    Participant,
+    Referral,
+    ReferralEvent,
+    TargetGroup,
+)
+from .personnummer import normalise
+
+AUDIT_FIELDS = ("version", "created_at", "updated_at")
+
+
+class ParticipantAdminForm(AdminVersionedForm):
+    def clean_personnummer(self):
+        value = self.cleaned_data.get("personnummer")
+        return normalise(value) if value else None
+
+
+@admin.register(TargetGroup)
+class TargetGroupAdmin(admin.ModelAdmin):
+    list_display = ("code", "__str__")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Participant)
+class ParticipantAdmin(CaseModelAdmin):
+    form = ParticipantAdminForm
+    list_display = (
+        "__str__",
+        "masked_personnummer",
+        "status",
+        "support_worker",
+        "registered_since",
+        "updated_at",
+    )
+    list_filter = ("status", "target_groups", "support_worker")
+    search_fields = ("first_name", "last_name", "external_ref")
+    list_select_related = ("support_worker",)
+    readonly_fields = ("status", "closed_on", "anonymised_at", "created_at", "updated_at")
+    filter_horizontal = ("target_groups",)
+
+    @admin.display(description=_("personal identity number"))
+    def masked_personnummer(self, obj):
+        return obj.personnummer_masked
+
+
+class ReferralEventInline(admin.TabularInline):
+    model = ReferralEvent
+    fields = ("created_at", "kind", "from_status", "to_status", "occurred_on", "created_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Referral)
+class ReferralAdmin(CaseModelAdmin):
+    list_display = ("participant", "referral_date", "status", "referred_by", "decided_by")
+    list_filter = ("status", "housing_situation", "support_need", "referral_date")
+    search_fields = ("participant__first_name", "participant__last_name")
+    list_select_related = ("participant", "referred_by", "decided_by")
+    raw_id_fields = ("participant",)
+    readonly_fields = (
+        "status",
+        "linked_to_existing",
+        "decided_by",
+        "decided_at",
+        "created_at",
+        "updated_at",
+    )
+    date_hierarchy = "referral_date"
+    inlines = [ReferralEventInline]
+
+
+@admin.register(ReferralEvent)
+class ReferralEventAdmin(CaseModelAdmin):
+    list_display = ("referral", "kind", "to_status", "occurred_on", "created_by", "created_at")
+    list_filter = ("kind", "to_status")
+    search_fields = ("referral__participant__first_name", "referral__participant__last_name")
+    list_select_related = ("referral__participant", "created_by")
+    raw_id_fields = ("referral",)
+    readonly_fields = ("from_status", "to_status", "created_by", "created_at", "updated_at")
+
+
+@admin.register(EligibilityAssessment)
+class EligibilityAssessmentAdmin(CaseModelAdmin):
+    list_display = ("referral", "criterion", "answer", "assessor", "assessed_on")
+    list_filter = ("criterion", "answer")
+    search_fields = ("referral__participant__first_name", "referral__participant__last_name")
+    list_select_related = ("referral__participant", "assessor")
+    raw_id_fields = ("referral",)
+    readonly_fields = ("assessor", "assessed_on", "created_at", "updated_at")
+
+
+@admin.register(NetworkContact)
+class NetworkContactAdmin(CaseModelAdmin):
+    list_display = ("name", "relation", "participant", "consent_to_contact", "updated_at")
+    list_filter = ("relation", "consent_to_contact")
+    search_fields = ("name", "organisation", "participant__first_name", "participant__last_name")
+    list_select_related = ("participant",)
+    raw_id_fields = ("participant",)
+    readonly_fields = ("created_at", "updated_at")

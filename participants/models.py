@@ -1,8 +1,10 @@
 """Participants, referrals, eligibility assessments and network contacts."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.models import CaseModel
@@ -101,6 +103,34 @@ class Participant(CaseModel):
     def get_absolute_url(self) -> str:
         return reverse("participants:participant-detail", kwargs={"pk": self.pk})
 
+    def clean(self) -> None:
+        """One-row rules: the number in its normalised form; a registration
+        date neither in the future nor before the person was born."""
+        from .personnummer import birth_date, normalise
+
+        errors = {}
+        born = None
+        if self.personnummer:
+            try:
+                if normalise(self.personnummer) != self.personnummer:
+                    errors["personnummer"] = _("Store the number normalised as 12 digits.")
+                else:
+                    born = birth_date(self.personnummer)
+            except ValidationError as exc:
+                errors["personnummer"] = exc.messages
+        if self.registered_since:
+            if self.registered_since > timezone.localdate():
+                errors["registered_since"] = ValidationError(
+                    _("The registration date cannot be in the future."), code="future"
+                )
+            elif born and self.registered_since < born:
+                errors["registered_since"] = ValidationError(
+                    _("The registration date cannot be before the date of birth."),
+                    code="before_birth",
+                )
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def personnummer_masked(self) -> str:
         """YYYYMMDD-**** : the form shown everywhere but the person's own page."""
@@ -192,6 +222,11 @@ class Referral(CaseModel):
         default=ReferralStatus.SUBMITTED,
         db_index=True,
     )
+    # Set when the personnummer matched a person already known: the referral
+    # was attached to that person instead of creating a copy.
+    linked_to_existing = models.BooleanField(
+        _("linked to a person already known"), default=False, editable=False
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("decided by"),
@@ -210,12 +245,63 @@ class Referral(CaseModel):
         verbose_name = _("referral")
         verbose_name_plural = _("referrals")
         ordering = ["-referral_date", "-pk"]
+        indexes = [
+            # "My referrals": one social worker's referrals, newest first.
+            models.Index(fields=["referred_by", "-referral_date"], name="referral_by_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["approved", "declined"])
+                | models.Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="referral_decision_records_who_and_when",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="declined") | ~models.Q(decline_reason=""),
+                name="referral_decline_has_reason",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{_('Referral')} {self.referral_date:%Y-%m-%d} ({self.get_status_display()})"
 
     def get_absolute_url(self) -> str:
         return reverse("participants:referral-detail", kwargs={"pk": self.pk})
+
+    def clean(self) -> None:
+        """One-row rules on the dates and the temporary arrangement."""
+        errors = {}
+        today = timezone.localdate()
+        if self.referral_date and self.referral_date > today:
+            errors["referral_date"] = ValidationError(
+                _("The referral date cannot be in the future."), code="future"
+            )
+        if self.situation_since:
+            if self.situation_since > today:
+                errors["situation_since"] = ValidationError(
+                    _("The date cannot be in the future."), code="future"
+                )
+            elif self.referral_date and self.situation_since > self.referral_date:
+                errors["situation_since"] = ValidationError(
+                    _("The date cannot be after the referral date."), code="after_referral"
+                )
+        if self.temporary_arrangement and self.housing_situation != HousingSituation.SHORT_TERM_OWN:
+            errors["temporary_arrangement"] = ValidationError(
+                _(
+                    "The kind of arrangement applies only to situation 4 "
+                    "(short-term own arrangement)."
+                ),
+                code="arrangement_without_situation",
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in {ReferralStatus.SUBMITTED, ReferralStatus.ASSESSING}
+
+    @property
+    def was_overridden(self) -> bool:
+        return self.status == ReferralStatus.APPROVED and bool(self.override_justification)
 
 
 class ReferralEvent(CaseModel):

@@ -1,7 +1,51 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "participants"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.ParticipantListView.as_view(), name="participant-list"),
+    path("<int:pk>/", views.ParticipantDetailView.as_view(), name="participant-detail"),
+    path("<int:pk>/edit/", views.ParticipantUpdateView.as_view(), name="participant-update"),
+    path(
+        "<int:pk>/network/new/",
+        views.NetworkContactCreateView.as_view(),
+        name="network-contact-create",
+    ),
+    path(
+        "network/<int:pk>/edit/",
+        views.NetworkContactUpdateView.as_view(),
+        name="network-contact-update",
+    ),
+    path("referrals/", views.ReferralQueueView.as_view(), name="referral-queue"),
+    path("referrals/mine/", views.MyReferralsView.as_view(), name="my-referrals"),
+    path("referrals/new/", views.ReferralCreateView.as_view(), name="referral-create"),
+    path("referrals/<int:pk>/", views.ReferralDetailView.as_view(), name="referral-detail"),
+    path(
+        "referrals/<int:pk>/information/",
+        views.ReferralInformationView.as_view(),
+        name="referral-add-information",
+    ),
+    path(
+        "referrals/<int:pk>/start-assessment/",
+        views.ReferralStartAssessmentView.as_view(),
+        name="referral-start-assessment",
+    ),
+    path(
+        "referrals/<int:pk>/log/", views.ReferralLogEntryView.as_view(), name="referral-log-entry"
+    ),
+    path(
+        "referrals/<int:pk>/assessment/",
+        views.ReferralAssessView.as_view(),
+        name="referral-assess",
+    ),
+    path(
+        "referrals/<int:pk>/decision/", views.ReferralDecideView.as_view(), name="referral-decide"
+    ),
+    path(
+        "referrals/<int:pk>/withdraw/",
+        views.ReferralWithdrawView.as_view(),
+        name="referral-withdraw",
+    ),
+]

@@ -1,1 +1,461 @@
-"""Views."""
+"""Views for referrals and participants: thin, one service per submit.
+
+Access by role is in ``bostadforst.permissions.ACCESS_TABLE``; row scoping is
+in the selectors (a social worker reaches only referrals they filed: anything
+else answers 404). Searches by personnummer are POSTed and never appear in a
+URL; the results page itself is the POST answer, and its page links are
+buttons that post the search again.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import DetailView, FormView, ListView, UpdateView
+
+from bostadforst.access import get_object_or_404_logged
+from bostadforst.mixins import AuditedObjectMixin, ServiceFormMixin
+from bostadforst.registry import participant_sections
+from bostadforst.roles import MANAGERS, TEAM, role_of
+
+from . import eligibility, selectors, services
+from .forms import (
+    AssessmentForm,
+    InformationForm,
+    LogEntryForm,
+    NetworkContactForm,
+    ParticipantFilterForm,
+    ParticipantForm,
+    ReferralCreateForm,
+    ReferralDecisionForm,
+    ReferralFilterForm,
+    ReferralVersionForm,
+    ReferralWithdrawForm,
+    SearchForm,
+)
+from .models import Criterion, NetworkContact, Participant, ReferralStatus
+from .timeline import timeline_page
+
+PAGE_SIZE = 25
+
+
+def _is_team(user) -> bool:
+    return role_of(user) in TEAM
+
+
+# --- Lists with a POSTed search ----------------------------------------------------
+
+
+class PostSearchListView(ListView):
+    """A list filtered by status (GET) and searched by name or personnummer
+    (POST). A POST answers the results page directly, so the search text is
+    never put in a URL, a redirect or the browser history."""
+
+    paginate_by = PAGE_SIZE
+    filter_form_class = None
+    searching = False
+
+    def post(self, request, *args, **kwargs):
+        self.search_form = SearchForm(request.POST)
+        if not self.search_form.is_valid():
+            self.object_list = self.model.objects.none()
+            context = self.get_context_data()
+            return self.render_to_response(context, status=400)
+        self.searching = bool(self.search_form.cleaned_data["q"])
+        self.kwargs["page"] = self.search_form.cleaned_data["page"] or 1
+        return self.get(request, *args, **kwargs)
+
+    @cached_property
+    def filter_form(self):
+        data = self.request.POST if self.request.method == "POST" else self.request.GET
+        form = self.filter_form_class(data or None)
+        return form
+
+    def status_filter(self) -> str:
+        form = self.filter_form
+        return form.cleaned_data["status"] if form.is_bound and form.is_valid() else ""
+
+    def search_text(self) -> str:
+        form = getattr(self, "search_form", None)
+        return form.cleaned_data["q"] if form is not None and form.is_valid() else ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filter_form"] = self.filter_form
+        context["search_form"] = getattr(self, "search_form", None) or SearchForm()
+        context["searching"] = self.searching
+        context["status_value"] = self.status_filter()
+        return context
+
+
+class ReferralQueueView(PostSearchListView):
+    """The team's referral queue."""
+
+    template_name = "participants/referral_queue.html"
+    context_object_name = "referrals"
+    filter_form_class = ReferralFilterForm
+    model = Participant  # only for an empty list on a bad search
+
+    def get_queryset(self):
+        return selectors.referral_list(
+            user=self.request.user, status=self.status_filter(), search=self.search_text()
+        )
+
+
+class ParticipantListView(PostSearchListView):
+    template_name = "participants/participant_list.html"
+    context_object_name = "participants"
+    filter_form_class = ParticipantFilterForm
+    model = Participant
+
+    def get_queryset(self):
+        return selectors.participant_list(
+            user=self.request.user, status=self.status_filter(), search=self.search_text()
+        )
+
+
+class MyReferralsView(ListView):
+    """A social worker's own referrals with their status."""
+
+    template_name = "participants/referral_my_list.html"
+    context_object_name = "referrals"
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        return selectors.referral_list(user=self.request.user)
+
+
+# --- Referral: filing and the referral page -----------------------------------------
+
+
+class ReferralCreateView(ServiceFormMixin, FormView):
+    template_name = "participants/referral_form.html"
+    form_class = ReferralCreateForm
+
+    def perform(self, form):
+        return services.referral_create(acting_user=self.request.user, **form.cleaned_data)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if response.status_code == 302:
+            if self.object.linked_to_existing:
+                messages.info(
+                    self.request,
+                    gettext(
+                        "The person is already known to the Housing First team. Your referral "
+                        "has been linked to their existing record instead of creating a new one."
+                    ),
+                )
+            else:
+                messages.success(self.request, gettext("The referral has been submitted."))
+        return response
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class ReferralObjectMixin:
+    """The referral of the URL, scoped to the user (404 otherwise; a denied
+    attempt on an existing referral is logged)."""
+
+    def get_object(self, queryset=None):
+        if not hasattr(self, "_referral"):
+            self._referral = get_object_or_404_logged(
+                self.request,
+                selectors.referral_list(user=self.request.user).select_related("decided_by"),
+                log_found=False,
+                pk=self.kwargs["pk"],
+            )
+        return self._referral
+
+    @property
+    def referral(self):
+        return self.get_object()
+
+
+class ReferralDetailView(AuditedObjectMixin, ReferralObjectMixin, DetailView):
+    template_name = "participants/referral_detail.html"
+    context_object_name = "referral"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        referral, user = self.object, self.request.user
+        team = _is_team(user)
+        context["is_team"] = team
+        context["is_manager"] = role_of(user) in MANAGERS
+        context["events"] = selectors.referral_events_for_user(user=user, referral=referral)
+        context["can_withdraw"] = services.transition_allowed(referral, ReferralStatus.WITHDRAWN)
+        context["can_add_information"] = referral.status not in {
+            ReferralStatus.DECLINED,
+            ReferralStatus.WITHDRAWN,
+        }
+        context["information_form"] = InformationForm()
+        if team:
+            context["checklist"] = _checklist(referral)
+            context["all_met"] = all(row["answer"] == "met" for row in context["checklist"])
+            context["can_start"] = services.transition_allowed(referral, ReferralStatus.ASSESSING)
+            context["can_decide"] = services.transition_allowed(referral, ReferralStatus.APPROVED)
+            context["start_form"] = ReferralVersionForm(instance=referral)
+            context["log_form"] = LogEntryForm()
+            context["network_contacts"] = list(referral.participant.network_contacts.all())
+        return context
+
+
+def _checklist(referral) -> list[dict]:
+    existing = {a.criterion: a for a in referral.assessments.select_related("assessor")}
+    suggested = eligibility.suggestions(
+        referral, on=timezone.localdate(), years=settings.RESIDENCE_YEARS_REQUIRED
+    )
+    rows = []
+    for criterion in Criterion:
+        row = existing.get(criterion.value)
+        rows.append(
+            {
+                "criterion": criterion,
+                "answer": row.answer if row else "unknown",
+                "answer_label": row.get_answer_display() if row else gettext("Not assessed"),
+                "assessed": row is not None,
+                "note": row.note if row else "",
+                "assessor": row.assessor if row else None,
+                "assessed_on": row.assessed_on if row else None,
+                "suggestion": suggested.get(criterion.value),
+            }
+        )
+    return rows
+
+
+class ReferralActionMixin(ServiceFormMixin, ReferralObjectMixin):
+    """A form page about one referral; back to the referral page when saved."""
+
+    template_name = "participants/referral_action.html"
+    title = ""
+    submit_label = _("Save")
+    intro = ""
+
+    def get_success_url(self):
+        return reverse("participants:referral-detail", kwargs={"pk": self.referral.pk})
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            referral=self.referral,
+            title=self.title,
+            submit_label=self.submit_label,
+            intro=self.intro,
+        )
+        return context
+
+
+class ReferralInformationView(ReferralActionMixin, FormView):
+    form_class = InformationForm
+    title = _("Add information")
+    success_message = _("The information has been added to the referral.")
+
+    def perform(self, form):
+        return services.referral_add_information(
+            referral=self.referral, acting_user=self.request.user, note=form.cleaned_data["note"]
+        )
+
+
+class ReferralLogEntryView(ReferralActionMixin, FormView):
+    form_class = LogEntryForm
+    title = _("Interview or reference")
+    success_message = _("The entry has been added to the referral's log.")
+
+    def perform(self, form):
+        return services.referral_log_entry_add(
+            referral=self.referral, acting_user=self.request.user, **form.cleaned_data
+        )
+
+
+class ReferralAssessView(ReferralActionMixin, FormView):
+    form_class = AssessmentForm
+    template_name = "participants/referral_assess.html"
+    title = _("Eligibility criteria")
+    success_message = _("The assessment has been saved.")
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        referral = self.referral
+        kwargs["existing"] = {a.criterion: a for a in referral.assessments.all()}
+        kwargs["suggestions"] = eligibility.suggestions(
+            referral, on=timezone.localdate(), years=settings.RESIDENCE_YEARS_REQUIRED
+        )
+        return kwargs
+
+    def perform(self, form):
+        return services.assessment_record(
+            referral=self.referral, acting_user=self.request.user, answers=form.answers()
+        )
+
+
+class ReferralStartAssessmentView(ReferralActionMixin, UpdateView):
+    form_class = ReferralVersionForm
+    title = _("Start the assessment")
+    submit_label = _("Start the assessment")
+    intro = _("The referral moves to “under assessment”. Interviews and references follow.")
+    success_message = _("The assessment has started.")
+
+    def perform(self, form):
+        return services.referral_start_assessment(
+            referral=form.instance, acting_user=self.request.user
+        )
+
+
+class ReferralWithdrawView(ReferralActionMixin, UpdateView):
+    form_class = ReferralWithdrawForm
+    title = _("Withdraw the referral")
+    submit_label = _("Withdraw the referral")
+    success_message = _("The referral has been withdrawn.")
+
+    def perform(self, form):
+        return services.referral_withdraw(
+            referral=form.instance,
+            acting_user=self.request.user,
+            reason=form.cleaned_data["reason"],
+        )
+
+
+class ReferralDecideView(ReferralActionMixin, UpdateView):
+    form_class = ReferralDecisionForm
+    template_name = "participants/referral_decide.html"
+    title = _("Decision")
+    submit_label = _("Record the decision")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["checklist"] = _checklist(self.referral)
+        context["all_met"] = all(row["answer"] == "met" for row in context["checklist"])
+        return context
+
+    def perform(self, form):
+        data = form.cleaned_data
+        if data["decision"] == ReferralDecisionForm.APPROVE:
+            services.referral_approve(
+                referral=form.instance,
+                acting_user=self.request.user,
+                override_justification=data.get("override_justification", ""),
+            )
+            self.success_message = gettext("The referral has been approved.")
+        else:
+            services.referral_decline(
+                referral=form.instance,
+                acting_user=self.request.user,
+                reason=data.get("decline_reason", ""),
+            )
+            self.success_message = gettext("The referral has been declined.")
+        return form.instance
+
+
+# --- Participants -------------------------------------------------------------------
+
+
+class ParticipantObjectMixin:
+    def get_object(self, queryset=None):
+        if not hasattr(self, "_participant"):
+            self._participant = get_object_or_404_logged(
+                self.request,
+                selectors.participant_list(user=self.request.user),
+                log_found=False,
+                pk=self.kwargs["pk"],
+            )
+        return self._participant
+
+
+class ParticipantDetailView(AuditedObjectMixin, ParticipantObjectMixin, DetailView):
+    """The participant's own page: the only place the full personnummer shows."""
+
+    template_name = "participants/participant_detail.html"
+    context_object_name = "participant"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        participant, user = self.object, self.request.user
+        try:
+            page = int(self.request.GET.get("page", "1"))
+        except ValueError:
+            page = 1
+        context["timeline"] = timeline_page(participant, user=user, page=page)
+        context["referrals"] = selectors.participant_referrals(participant=participant)
+        context["network_contacts"] = list(participant.network_contacts.all())
+        sections = []
+        for section in sorted(participant_sections, key=lambda s: s.order):
+            section_context = section.context(participant, user=user)
+            if section_context is not None:
+                sections.append({"template": section.template, "context": section_context})
+        context["sections"] = sections
+        return context
+
+
+class ParticipantUpdateView(ServiceFormMixin, ParticipantObjectMixin, UpdateView):
+    form_class = ParticipantForm
+    template_name = "participants/participant_form.html"
+    success_message = _("The participant's details have been saved.")
+
+    def perform(self, form):
+        data = dict(form.cleaned_data)
+        data.pop("version", None)
+        target_groups = data.pop("target_groups")
+        return services.participant_update(
+            participant=form.instance,
+            acting_user=self.request.user,
+            target_groups=target_groups,
+            **data,
+        )
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class NetworkContactCreateView(ServiceFormMixin, ParticipantObjectMixin, FormView):
+    form_class = NetworkContactForm
+    template_name = "participants/networkcontact_form.html"
+    success_message = _("The network contact has been added.")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["participant"] = self.get_object()
+        return context
+
+    def perform(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        return services.network_contact_create(
+            participant=self.get_object(), acting_user=self.request.user, **data
+        )
+
+    def get_success_url(self):
+        return self.get_object().get_absolute_url() + "#network"
+
+
+class NetworkContactUpdateView(ServiceFormMixin, UpdateView):
+    form_class = NetworkContactForm
+    template_name = "participants/networkcontact_form.html"
+    success_message = _("The network contact has been saved.")
+
+    def get_object(self, queryset=None):
+        if not hasattr(self, "_contact"):
+            self._contact = get_object_or_404_logged(
+                self.request,
+                NetworkContact.objects.select_related("participant").filter(
+                    participant__in=selectors.participant_list(user=self.request.user)
+                ),
+                pk=self.kwargs["pk"],
+            )
+        return self._contact
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["participant"] = self.get_object().participant
+        return context
+
+    def perform(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        return services.network_contact_update(
+            contact=form.instance, acting_user=self.request.user, **data
+        )
+
+    def get_success_url(self):
+        return self.get_object().participant.get_absolute_url() + "#network"

@@ -1,0 +1,446 @@
+"""Forms: they validate input only; the rules of the workflow are in services."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from bostadforst.roles import Role
+from bostadforst.versioning import VersionedModelForm
+
+from .models import (
+    Answer,
+    Criterion,
+    HousingSituation,
+    NetworkContact,
+    Participant,
+    ParticipantStatus,
+    Referral,
+    ReferralEvent,
+    ReferralStatus,
+    SupportNeed,
+    TargetGroup,
+    TemporaryArrangement,
+)
+from .personnummer import birth_date, normalise
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class StaleAwareFormMixin:
+    """For plain forms whose service saves a referral (e.g. an interview entry
+    that starts the assessment): a concurrent save is reported, not a 500."""
+
+    def add_stale_error(self) -> None:
+        self.add_error(
+            None,
+            _(
+                "Someone else changed this referral at the same moment. Nothing was saved: "
+                "reload the page and try again."
+            ),
+        )
+
+
+def _not_future(value, message):
+    if value and value > timezone.localdate():
+        raise ValidationError(message, code="future")
+    return value
+
+
+class PersonnummerField(forms.CharField):
+    """A personnummer in any accepted form, cleaned to its 12 digits."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 13)
+        kwargs.setdefault("label", _("Personal identity number"))
+        kwargs.setdefault(
+            "help_text",
+            _("YYYYMMDD-NNNN or YYMMDD-NNNN; a co-ordination number (day + 60) also works."),
+        )
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return value
+        return normalise(value)
+
+
+class ReferralCreateForm(StaleAwareFormMixin, forms.Form):
+    """The social worker's referral (remiss): the applicant and the situation."""
+
+    error_messages = {
+        "future_referral": _("The referral date cannot be in the future."),
+        "future_registration": _("The registration date cannot be in the future."),
+        "before_birth": _("The registration date cannot be before the date of birth."),
+        "future_situation": _("The date cannot be in the future."),
+        "situation_after_referral": _("The date cannot be after the referral date."),
+        "arrangement_required": _(
+            "Choose the kind of arrangement for situation 4 (short-term own arrangement)."
+        ),
+        "arrangement_not_applicable": _(
+            "The kind of arrangement applies only to situation 4 (short-term own arrangement)."
+        ),
+    }
+
+    personnummer = PersonnummerField()
+    first_name = forms.CharField(label=_("First name"), max_length=100)
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    postal_address = forms.CharField(label=_("Postal address"), max_length=200, required=False)
+    registered_since = forms.DateField(
+        label=_("Registered in the municipality since"),
+        required=False,
+        widget=DATE_INPUT,
+        help_text=_("Date of registration (folkbokföring) in the municipality, if known."),
+    )
+    children_in_household = forms.IntegerField(
+        label=_("Children in the household"), min_value=0, max_value=20, initial=0
+    )
+    referral_date = forms.DateField(label=_("Referral date"), widget=DATE_INPUT)
+    housing_situation = forms.ChoiceField(
+        label=_("Current housing situation"),
+        choices=HousingSituation.choices,
+        help_text=_("Socialstyrelsen's four situations of homelessness."),
+    )
+    temporary_arrangement = forms.ChoiceField(
+        label=_("Kind of temporary arrangement"),
+        choices=[("", "---------"), *TemporaryArrangement.choices],
+        required=False,
+        help_text=_(
+            "Only for situation 4. Staying with friends counts as homelessness for at most "
+            "three months; a second-hand sublet or lodging with relatives does not count."
+        ),
+    )
+    situation_since = forms.DateField(
+        label=_("In this situation since"), required=False, widget=DATE_INPUT
+    )
+    support_need = forms.ChoiceField(label=_("Support need"), choices=SupportNeed.choices)
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "The applicant's situation and wishes, and why Housing First is suggested "
+            "(at most 5000 characters)."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["referral_date"].initial = timezone.localdate()
+
+    def clean_referral_date(self):
+        return _not_future(
+            self.cleaned_data["referral_date"], self.error_messages["future_referral"]
+        )
+
+    def clean_registered_since(self):
+        return _not_future(
+            self.cleaned_data["registered_since"], self.error_messages["future_registration"]
+        )
+
+    def clean_situation_since(self):
+        return _not_future(
+            self.cleaned_data["situation_since"], self.error_messages["future_situation"]
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        number, registered = cleaned.get("personnummer"), cleaned.get("registered_since")
+        if number and registered and registered < birth_date(number):
+            self.add_error(
+                "registered_since",
+                ValidationError(self.error_messages["before_birth"], code="before_birth"),
+            )
+        since, referred = cleaned.get("situation_since"), cleaned.get("referral_date")
+        if since and referred and since > referred:
+            self.add_error(
+                "situation_since",
+                ValidationError(
+                    self.error_messages["situation_after_referral"],
+                    code="situation_after_referral",
+                ),
+            )
+        situation = cleaned.get("housing_situation")
+        arrangement = cleaned.get("temporary_arrangement")
+        if situation == HousingSituation.SHORT_TERM_OWN and not arrangement:
+            self.add_error(
+                "temporary_arrangement",
+                ValidationError(
+                    self.error_messages["arrangement_required"], code="arrangement_required"
+                ),
+            )
+        elif situation and situation != HousingSituation.SHORT_TERM_OWN and arrangement:
+            self.add_error(
+                "temporary_arrangement",
+                ValidationError(
+                    self.error_messages["arrangement_not_applicable"],
+                    code="arrangement_not_applicable",
+                ),
+            )
+        return cleaned
+
+
+class InformationForm(StaleAwareFormMixin, forms.Form):
+    note = forms.CharField(
+        label=_("Information"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("At most 5000 characters."),
+    )
+
+
+class LogEntryForm(StaleAwareFormMixin, forms.Form):
+    """An interview booked or held, or a reference contacted."""
+
+    error_messages = {"future": _("Only a booked interview can have a date in the future.")}
+
+    kind = forms.ChoiceField(
+        label=_("Entry"),
+        choices=[
+            (ReferralEvent.Kind.INTERVIEW_BOOKED, ReferralEvent.Kind.INTERVIEW_BOOKED.label),
+            (ReferralEvent.Kind.INTERVIEW_HELD, ReferralEvent.Kind.INTERVIEW_HELD.label),
+            (
+                ReferralEvent.Kind.REFERENCE_CONTACTED,
+                ReferralEvent.Kind.REFERENCE_CONTACTED.label,
+            ),
+        ],
+    )
+    occurred_on = forms.DateField(label=_("Date"), widget=DATE_INPUT)
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Who was contacted and what came out of it. At most 5000 characters."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["occurred_on"].initial = timezone.localdate()
+
+    def clean(self):
+        cleaned = super().clean()
+        when, kind = cleaned.get("occurred_on"), cleaned.get("kind")
+        future = when and when > timezone.localdate()
+        if future and kind and kind != ReferralEvent.Kind.INTERVIEW_BOOKED:
+            self.add_error(
+                "occurred_on", ValidationError(self.error_messages["future"], code="future")
+            )
+        return cleaned
+
+
+class AssessmentForm(StaleAwareFormMixin, forms.Form):
+    """The six criteria at once: an answer and a note for each."""
+
+    def __init__(self, *args, existing: dict, suggestions: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        for criterion in Criterion:
+            row = existing.get(criterion.value)
+            suggestion = suggestions.get(criterion.value)
+            initial = row.answer if row else (suggestion.answer if suggestion else Answer.UNKNOWN)
+            help_text = ""
+            if suggestion:
+                help_text = _("Suggested from the recorded data: %(answer)s. %(reason)s") % {
+                    "answer": Answer(suggestion.answer).label,
+                    "reason": suggestion.reason,
+                }
+            self.fields[f"answer_{criterion.value}"] = forms.ChoiceField(
+                label=criterion.label,
+                choices=Answer.choices,
+                initial=initial,
+                widget=forms.RadioSelect,
+                help_text=help_text,
+            )
+            self.fields[f"note_{criterion.value}"] = forms.CharField(
+                label=_("Note"),
+                max_length=2000,
+                required=False,
+                initial=row.note if row else "",
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def answers(self) -> dict[str, tuple[str, str]]:
+        return {
+            c: (self.cleaned_data[f"answer_{c}"], self.cleaned_data[f"note_{c}"])
+            for c in Criterion.values
+        }
+
+    def criterion_rows(self):
+        return [(self[f"answer_{c}"], self[f"note_{c}"]) for c in Criterion.values]
+
+
+class ReferralVersionForm(VersionedModelForm):
+    """A status change on a referral: carries the version it was read at."""
+
+    class Meta:
+        model = Referral
+        fields: list[str] = []
+
+
+class ReferralWithdrawForm(VersionedModelForm):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    class Meta:
+        model = Referral
+        fields: list[str] = []
+
+
+class ReferralDecisionForm(VersionedModelForm):
+    """The unit manager's decision."""
+
+    APPROVE, DECLINE = "approve", "decline"
+
+    error_messages = {
+        **VersionedModelForm.error_messages,
+        "reason_required": _("Write the reason for declining."),
+    }
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[(APPROVE, _("Approve")), (DECLINE, _("Decline"))],
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = Referral
+        fields = ["decline_reason", "override_justification"]
+        widgets = {
+            "decline_reason": forms.Textarea(attrs={"rows": 3}),
+            "override_justification": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "decline_reason": _("Required when declining; the social worker sees it."),
+            "override_justification": _(
+                "Required to approve when not all six criteria are met: it is stored and shown "
+                "with the decision."
+            ),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("decision") == self.DECLINE
+            and not (cleaned.get("decline_reason") or "").strip()
+        ):
+            self.add_error(
+                "decline_reason",
+                ValidationError(self.error_messages["reason_required"], code="reason_required"),
+            )
+        return cleaned
+
+
+class ParticipantForm(VersionedModelForm):
+    error_messages = {
+        **VersionedModelForm.error_messages,
+        "future_registration": _("The registration date cannot be in the future."),
+        "before_birth": _("The registration date cannot be before the date of birth."),
+    }
+
+    personnummer = PersonnummerField(required=False)
+    children_in_household = forms.IntegerField(
+        label=_("Children in the household"), min_value=0, max_value=20
+    )
+
+    class Meta:
+        model = Participant
+        fields = [
+            "personnummer",
+            "first_name",
+            "last_name",
+            "phone",
+            "email",
+            "postal_address",
+            "registered_since",
+            "children_in_household",
+            "target_groups",
+            "support_worker",
+        ]
+        widgets = {
+            "registered_since": DATE_INPUT,
+            "target_groups": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from bostadforst.models import User
+
+        self.fields["support_worker"].queryset = User.objects.filter(
+            groups__name=Role.SUPPORT_STAFF.value, is_active=True
+        ).order_by("first_name", "last_name")
+        self.fields["target_groups"].queryset = TargetGroup.objects.all()
+
+    def clean_personnummer(self):
+        return self.cleaned_data["personnummer"] or None
+
+    def clean_registered_since(self):
+        return _not_future(
+            self.cleaned_data["registered_since"], self.error_messages["future_registration"]
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        number, registered = cleaned.get("personnummer"), cleaned.get("registered_since")
+        if number and registered and registered < birth_date(number):
+            self.add_error(
+                "registered_since",
+                ValidationError(self.error_messages["before_birth"], code="before_birth"),
+            )
+        return cleaned
+
+
+class NetworkContactForm(VersionedModelForm):
+    class Meta:
+        model = NetworkContact
+        fields = [
+            "name",
+            "relation",
+            "organisation",
+            "phone",
+            "email",
+            "consent_to_contact",
+            "note",
+        ]
+        widgets = {"note": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "consent_to_contact": _(
+                "The participant has agreed that the team may contact this person."
+            ),
+        }
+
+
+class SearchForm(forms.Form):
+    """Search by name or personnummer: always POSTed, never in a URL."""
+
+    q = forms.CharField(
+        label=_("Search by name or personal identity number"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "type": "search"}),
+    )
+    page = forms.IntegerField(min_value=1, max_value=100000, required=False)
+
+
+class ReferralFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All")), *ReferralStatus.choices],
+        required=False,
+    )
+
+
+class ParticipantFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All")), *ParticipantStatus.choices],
+        required=False,
+    )

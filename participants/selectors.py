@@ -1,0 +1,125 @@
+"""Reads for participants and referrals, scoped by role.
+
+A social worker reaches only the referrals they filed and no participant
+record; the team (support staff and unit managers) reaches everything.
+``*_get_for_user`` raises Http404 both for a missing row and for one the user
+may not see, so the two cannot be told apart. Every list is returned with its
+joins done, so a page issues the same number of queries whatever its length.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from bostadforst.roles import TEAM, Role, role_of
+
+from .models import (
+    EligibilityAssessment,
+    NetworkContact,
+    Participant,
+    Referral,
+    ReferralEvent,
+    ReferralStatus,
+)
+from .personnummer import normalise
+
+
+def _search_filter(query: str, *, prefix: str = "") -> Q:
+    """Name words, or a personnummer in any accepted form (exact match only:
+    a partial number would let a search enumerate people by birth date)."""
+    query = (query or "").strip()
+    if not query:
+        return Q()
+    try:
+        return Q(**{f"{prefix}personnummer": normalise(query)})
+    except ValidationError:
+        pass
+    condition = Q()
+    for word in query.split()[:5]:
+        condition &= Q(**{f"{prefix}first_name__icontains": word}) | Q(
+            **{f"{prefix}last_name__icontains": word}
+        )
+    return condition
+
+
+def referral_list(*, user, status: str = "", search: str = "") -> QuerySet[Referral]:
+    """The referral queue (team) or the user's own referrals (social worker)."""
+    role = role_of(user)
+    qs = Referral.objects.select_related("participant", "referred_by")
+    if role == Role.SOCIAL_WORKER:
+        qs = qs.filter(referred_by=user)
+    elif role not in TEAM:
+        return qs.none()
+    if status in ReferralStatus.values:
+        qs = qs.filter(status=status)
+    if search:
+        qs = qs.filter(_search_filter(search, prefix="participant__"))
+    return qs.order_by("-referral_date", "-pk")
+
+
+def referral_get_for_user(*, user, pk) -> Referral:
+    """One referral the user may see, or 404."""
+    try:
+        return (
+            referral_list(user=user)
+            .select_related("decided_by")
+            .prefetch_related(
+                Prefetch(
+                    "assessments",
+                    queryset=EligibilityAssessment.objects.select_related("assessor"),
+                )
+            )
+            .get(pk=pk)
+        )
+    except (Referral.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def referral_events_for_user(*, user, referral: Referral) -> list[ReferralEvent]:
+    """The referral's log, newest first. The referring social worker sees the
+    status changes and information entries, not the team's interview and
+    reference notes."""
+    qs = referral.events.select_related("created_by").order_by("-created_at", "-pk")
+    if role_of(user) not in TEAM:
+        qs = qs.filter(kind__in=[ReferralEvent.Kind.TRANSITION, ReferralEvent.Kind.INFORMATION])
+    return list(qs)
+
+
+def participant_list(*, user, status: str = "", search: str = "") -> QuerySet[Participant]:
+    if role_of(user) not in TEAM:
+        return Participant.objects.none()
+    qs = Participant.objects.select_related("support_worker").prefetch_related("target_groups")
+    if status:
+        qs = qs.filter(status=status)
+    if search:
+        qs = qs.filter(_search_filter(search))
+    return qs.order_by("last_name", "first_name", "pk")
+
+
+def participant_get_for_user(*, user, pk) -> Participant:
+    try:
+        return participant_list(user=user).get(pk=pk)
+    except (Participant.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def participant_referrals(*, participant: Participant) -> list[Referral]:
+    return list(
+        participant.referrals.select_related("referred_by", "decided_by").order_by(
+            "-referral_date", "-pk"
+        )
+    )
+
+
+def network_contact_get_for_user(*, user, pk) -> NetworkContact:
+    if role_of(user) not in TEAM:
+        raise Http404
+    try:
+        return NetworkContact.objects.select_related("participant").get(pk=pk)
+    except (NetworkContact.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def participant_caseload(*, user) -> QuerySet[Participant]:
+    """The participants a support worker is assigned to."""
+    return Participant.objects.filter(support_worker=user)

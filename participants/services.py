@@ -1,0 +1,543 @@
+"""Writes for participants and referrals.
+
+Every function is keyword-only, takes the ``acting_user`` and runs in one
+transaction: the change, its ReferralEvent and the history/access-log rows
+commit together or not at all. The referral workflow is the table
+``TRANSITIONS``; anything outside it is refused with a ValidationError whose
+Swedish message the form shows (never a 500).
+"""
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from bostadforst.roles import MANAGERS, TEAM, role_of
+
+from . import eligibility
+from .models import (
+    Answer,
+    Criterion,
+    EligibilityAssessment,
+    NetworkContact,
+    Participant,
+    ParticipantStatus,
+    Referral,
+    ReferralEvent,
+    ReferralStatus,
+    TargetGroup,
+)
+from .personnummer import normalise
+
+S = ReferralStatus
+
+# The referral workflow: from-status -> the statuses it may move to.
+# Approved, declined and withdrawn are final; an approved person becomes
+# housed on the participant (participant_mark_housed), not on the referral.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.SUBMITTED: frozenset({S.ASSESSING, S.WITHDRAWN}),
+    S.ASSESSING: frozenset({S.APPROVED, S.DECLINED, S.WITHDRAWN}),
+    S.APPROVED: frozenset(),
+    S.DECLINED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+OPEN_STATUSES = frozenset({S.SUBMITTED, S.ASSESSING})
+LOG_KINDS = frozenset(
+    {
+        ReferralEvent.Kind.INTERVIEW_BOOKED,
+        ReferralEvent.Kind.INTERVIEW_HELD,
+        ReferralEvent.Kind.REFERENCE_CONTACTED,
+    }
+)
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _save(instance, acting_user) -> None:
+    """full_clean, then save with the acting user named in history and the log."""
+    instance.full_clean()
+    instance._history_user = acting_user
+    instance.save()
+
+
+def _require_team(user) -> None:
+    if role_of(user) not in TEAM:
+        raise PermissionDenied
+
+
+def _require_referrer_or_team(referral: Referral, user) -> None:
+    if role_of(user) in TEAM:
+        return
+    if referral.referred_by_id != user.pk:
+        raise PermissionDenied
+
+
+def transition_allowed(referral: Referral, to_status: str) -> bool:
+    return to_status in TRANSITIONS.get(referral.status, frozenset())
+
+
+def _transition(
+    *,
+    referral: Referral,
+    to_status: str,
+    acting_user,
+    note: str = "",
+    at: datetime | None = None,
+) -> ReferralEvent:
+    """Move the referral to ``to_status`` and record who and when.
+
+    Refuses a move outside ``TRANSITIONS`` (e.g. approving a withdrawn
+    referral, or a tampered status in a POST) with a message, not an error page.
+    """
+    if to_status not in ReferralStatus.values or not transition_allowed(referral, to_status):
+        raise ValidationError(
+            gettext("A referral that is “%(current)s” cannot be changed to “%(new)s”.")
+            % {
+                "current": referral.get_status_display(),
+                "new": (
+                    ReferralStatus(to_status).label
+                    if to_status in ReferralStatus.values
+                    else to_status
+                ),
+            },
+            code="transition",
+        )
+    at = at or timezone.now()
+    from_status = referral.status
+    referral.status = to_status
+    _save(referral, acting_user)
+    event = ReferralEvent(
+        referral=referral,
+        kind=ReferralEvent.Kind.TRANSITION,
+        from_status=from_status,
+        to_status=to_status,
+        occurred_on=timezone.localdate(at),
+        note=note,
+        created_by=acting_user,
+        created_at=at,
+    )
+    _save(event, acting_user)
+    _sync_participant_status(
+        participant=referral.participant, acting_user=acting_user, on=timezone.localdate(at)
+    )
+    return event
+
+
+def _sync_participant_status(
+    *, participant: Participant, acting_user, on: date | None = None
+) -> None:
+    """Derive the participant's status from their referrals.
+
+    A housed participant stays housed whatever happens to a later referral;
+    an approved one stays approved until housed. Otherwise the most advanced
+    referral decides; with no open or approved referral left the case is
+    closed (exited), which starts the culling period.
+    """
+    if participant.status == ParticipantStatus.HOUSED:
+        return
+    statuses = set(participant.referrals.values_list("status", flat=True))
+    if S.APPROVED in statuses:
+        new = ParticipantStatus.APPROVED
+    elif S.ASSESSING in statuses:
+        new = ParticipantStatus.ASSESSING
+    elif S.SUBMITTED in statuses:
+        new = ParticipantStatus.REFERRED
+    else:
+        new = ParticipantStatus.EXITED
+    if new == participant.status:
+        return
+    participant.status = new
+    participant.closed_on = (on or _today()) if new == ParticipantStatus.EXITED else None
+    _save(participant, acting_user)
+
+
+# --- Referrals --------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    acting_user,
+    personnummer: str,
+    first_name: str,
+    last_name: str,
+    referral_date: date,
+    housing_situation: str,
+    support_need: str,
+    temporary_arrangement: str = "",
+    situation_since: date | None = None,
+    description: str = "",
+    phone: str = "",
+    email: str = "",
+    postal_address: str = "",
+    registered_since: date | None = None,
+    children_in_household: int = 0,
+    at: datetime | None = None,
+) -> Referral:
+    """File a referral. A personnummer already known links the referral to that
+    participant (``linked_to_existing``) instead of creating a copy; the known
+    person's recorded details are never overwritten, only blanks filled in."""
+    number = normalise(personnummer)
+    participant = Participant.objects.select_for_update().filter(personnummer=number).first()
+    linked = participant is not None
+    if participant is None:
+        participant = Participant(
+            personnummer=number,
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone,
+            email=email,
+            postal_address=postal_address,
+            registered_since=registered_since,
+            children_in_household=children_in_household,
+            status=ParticipantStatus.REFERRED,
+            created_at=at or timezone.now(),
+        )
+        _save(participant, acting_user)
+    else:
+        changed = False
+        for field, value in [
+            ("phone", phone),
+            ("email", email),
+            ("postal_address", postal_address),
+            ("registered_since", registered_since),
+        ]:
+            if value and not getattr(participant, field):
+                setattr(participant, field, value)
+                changed = True
+        if changed:
+            _save(participant, acting_user)
+    referral = Referral(
+        participant=participant,
+        referred_by=acting_user,
+        referral_date=referral_date,
+        housing_situation=housing_situation,
+        temporary_arrangement=temporary_arrangement,
+        situation_since=situation_since,
+        support_need=support_need,
+        description=description,
+        status=S.SUBMITTED,
+        linked_to_existing=linked,
+        created_at=at or timezone.now(),
+    )
+    _save(referral, acting_user)
+    _save(
+        ReferralEvent(
+            referral=referral,
+            kind=ReferralEvent.Kind.TRANSITION,
+            to_status=S.SUBMITTED,
+            occurred_on=referral_date,
+            created_by=acting_user,
+            created_at=at or timezone.now(),
+        ),
+        acting_user,
+    )
+    _sync_participant_status(participant=participant, acting_user=acting_user)
+    return referral
+
+
+@transaction.atomic
+def referral_add_information(*, referral: Referral, acting_user, note: str) -> ReferralEvent:
+    """The referring social worker or the team adds information to a referral."""
+    _require_referrer_or_team(referral, acting_user)
+    if referral.status in {S.DECLINED, S.WITHDRAWN}:
+        raise ValidationError(
+            gettext("The referral is closed (%(status)s); information can no longer be added.")
+            % {"status": referral.get_status_display()},
+            code="closed",
+        )
+    event = ReferralEvent(
+        referral=referral,
+        kind=ReferralEvent.Kind.INFORMATION,
+        occurred_on=_today(),
+        note=note,
+        created_by=acting_user,
+    )
+    _save(event, acting_user)
+    return event
+
+
+@transaction.atomic
+def referral_start_assessment(
+    *, referral: Referral, acting_user, at: datetime | None = None
+) -> Referral:
+    _require_team(acting_user)
+    _transition(referral=referral, to_status=S.ASSESSING, acting_user=acting_user, at=at)
+    return referral
+
+
+def _ensure_assessing(referral: Referral, acting_user, at: datetime | None = None) -> None:
+    """Interviews, references and criteria belong to the assessment: recording
+    one on a submitted referral starts the assessment (a recorded transition)."""
+    if referral.status == S.SUBMITTED:
+        _transition(referral=referral, to_status=S.ASSESSING, acting_user=acting_user, at=at)
+    elif referral.status != S.ASSESSING:
+        raise ValidationError(
+            gettext("The referral is %(status)s; the assessment can no longer be changed.")
+            % {"status": referral.get_status_display().lower()},
+            code="not_assessing",
+        )
+
+
+@transaction.atomic
+def referral_log_entry_add(
+    *,
+    referral: Referral,
+    acting_user,
+    kind: str,
+    occurred_on: date,
+    note: str = "",
+    at: datetime | None = None,
+) -> ReferralEvent:
+    """Record an interview (booked or held) or a reference contacted."""
+    _require_team(acting_user)
+    if kind not in LOG_KINDS:
+        raise ValidationError({"kind": gettext("Choose a valid kind of entry.")}, code="kind")
+    if kind != ReferralEvent.Kind.INTERVIEW_BOOKED and occurred_on > _today():
+        raise ValidationError(
+            {"occurred_on": gettext("The date cannot be in the future.")}, code="future"
+        )
+    _ensure_assessing(referral, acting_user, at)
+    event = ReferralEvent(
+        referral=referral,
+        kind=kind,
+        occurred_on=occurred_on,
+        note=note,
+        created_by=acting_user,
+        created_at=at or timezone.now(),
+    )
+    _save(event, acting_user)
+    return event
+
+
+@transaction.atomic
+def assessment_record(
+    *,
+    referral: Referral,
+    acting_user,
+    answers: dict[str, tuple[str, str]],
+    at: datetime | None = None,
+) -> list[EligibilityAssessment]:
+    """Record the assessor's answers, ``{criterion: (answer, note)}``.
+
+    Only criteria whose answer or note changed are saved, so the history shows
+    who last changed what; each saved row names the assessor and the date.
+    """
+    _require_team(acting_user)
+    unknown = set(answers) - set(Criterion.values)
+    bad = [a for a, _n in answers.values() if a not in Answer.values]
+    if unknown or bad:
+        raise ValidationError(gettext("Choose a valid answer for each criterion."), code="answer")
+    _ensure_assessing(referral, acting_user, at)
+    at = at or timezone.now()
+    existing = {a.criterion: a for a in referral.assessments.all()}
+    saved = []
+    for criterion, (answer, note) in answers.items():
+        row = existing.get(criterion) or EligibilityAssessment(
+            referral=referral, criterion=criterion, created_at=at
+        )
+        if row.pk is not None and row.answer == answer and row.note == note:
+            continue
+        row.answer, row.note = answer, note
+        row.assessor, row.assessed_on = acting_user, timezone.localdate(at)
+        _save(row, acting_user)
+        saved.append(row)
+    return saved
+
+
+def referral_answers(referral: Referral) -> dict[str, str]:
+    return {a.criterion: a.answer for a in referral.assessments.all()}
+
+
+@transaction.atomic
+def referral_approve(
+    *,
+    referral: Referral,
+    acting_user,
+    override_justification: str = "",
+    at: datetime | None = None,
+) -> None:
+    """A unit manager approves. All six criteria met, or an override with a
+    written justification that is stored on the referral and shown on it."""
+    if role_of(acting_user) not in MANAGERS:
+        raise PermissionDenied
+    justification = (override_justification or "").strip()
+    if eligibility.all_met(referral_answers(referral)):
+        justification = ""
+    elif not justification:
+        raise ValidationError(
+            {
+                "override_justification": gettext(
+                    "Not all six criteria are met. To approve anyway, write the justification "
+                    "for the override."
+                )
+            },
+            code="justification_required",
+        )
+    referral.override_justification = justification
+    referral.decline_reason = ""
+    referral.decided_by = acting_user
+    referral.decided_at = at or timezone.now()
+    _transition(
+        referral=referral,
+        to_status=S.APPROVED,
+        acting_user=acting_user,
+        note=justification,
+        at=referral.decided_at,
+    )
+
+
+@transaction.atomic
+def referral_decline(
+    *, referral: Referral, acting_user, reason: str, at: datetime | None = None
+) -> None:
+    if role_of(acting_user) not in MANAGERS:
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            {"decline_reason": gettext("Write the reason for declining.")}, code="reason_required"
+        )
+    referral.decline_reason = reason
+    referral.override_justification = ""
+    referral.decided_by = acting_user
+    referral.decided_at = at or timezone.now()
+    _transition(
+        referral=referral,
+        to_status=S.DECLINED,
+        acting_user=acting_user,
+        note=reason,
+        at=referral.decided_at,
+    )
+
+
+@transaction.atomic
+def referral_withdraw(
+    *, referral: Referral, acting_user, reason: str = "", at: datetime | None = None
+) -> None:
+    """The referring social worker or the team withdraws an open referral."""
+    _require_referrer_or_team(referral, acting_user)
+    _transition(
+        referral=referral,
+        to_status=S.WITHDRAWN,
+        acting_user=acting_user,
+        note=reason.strip(),
+        at=at,
+    )
+
+
+# --- Participants -----------------------------------------------------------------
+
+
+@transaction.atomic
+def participant_update(
+    *, participant: Participant, acting_user, target_groups=None, **fields
+) -> Participant:
+    """Save the team's edits of a participant (optimistic locking: the instance
+    carries the version the editor read)."""
+    _require_team(acting_user)
+    allowed = {
+        "personnummer",
+        "first_name",
+        "last_name",
+        "phone",
+        "email",
+        "postal_address",
+        "registered_since",
+        "children_in_household",
+        "support_worker",
+    }
+    for name, value in fields.items():
+        if name not in allowed:
+            raise TypeError(f"participant_update() got an unexpected field {name!r}")
+        if name == "personnummer" and value:
+            value = normalise(value)
+        setattr(participant, name, value)
+    _save(participant, acting_user)
+    if target_groups is not None:
+        participant.target_groups.set(target_groups)
+    return participant
+
+
+@transaction.atomic
+def participant_mark_housed(*, participant: Participant, acting_user) -> Participant:
+    """An approved participant moves into a tenancy (called by housing).
+
+    Only an approved participant can be housed; a participant who is already
+    housed (moving between Housing First apartments) stays housed.
+    """
+    participant.refresh_from_db(fields=["status", "version", "closed_on"])
+    if participant.status == ParticipantStatus.HOUSED:
+        return participant
+    if participant.status != ParticipantStatus.APPROVED:
+        raise ValidationError(
+            gettext(
+                "Only a participant whose referral is approved can be housed; "
+                "%(name)s is “%(status)s”."
+            )
+            % {"name": participant, "status": participant.get_status_display()},
+            code="not_approved",
+        )
+    participant.status = ParticipantStatus.HOUSED
+    participant.closed_on = None
+    _save(participant, acting_user)
+    return participant
+
+
+@transaction.atomic
+def participant_mark_exited(
+    *, participant: Participant, acting_user, closed_on: date | None = None
+) -> Participant:
+    """Close the case (e.g. the tenancy ended and the person left the programme)."""
+    participant.refresh_from_db(fields=["status", "version", "closed_on"])
+    participant.status = ParticipantStatus.EXITED
+    participant.closed_on = closed_on or _today()
+    _save(participant, acting_user)
+    return participant
+
+
+def target_groups_for(codes) -> list[TargetGroup]:
+    return list(TargetGroup.objects.filter(code__in=list(codes)))
+
+
+# --- Network contacts -------------------------------------------------------------
+
+NETWORK_FIELDS = (
+    "name",
+    "relation",
+    "organisation",
+    "phone",
+    "email",
+    "consent_to_contact",
+    "note",
+)
+
+
+@transaction.atomic
+def network_contact_create(*, participant: Participant, acting_user, **fields) -> NetworkContact:
+    _require_team(acting_user)
+    contact = NetworkContact(participant=participant)
+    for name in NETWORK_FIELDS:
+        if name in fields:
+            setattr(contact, name, fields[name])
+    _save(contact, acting_user)
+    return contact
+
+
+@transaction.atomic
+def network_contact_update(*, contact: NetworkContact, acting_user, **fields) -> NetworkContact:
+    _require_team(acting_user)
+    for name in NETWORK_FIELDS:
+        if name in fields:
+            setattr(contact, name, fields[name])
+    _save(contact, acting_user)
+    return contact
+
+
+def residence_years() -> int:
+    return settings.RESIDENCE_YEARS_REQUIRED
