@@ -186,14 +186,24 @@ def figure_charts(figures: dict) -> dict[str, Any]:
     return out
 
 
+def headline(figures: dict) -> dict[str, int]:
+    """The numerator and denominator of the headline rate, for the sentence under it."""
+    retained = figures["housed"] + figures["moved_on"]
+    return {"retained": retained, "denominator": figures["cohort"] - figures["deceased"]}
+
+
 def report_context(*, report, figures: dict) -> dict[str, Any]:
     """Everything the PDF template (and the report page) shows for ``figures``."""
     return {
         "report": report,
         "figures": figures,
+        "headline": headline(figures),
         "summary": summary_table(figures),
         "breakdowns": breakdown_tables(figures),
         "trend_table": trend_table(figures.get("trend") or []),
         "survival_table": survival_table(figures.get("survival") or []),
+        "survival_yearly": survival_table(
+            [p for i, p in enumerate(figures.get("survival") or []) if p["month"] % 12 == 0]
+        ),
         "charts": figure_charts(figures),
     }

@@ -1,7 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("dashboard/<slug:table>.csv", views.DashboardCsvView.as_view(), name="dashboard-csv"),
+    path("jobs/", views.ReportListView.as_view(), name="report-list"),
+    path("jobs/<int:pk>/", views.ReportDetailView.as_view(), name="report-detail"),
+    path("jobs/<int:pk>/status/", views.ReportStatusView.as_view(), name="report-status"),
+    path("jobs/<int:pk>/pdf/", views.ReportPdfView.as_view(), name="report-pdf"),
+    path("jobs/<int:pk>/<slug:table>.csv", views.ReportCsvView.as_view(), name="report-csv"),
+    path("import/", views.CohortImportView.as_view(), name="cohort-import"),
+    path("import/confirm/", views.CohortImportConfirmView.as_view(), name="cohort-import-confirm"),
+]

@@ -1,1 +1,307 @@
-"""Views."""
+"""Views of the reports app (unit managers only, see ACCESS_TABLE)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import DetailView, FormView, TemplateView
+
+from bostadforst.access_log import log_access
+from bostadforst.mixins import ServiceFormMixin
+from bostadforst.models import AccessLogEntry
+
+from . import selectors, services
+from .cohort import cohort_import
+from .forms import CohortConfirmForm, CohortUploadForm, ReportOrderForm, RetentionParametersForm
+from .models import Report
+from .presentation import Table, figure_charts, headline
+from .selectors import LINK
+
+
+def _parameters(request) -> tuple[RetentionParametersForm, dict]:
+    """The dashboard's parameters from the query string; today and no horizon by default."""
+    data = request.GET.copy()
+    data.setdefault("as_of", timezone.localdate().isoformat())
+    data.setdefault("months", "0")
+    form = RetentionParametersForm(data)
+    if form.is_valid():
+        params = {
+            "as_of": form.cleaned_data["as_of"],
+            "months": form.cleaned_data["months"],
+            "filters": form.filters(),
+        }
+    else:
+        params = {"as_of": timezone.localdate(), "months": 0, "filters": {}}
+    return form, params
+
+
+def _sections(board, keys: list[str], csv_url) -> list[dict]:
+    out = []
+    for key in keys:
+        table = board.tables.get(key)
+        if table is None:
+            continue
+        chart_key = key.removeprefix("breakdown-")
+        chart = board.charts.get(chart_key) or board.charts["breakdowns"].get(chart_key)
+        out.append(
+            {
+                "key": key,
+                "title": table.title,
+                "table": table,
+                "chart": chart,
+                "csv_url": csv_url(key),
+            }
+        )
+    return out
+
+
+class DashboardView(TemplateView):
+    template_name = "reports/dashboard.html"
+
+    def get(self, request, *args, **kwargs):
+        form, params = _parameters(request)
+        board = selectors.dashboard(**params, today=timezone.localdate())
+        query = request.GET.urlencode()
+
+        def csv_url(key: str) -> str:
+            url = reverse("reports:dashboard-csv", kwargs={"table": key})
+            return f"{url}?{query}" if query else url
+
+        breakdowns = [k for k in board.tables if k.startswith("breakdown-")]
+        context = self.get_context_data(
+            form=form,
+            figures=board.figures,
+            headline=headline(board.figures),
+            params=params,
+            time_sections=self._time_sections(board, csv_url),
+            breakdown_sections=_sections(board, breakdowns, csv_url),
+            team_sections=_sections(
+                board,
+                ["caseload", "overdue-reviews", "eviction-risks", "crisis-occupancy"],
+                csv_url,
+            ),
+        )
+        response = self.render_to_response(context)
+        if form.errors:
+            response.status_code = 400
+        return response
+
+    def _time_sections(self, board, csv_url) -> list[dict]:
+        sections = _sections(board, ["trend", "survival"], csv_url)
+        median = board.figures.get("median_survival_months")
+        for section in sections:
+            if section["key"] == "survival":
+                section["intro"] = _(
+                    "Losing the home is the event; people still housed are followed up to the "
+                    "reference date, people who moved on or died up to their move-out."
+                )
+                if median is not None:
+                    section["intro"] += " " + _("Half had lost their home by month %(month)s.") % {
+                        "month": median
+                    }
+        return sections
+
+
+def _csv_cell(value, kind: str):
+    """Raw values: rates as fractions (0.8333), links as their text, no rate as empty."""
+    if kind == "mixed":
+        value, kind = value
+    if kind == LINK:
+        value = value[0]
+    return "" if value is None else value
+
+
+def _csv_response(table: Table, filename: str) -> HttpResponse:
+    out = io.StringIO()
+    # Semicolons and a BOM: what Swedish Excel opens correctly.
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(table.headings)
+    for row in table.rows:
+        writer.writerow(
+            [_csv_cell(value, kind) for value, kind in zip(row, table.kinds, strict=False)]
+        )
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class DashboardCsvView(View):
+    """One dashboard table as CSV, for the same parameters as the page."""
+
+    def get(self, request, table: str):
+        _form, params = _parameters(request)
+        board = selectors.dashboard(**params, today=timezone.localdate())
+        if table not in board.tables:
+            raise Http404
+        log_access(action=AccessLogEntry.Action.EXPORT, request=request, model=f"reports.{table}")
+        return _csv_response(board.tables[table], f"{table}-{params['as_of']:%Y-%m-%d}.csv")
+
+
+class ReportListView(ServiceFormMixin, FormView):
+    """Stored reports, newest first, and the form to order a new one."""
+
+    template_name = "reports/report_list.html"
+    form_class = ReportOrderForm
+    success_message = gettext_lazy("The report is ordered. This page shows when it is ready.")
+
+    def get_initial(self):
+        return {"as_of": timezone.localdate(), "months": 0}
+
+    def get_context_data(self, **kwargs):
+        kwargs["reports"] = selectors.report_list(user=self.request.user)[:50]
+        return super().get_context_data(**kwargs)
+
+    def perform(self, form):
+        return services.report_order(
+            as_of=form.cleaned_data["as_of"],
+            months=form.cleaned_data["months"],
+            filters=form.filters(),
+            title=form.cleaned_data["title"],
+            acting_user=self.request.user,
+        )
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class ReportDetailView(DetailView):
+    template_name = "reports/report_detail.html"
+    context_object_name = "report"
+
+    def get_object(self, queryset=None):
+        return selectors.report_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        report = self.object
+        kwargs["pending"] = report.state in (Report.State.QUEUED, Report.State.RUNNING)
+        if report.figures:
+            tables = selectors.report_tables(report)
+            charts = figure_charts(report.figures)
+            kwargs["headline"] = headline(report.figures)
+            kwargs["sections"] = [
+                {
+                    "key": key,
+                    "title": table.title,
+                    "table": table,
+                    "chart": charts.get(key)
+                    or charts["breakdowns"].get(key.removeprefix("breakdown-")),
+                    "csv_url": reverse(
+                        "reports:report-csv", kwargs={"pk": report.pk, "table": key}
+                    ),
+                }
+                for key, table in tables.items()
+            ]
+        return super().get_context_data(**kwargs)
+
+
+class ReportStatusView(View):
+    """The job's state as JSON, polled by reports/static/reports/report-status.js."""
+
+    def get(self, request, pk: int):
+        report = selectors.report_get_for_user(user=request.user, pk=pk)
+        return JsonResponse(
+            {
+                "state": report.state,
+                "label": str(report.get_state_display()),
+                "error": report.error if report.state == Report.State.FAILED else "",
+                "pdf_url": (
+                    reverse("reports:report-pdf", kwargs={"pk": report.pk}) if report.pdf else ""
+                ),
+                "sent_to_broker": report.sent_to_broker,
+            }
+        )
+
+
+class ReportPdfView(View):
+    def get(self, request, pk: int):
+        report = selectors.report_get_for_user(user=request.user, pk=pk)
+        if report.state != Report.State.DONE or not report.pdf:
+            raise Http404
+        log_access(action=AccessLogEntry.Action.EXPORT, request=request, obj=report)
+        return FileResponse(
+            report.pdf.open("rb"),
+            as_attachment=True,
+            filename=f"kvarboende-{report.as_of:%Y-%m-%d}-{report.pk}.pdf",
+            content_type="application/pdf",
+        )
+
+
+class ReportCsvView(View):
+    def get(self, request, pk: int, table: str):
+        report = selectors.report_get_for_user(user=request.user, pk=pk)
+        tables = selectors.report_tables(report)
+        if table not in tables:
+            raise Http404
+        log_access(action=AccessLogEntry.Action.EXPORT, request=request, obj=report)
+        return _csv_response(tables[table], f"{table}-{report.as_of:%Y-%m-%d}-{report.pk}.csv")
+
+
+class CohortImportView(FormView):
+    """Step 1–2: upload a CSV; it is checked and previewed (a dry run that writes nothing)."""
+
+    template_name = "reports/cohort_import.html"
+    form_class = CohortUploadForm
+
+    def form_valid(self, form):
+        text = form.cleaned_data["file"]
+        result = cohort_import(text=text, acting_user=self.request.user, commit=False)
+        return render(
+            self.request,
+            "reports/cohort_import_preview.html",
+            {
+                "result": result,
+                "confirm_form": CohortConfirmForm(initial={"content": text}),
+            },
+            status=200 if result.ok else 400,
+        )
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+class CohortImportConfirmView(FormView):
+    """Step 3: the confirmed import; the text is checked again, then written at once."""
+
+    template_name = "reports/cohort_import.html"
+    form_class = CohortConfirmForm
+    http_method_names = ["post"]
+
+    def form_valid(self, form):
+        text = form.cleaned_data["content"]
+        result = cohort_import(text=text, acting_user=self.request.user, commit=True)
+        if not result.ok:
+            return render(
+                self.request,
+                "reports/cohort_import_preview.html",
+                {"result": result, "confirm_form": None},
+                status=400,
+            )
+        messages.success(
+            self.request,
+            _(
+                "Imported: %(p)s new participants, %(t)s new and %(u)s updated tenancies, "
+                "%(n)s unchanged."
+            )
+            % {
+                "p": result.participants_created,
+                "t": result.tenancies_created,
+                "u": result.tenancies_updated,
+                "n": result.tenancies_unchanged,
+            },
+        )
+        return redirect("reports:dashboard")
+
+    def form_invalid(self, form):
+        messages.error(self.request, _("Nothing to import: upload the file again."))
+        return redirect("reports:cohort-import")

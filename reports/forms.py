@@ -1,0 +1,127 @@
+"""Forms of the reports app: they validate input only."""
+
+from datetime import date
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from housing.models import ContractType, Landlord
+from participants.models import TargetGroupCode
+
+MAX_MONTHS = 240
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+class RetentionParametersForm(forms.Form):
+    """Reference date, horizon and filters: for the dashboard (GET) and orders (POST)."""
+
+    as_of = forms.DateField(
+        label=_("Reference date"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": _("Enter a reference date."),
+            "invalid": _("Enter the date as YYYY-MM-DD."),
+        },
+    )
+    months = forms.IntegerField(
+        label=_("Horizon (months, 0 = none)"),
+        min_value=0,
+        max_value=MAX_MONTHS,
+        initial=0,
+        required=False,
+        error_messages={
+            "min_value": _("The horizon cannot be negative."),
+            "max_value": _("The horizon can be at most %(limit_value)s months."),
+            "invalid": _("Enter a whole number of months."),
+        },
+    )
+    landlord = forms.ModelChoiceField(
+        label=_("Landlord (first tenancy)"),
+        queryset=Landlord.objects.order_by("name"),
+        required=False,
+        empty_label=_("All landlords"),
+        error_messages={"invalid_choice": _("Choose a landlord from the list.")},
+    )
+    contract_type = forms.ChoiceField(
+        label=_("Contract type (first tenancy)"),
+        choices=[("", _("All contract types")), *ContractType.choices],
+        required=False,
+        error_messages={"invalid_choice": _("Choose a contract type from the list.")},
+    )
+    target_group = forms.ChoiceField(
+        label=_("Target group"),
+        choices=[("", _("All target groups")), *TargetGroupCode.choices],
+        required=False,
+        error_messages={"invalid_choice": _("Choose a target group from the list.")},
+    )
+
+    def clean_as_of(self) -> date:
+        value = self.cleaned_data["as_of"]
+        if value > timezone.localdate():
+            raise ValidationError(
+                _("The reference date cannot be in the future."), code="future_date"
+            )
+        if value.year < 1990:
+            raise ValidationError(_("The reference date is too early."), code="too_early")
+        return value
+
+    def clean_months(self) -> int:
+        return self.cleaned_data.get("months") or 0
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        landlord = data.get("landlord")
+        return {
+            k: v
+            for k, v in {
+                "landlord": landlord.pk if landlord else None,
+                "contract_type": data.get("contract_type") or None,
+                "target_group": data.get("target_group") or None,
+            }.items()
+            if v
+        }
+
+
+class ReportOrderForm(RetentionParametersForm):
+    title = forms.CharField(
+        label=_("Heading (optional)"),
+        max_length=200,
+        required=False,
+        error_messages={"max_length": _("At most %(limit_value)d characters.")},
+    )
+
+    field_order = ["as_of", "months", "landlord", "contract_type", "target_group", "title"]
+
+
+class CohortUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file (UTF-8)"),
+        error_messages={
+            "required": _("Choose a CSV file."),
+            "empty": _("The file is empty."),
+        },
+    )
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(_("The file is larger than 5 MB."), code="too_large")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(
+                _("The file is not UTF-8 text. Save it as “CSV UTF-8”."), code="encoding"
+            ) from None
+
+
+class CohortConfirmForm(forms.Form):
+    """The checked file's text, sent back with the confirmation and checked again."""
+
+    content = forms.CharField(
+        widget=forms.HiddenInput,
+        strip=False,
+        max_length=MAX_UPLOAD_BYTES,
+        error_messages={"required": _("Nothing to import: upload the file again.")},
+    )

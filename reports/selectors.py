@@ -1,0 +1,268 @@
+"""Reads of the reports app: stored reports and the dashboard's figures.
+
+The dashboard reads the housing and support models directly (reports sits at
+the top of the layering) and aggregates in the database: a fixed number of
+queries whatever the number of participants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from bostadforst.roles import MANAGERS, role_of
+from housing.models import TenancyIncident
+from participants.models import Participant, ParticipantStatus
+from support.models import ActionPlan, CrisisPlace
+
+from . import retention
+from .models import Report
+from .presentation import (
+    DATE,
+    INT,
+    RATE,
+    TEXT,
+    Table,
+    breakdown_tables,
+    figure_charts,
+    summary_table,
+    survival_table,
+    trend_table,
+)
+
+LINK = "link"
+# People the team still works with (the caseload and the review list).
+ACTIVE_STATUSES = (ParticipantStatus.APPROVED, ParticipantStatus.HOUSED)
+
+
+def _require_manager(user) -> None:
+    if role_of(user) not in MANAGERS:
+        raise Http404
+
+
+def report_list(*, user) -> QuerySet[Report]:
+    _require_manager(user)
+    return Report.objects.select_related("ordered_by").order_by("-ordered_at", "-pk")
+
+
+def report_get_for_user(*, user, pk: int) -> Report:
+    _require_manager(user)
+    try:
+        return Report.objects.select_related("ordered_by").get(pk=pk)
+    except Report.DoesNotExist:
+        raise Http404 from None
+
+
+def _participant_url(pk: int) -> str:
+    try:
+        return reverse("participants:participant-detail", kwargs={"pk": pk})
+    except NoReverseMatch:
+        return ""
+
+
+def _name(first: str, last: str, ref: str | None, pk: int) -> str:
+    return f"{first} {last}".strip() or ref or f"#{pk}"
+
+
+def caseload_table() -> Table:
+    """Active participants per assigned support worker (one query)."""
+    rows = (
+        Participant.objects.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
+        .values(
+            "support_worker_id",
+            "support_worker__first_name",
+            "support_worker__last_name",
+            "support_worker__username",
+        )
+        .annotate(
+            total=Count("pk"),
+            housed=Count("pk", filter=Q(status=ParticipantStatus.HOUSED)),
+        )
+        .order_by("-total", "support_worker__last_name", "support_worker__first_name")
+    )
+    t = Table(
+        "caseload",
+        _("Caseload per support worker"),
+        [(_("Support worker"), TEXT), (_("Participants"), INT), (_("Of whom housed"), INT)],
+    )
+    for row in rows:
+        if row["support_worker_id"] is None:
+            name = _("Not assigned")
+        else:
+            name = (
+                f"{row['support_worker__first_name']} {row['support_worker__last_name']}".strip()
+                or row["support_worker__username"]
+            )
+        t.rows.append([name, row["total"], row["housed"]])
+    return t
+
+
+def overdue_reviews_table(*, today: date) -> Table:
+    """Active participants whose current (highest-numbered) plan's review date
+    has passed (one query; the current plan is found with a subquery)."""
+    latest = ActionPlan.objects.filter(participant=OuterRef("pk")).order_by("-number")
+    rows = (
+        Participant.objects.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
+        .annotate(review_on=Subquery(latest.values("review_on")[:1]))
+        .filter(review_on__lt=today)
+        .values(
+            "pk",
+            "first_name",
+            "last_name",
+            "external_ref",
+            "review_on",
+            "support_worker__first_name",
+            "support_worker__last_name",
+        )
+        .order_by("review_on", "last_name", "pk")
+    )
+    t = Table(
+        "overdue-reviews",
+        _("Overdue action-plan reviews"),
+        [
+            (_("Participant"), LINK),
+            (_("Review was due"), DATE),
+            (_("Days overdue"), INT),
+            (_("Support worker"), TEXT),
+        ],
+    )
+    for r in rows:
+        name = _name(r["first_name"], r["last_name"], r["external_ref"], r["pk"])
+        worker = f"{r['support_worker__first_name'] or ''} {r['support_worker__last_name'] or ''}"
+        t.rows.append(
+            [
+                (name, _participant_url(r["pk"])),
+                r["review_on"].isoformat(),
+                (today - r["review_on"]).days,
+                worker.strip() or "–",
+            ]
+        )
+    return t
+
+
+def eviction_risks_table(*, today: date) -> Table:
+    """Open rent arrears and notices on tenancies still running (one query)."""
+    rows = (
+        TenancyIncident.objects.filter(
+            kind__in=TenancyIncident.EVICTION_RISK_KINDS, resolved_on__isnull=True
+        )
+        .filter(Q(tenancy__move_out__isnull=True) | Q(tenancy__move_out__gt=today))
+        .values(
+            "kind",
+            "occurred_on",
+            "tenancy__participant_id",
+            "tenancy__participant__first_name",
+            "tenancy__participant__last_name",
+            "tenancy__participant__external_ref",
+            "tenancy__apartment__landlord__name",
+        )
+        .order_by("occurred_on", "pk")
+    )
+    kinds = dict(TenancyIncident.Kind.choices)
+    t = Table(
+        "eviction-risks",
+        _("Open eviction risks"),
+        [
+            (_("Participant"), LINK),
+            (_("Kind"), TEXT),
+            (_("Since"), DATE),
+            (_("Landlord"), TEXT),
+        ],
+    )
+    for r in rows:
+        pid = r["tenancy__participant_id"]
+        name = _name(
+            r["tenancy__participant__first_name"],
+            r["tenancy__participant__last_name"],
+            r["tenancy__participant__external_ref"],
+            pid,
+        )
+        t.rows.append(
+            [
+                (name, _participant_url(pid)),
+                str(kinds.get(r["kind"], r["kind"])),
+                r["occurred_on"].isoformat(),
+                r["tenancy__apartment__landlord__name"],
+            ]
+        )
+    return t
+
+
+def crisis_occupancy_table(*, today: date) -> Table:
+    """Beds taken per crisis place today, [start, end) containing today (one query)."""
+    occupied = Q(placements__start__lte=today) & (
+        Q(placements__end__isnull=True) | Q(placements__end__gt=today)
+    )
+    places = (
+        CrisisPlace.objects.filter(is_active=True)
+        .annotate(occupied=Count("placements", filter=occupied))
+        .annotate(free=F("capacity") - F("occupied"))
+        .values("name", "capacity", "occupied", "free")
+        .order_by("name")
+    )
+    t = Table(
+        "crisis-occupancy",
+        _("Crisis-place occupancy today"),
+        [
+            (_("Crisis place"), TEXT),
+            (_("Capacity"), INT),
+            (_("Occupied"), INT),
+            (_("Free"), INT),
+            (_("Occupancy"), RATE),
+        ],
+    )
+    for p in places:
+        share = round(p["occupied"] / p["capacity"], 4) if p["capacity"] else None
+        t.rows.append([p["name"], p["capacity"], p["occupied"], max(p["free"], 0), share])
+    return t
+
+
+@dataclass
+class Dashboard:
+    figures: dict[str, Any]
+    tables: dict[str, Table]
+    charts: dict[str, Any]
+
+
+def dashboard(*, as_of: date, months: int, filters: dict, today: date) -> Dashboard:
+    """Everything on the manager's dashboard in a fixed number of queries:
+    three for the retention data (reused by the trend and the survival curve)
+    and one for each operational table."""
+    data = retention.load(until=as_of)
+    figures = retention.compute(as_of=as_of, months=months, filters=filters, data=data)
+    figures["trend"] = retention.trend(data, as_of=as_of, months=months, filters=filters)
+    figures["survival"] = retention.survival(data, as_of=as_of, filters=filters)
+    figures["median_survival_months"] = retention.median_survival_months(figures["survival"])
+    tables: dict[str, Table] = {}
+    for table in [
+        summary_table(figures),
+        trend_table(figures["trend"]),
+        survival_table(figures["survival"]),
+        *breakdown_tables(figures),
+        caseload_table(),
+        overdue_reviews_table(today=today),
+        eviction_risks_table(today=today),
+        crisis_occupancy_table(today=today),
+    ]:
+        tables[table.key] = table
+    return Dashboard(figures=figures, tables=tables, charts=figure_charts(figures))
+
+
+def report_tables(report: Report) -> dict[str, Table]:
+    """The tables of a finished report, from its stored figures."""
+    figures = report.figures or {}
+    if not figures:
+        return {}
+    tables = [
+        summary_table(figures),
+        trend_table(figures.get("trend") or []),
+        survival_table(figures.get("survival") or []),
+        *breakdown_tables(figures),
+    ]
+    return {t.key: t for t in tables}
