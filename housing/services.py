@@ -49,6 +49,19 @@ def landlord_create(
     return landlord
 
 
+LANDLORD_FIELDS = ("name", "contact_person", "phone", "email")
+
+
+@transaction.atomic
+def landlord_update(*, landlord: Landlord, acting_user, **changes) -> Landlord:
+    for field, value in changes.items():
+        if field not in LANDLORD_FIELDS:
+            raise TypeError(f"landlord_update() got an unexpected field {field!r}")
+        setattr(landlord, field, value)
+    _save(landlord, acting_user=acting_user)
+    return landlord
+
+
 @transaction.atomic
 def apartment_create(
     *,
