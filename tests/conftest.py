@@ -91,3 +91,24 @@ def admin_user_client(administrator):
 def client_for():
     """Log in any user: ``client_for(user)``."""
     return _client_for
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The seeded demo world, built once per test module and rolled back after it.
+
+    Tests that use it also take ``db`` (each test then runs in a savepoint
+    inside this module's transaction, so nothing leaks between tests).
+    """
+    from django.db import transaction
+
+    from .world import build_world
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
