@@ -71,8 +71,9 @@ class VisitFieldsMixin:
         f["kind"].widget = forms.RadioSelect(choices=SupportVisit.Kind.choices)
         f["kind"].choices = SupportVisit.Kind.choices
         staff = f["staff"]
-        staff.queryset = team_members()
+        # Widget first: setting the queryset hands its choices to the widget.
         staff.widget = forms.CheckboxSelectMultiple()
+        staff.queryset = team_members()
         staff.error_messages["required"] = _("Choose at least one staff member.")
         f["note"].widget = forms.Textarea(attrs={"rows": 4})
         goals = f["goals"]
@@ -80,8 +81,8 @@ class VisitFieldsMixin:
         if plan is None:
             del f["goals"]
         else:
-            goals.queryset = Goal.objects.filter(plan=plan).order_by("position", "pk")
             goals.widget = forms.CheckboxSelectMultiple()
+            goals.queryset = Goal.objects.filter(plan=plan).order_by("position", "pk")
             goals.label_from_instance = lambda g: f"{g.get_life_area_display()}: {g.text[:80]}"
             goals.help_text = _("Optional: which goals of the current plan the visit concerned.")
 

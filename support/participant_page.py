@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 
 from bostadforst.registry import ParticipantSection, TimelineEvent
 from bostadforst.roles import Role, role_of
@@ -101,10 +101,10 @@ def plan_timeline(participant, *, user, limit=DEFAULT_LIMIT, offset=0, **kwargs)
     return [
         TimelineEvent(
             when=plan.agreed_on,
-            kind=_t("Action plan"),
-            title=_t("Action plan version %(number)s agreed") % {"number": plan.number},
+            kind=gettext("Action plan"),
+            title=gettext("Action plan version %(number)s agreed") % {"number": plan.number},
             url=reverse("support:plan-detail", kwargs={"pk": plan.pk}) if team else "",
-            detail=(_t("Next review %(date)s") % {"date": f"{plan.review_on:%Y-%m-%d}"})
+            detail=(gettext("Next review %(date)s") % {"date": f"{plan.review_on:%Y-%m-%d}"})
             if team
             else "",
             sort_key=(plan.number,),
@@ -135,19 +135,19 @@ def visit_timeline(participant, *, user, limit=DEFAULT_LIMIT, offset=0, **kwargs
     )
     events = []
     for visit in _slice(qs, limit=limit, offset=offset):
-        title = _t("%(kind)s, %(minutes)s min") % {
+        title = gettext("%(kind)s, %(minutes)s min") % {
             "kind": visit.get_kind_display(),
             "minutes": visit.duration_minutes,
         }
         if visit.corrects_id:
-            title = _t("Correction: %(title)s") % {"title": title}
+            title = gettext("Correction: %(title)s") % {"title": title}
         events.append(
             TimelineEvent(
                 when=visit.started_at,
-                kind=_t("Support visit"),
+                kind=gettext("Support visit"),
                 title=title,
                 url=reverse("support:visit-detail", kwargs={"pk": visit.pk}),
-                detail=_t("Written by %(author)s") % {"author": visit.author},
+                detail=gettext("Written by %(author)s") % {"author": visit.author},
                 sort_key=(visit.pk,),
             )
         )
@@ -166,17 +166,17 @@ def placement_timeline(participant, *, user, limit=DEFAULT_LIMIT, offset=0, **kw
     events = []
     for placement in _slice(qs, limit=limit, offset=offset):
         if placement.end:
-            detail = _t("%(start)s–%(end)s, then home again") % {
+            detail = gettext("%(start)s–%(end)s, then home again") % {
                 "start": f"{placement.start:%Y-%m-%d}",
                 "end": f"{placement.end:%Y-%m-%d}",
             }
         else:
-            detail = _t("From %(start)s, ongoing") % {"start": f"{placement.start:%Y-%m-%d}"}
+            detail = gettext("From %(start)s, ongoing") % {"start": f"{placement.start:%Y-%m-%d}"}
         events.append(
             TimelineEvent(
                 when=placement.start,
-                kind=_t("Crisis placement"),
-                title=_t("Crisis placement at %(place)s") % {"place": placement.place.name},
+                kind=gettext("Crisis placement"),
+                title=gettext("Crisis placement at %(place)s") % {"place": placement.place.name},
                 url=reverse("support:placement-detail", kwargs={"pk": placement.pk}),
                 detail=detail,
                 sort_key=(placement.pk,),
@@ -197,7 +197,7 @@ def activity_timeline(participant, *, user, limit=DEFAULT_LIMIT, offset=0, **kwa
     return [
         TimelineEvent(
             when=a.activity.date,
-            kind=_t("Meeting place"),
+            kind=gettext("Meeting place"),
             title=a.activity.title,
             url=reverse("support:activity-detail", kwargs={"pk": a.activity_id}),
             sort_key=(a.pk,),

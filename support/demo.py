@@ -1,0 +1,251 @@
+"""Demo data for the support app: crisis places, action plans, about a year of
+visits per housed participant, a few crisis placements and meeting-place
+activities. Fictional, deterministic and idempotent: each part is created only
+where it is missing, so a second run changes nothing.
+"""
+
+import random
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from housing.models import Tenancy
+from participants.models import NetworkContact, Participant, ParticipantStatus
+
+from . import services
+from .models import (
+    Activity,
+    CrisisPlace,
+    CrisisPlacement,
+    GoalAction,
+    LifeArea,
+    SupportVisit,
+)
+
+CRISIS_PLACES = [
+    ("Sviktplatsen Björkgården", "Björkvägen 4", 3),
+    ("Akutplatsen Tallbacken", "Tallbacksgatan 12", 2),
+    ("Stödboendet Ängen", "Ängsvägen 9", 2),
+]
+
+GOALS = [
+    (
+        LifeArea.HOUSING,
+        "Jag vill bo kvar och ha det fint hemma.",
+        "Städa tillsammans varannan vecka",
+    ),
+    (LifeArea.FINANCES, "Jag vill att hyran alltid är betald i tid.", "Autogiro för hyran"),
+    (LifeArea.HEALTH, "Jag vill sova bättre och orka mer.", "Boka tid på vårdcentralen"),
+    (
+        LifeArea.SUBSTANCE_USE,
+        "Jag vill dricka mindre på helgerna.",
+        "Prata med beroendemottagningen",
+    ),
+    (LifeArea.SOCIAL_RELATIONS, "Jag vill träffa min syster oftare.", "Ringa syster varje söndag"),
+    (
+        LifeArea.OCCUPATION,
+        "Jag vill ha något att göra på dagarna.",
+        "Prova mötesplatsens aktiviteter",
+    ),
+]
+
+NOTES = {
+    SupportVisit.Kind.HOME_VISIT: [
+        "Hembesök. Lägenheten i gott skick. Pratade om veckans inköp och post.",
+        "Hembesök. Gick igenom räkningar tillsammans, hyran betald.",
+        "Hembesök. Deltagaren trött men positiv, vill prova fisket på mötesplatsen.",
+    ],
+    SupportVisit.Kind.PHONE: [
+        "Telefonsamtal. Bekräftade tid hos vårdcentralen på torsdag.",
+        "Telefonsamtal. Deltagaren ringde om ett brev från hyresvärden; vi läser det ihop.",
+    ],
+    SupportVisit.Kind.ACCOMPANIMENT: [
+        "Följde med till vårdcentralen. Ny tid om tre veckor.",
+        "Följde med till Försäkringskassan för att lämna in ansökan.",
+    ],
+    SupportVisit.Kind.MEETING_PLACE: ["Träffades på mötesplatsen, matlagning i grupp."],
+    SupportVisit.Kind.DIGITAL: ["Videosamtal. Gick igenom handlingsplanens mål."],
+    SupportVisit.Kind.MISSED: ["Inställt besök, deltagaren var inte hemma. Lämnade lapp."],
+}
+
+KIND_WEIGHTS = [
+    (SupportVisit.Kind.HOME_VISIT, 6),
+    (SupportVisit.Kind.PHONE, 3),
+    (SupportVisit.Kind.ACCOMPANIMENT, 2),
+    (SupportVisit.Kind.MEETING_PLACE, 1),
+    (SupportVisit.Kind.DIGITAL, 1),
+    (SupportVisit.Kind.MISSED, 1),
+]
+
+ACTIVITIES = [
+    ("Fiske vid sjön", "Vi lånar spön och fikar vid bryggan."),
+    ("Matlagning", "Vi lagar soppa och bakar bröd tillsammans."),
+    ("Målning", "Akvarell med en konstnär från studieförbundet."),
+    ("Föreläsning: ekonomi i vardagen", "Budget- och skuldrådgivningen besöker oss."),
+    ("Promenad och fika", "Runt sjön, sedan fika på mötesplatsen."),
+]
+
+
+def seed(*, users: dict) -> None:
+    today = timezone.localdate()
+    fallback = users.get("boendestodjare")
+    places = _seed_places(users.get("admin") or fallback)
+    housed = list(Participant.objects.filter(status=ParticipantStatus.HOUSED).order_by("pk")[:40])
+    move_ins = dict(
+        Tenancy.objects.filter(participant__in=housed)
+        .order_by("participant_id", "-move_in")
+        .values_list("participant_id", "move_in")
+    )
+    for index, participant in enumerate(housed):
+        rng = random.Random(7000 + index)
+        worker = participant.support_worker or fallback
+        if worker is None:
+            continue
+        start = max(
+            move_ins.get(participant.pk, today - timedelta(days=365)), today - timedelta(days=365)
+        )
+        _seed_plan(participant, worker=worker, start=start, today=today, rng=rng, index=index)
+        _seed_visits(participant, worker=worker, start=start, today=today, rng=rng)
+    _seed_placements(housed, places=places, today=today, user=fallback)
+    _seed_activities(housed, today=today, user=fallback)
+
+
+def _seed_places(user) -> list[CrisisPlace]:
+    out = []
+    for name, address, capacity in CRISIS_PLACES:
+        place = CrisisPlace.objects.filter(name=name).first()
+        if place is None:
+            place = CrisisPlace(name=name, address=address, capacity=capacity)
+            place._history_user = user
+            place.save()
+        out.append(place)
+    return out
+
+
+def _seed_plan(participant, *, worker, start: date, today: date, rng, index: int) -> None:
+    if participant.action_plans.exists():
+        return
+    contact = NetworkContact.objects.filter(participant=participant).order_by("pk").first()
+    chosen = rng.sample(GOALS, 3)
+    goals = []
+    for area, text, action in chosen:
+        actions = [services.ActionData(who=GoalAction.Who.TENANT, what=action)]
+        actions.append(
+            services.ActionData(
+                who=GoalAction.Who.TEAM,
+                staff=worker,
+                what="Stötta och påminna vid hembesöken",
+                how="Vid varje besök",
+            )
+        )
+        if contact is not None and area in (LifeArea.HEALTH, LifeArea.SUBSTANCE_USE):
+            actions.append(
+                services.ActionData(
+                    who=GoalAction.Who.PARTNER, partner=contact, what="Följa upp tillsammans"
+                )
+            )
+        goals.append(services.GoalData(life_area=area, text=text, actions=actions))
+    agreed = min(start + timedelta(days=14), today)
+    # Every third plan is past its review date, so the flag shows in the demo.
+    review = agreed + timedelta(days=90 if index % 3 == 0 else 180)
+    plan = services.plan_create_version(
+        participant=participant,
+        agreed_on=agreed,
+        review_on=max(review, agreed),
+        on_breach="Vid kraftigt återfall: en tid på sviktplats, sedan hem igen. "
+        "Teamet kontaktar hyresvärden och personligt ombud.",
+        goals=goals,
+        acting_user=worker,
+    )
+    if index % 2 == 1 and agreed + timedelta(days=120) < today:
+        revised = services.plan_as_data(plan)
+        revised[0].text += " Det går bättre nu."
+        services.plan_create_version(
+            participant=participant,
+            agreed_on=agreed + timedelta(days=120),
+            review_on=agreed + timedelta(days=300),
+            on_breach=plan.on_breach,
+            goals=revised,
+            acting_user=worker,
+        )
+
+
+def _seed_visits(participant, *, worker, start: date, today: date, rng) -> None:
+    """2–4 visits a month since the move-in (at most a year back). Written as
+    the journal would hold them: created at the visit, signed the same day."""
+    if participant.visits.exists():
+        return
+    kinds = [k for k, w in KIND_WEIGHTS for _ in range(w)]
+    month = date(start.year, start.month, 1)
+    tz = timezone.get_current_timezone()
+    while month <= today:
+        next_month = (month + timedelta(days=32)).replace(day=1)
+        days = sorted(rng.sample(range(0, (next_month - month).days), rng.randint(2, 4)))
+        for offset in days:
+            day = month + timedelta(days=offset)
+            if day < start or day >= today:
+                continue
+            kind = rng.choice(kinds)
+            started = datetime.combine(
+                day, time(rng.randint(9, 15), rng.choice([0, 15, 30, 45])), tz
+            )
+            visit = SupportVisit(
+                participant=participant,
+                started_at=started,
+                duration_minutes=0
+                if kind == SupportVisit.Kind.MISSED
+                else rng.choice([15, 30, 45, 60, 90]),
+                kind=kind,
+                note=rng.choice(NOTES[kind]),
+                author=worker,
+                created_at=started + timedelta(hours=1),
+                signed_at=started + timedelta(hours=2),
+            )
+            visit._history_user = worker
+            visit.full_clean()
+            visit.save()
+            visit.staff.set([worker])
+        month = next_month
+
+
+def _seed_placements(housed, *, places, today: date, user) -> None:
+    if CrisisPlacement.objects.exists() or user is None:
+        return
+    # Two finished stays and one ongoing, at different places.
+    plan = [
+        (1, places[0], today - timedelta(days=150), today - timedelta(days=138), "relapse"),
+        (4, places[1], today - timedelta(days=60), today - timedelta(days=53), "mental_health"),
+        (7, places[0], today - timedelta(days=4), None, "relapse"),
+    ]
+    for index, place, start, end, reason in plan:
+        if index >= len(housed):
+            continue
+        participant = housed[index]
+        services.placement_create(
+            participant=participant,
+            place=place,
+            start=start,
+            end=end,
+            reason=reason,
+            note="Kraftigt återfall; bostaden behålls, teamet håller kontakt med hyresvärden.",
+            acting_user=participant.support_worker or user,
+        )
+
+
+def _seed_activities(housed, *, today: date, user) -> None:
+    if Activity.objects.exists() or user is None:
+        return
+    rng = random.Random(4242)
+    for weeks_ago in range(50, 0, -3):
+        title, description = ACTIVITIES[weeks_ago % len(ACTIVITIES)]
+        activity = services.activity_create(
+            title=title,
+            date=today - timedelta(weeks=weeks_ago),
+            description=description,
+            acting_user=user,
+        )
+        if housed:
+            attendees = rng.sample(housed, min(len(housed), rng.randint(2, 6)))
+            services.activity_set_attendance(
+                activity=activity, participants=attendees, acting_user=user
+            )

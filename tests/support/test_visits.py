@@ -1,0 +1,271 @@
+"""Support visits: the quick-log form, journal locking and corrections."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from support import services
+from support.forms import VisitQuickLogForm
+from support.models import JournalLockedError, SupportVisit
+
+from .factories import ActionPlanFactory, GoalFactory, ParticipantFactory, SupportVisitFactory
+
+
+def _quick_post(participant, **overrides):
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    data = {
+        "participant": participant.pk,
+        "kind": SupportVisit.Kind.HOME_VISIT,
+        "started_at": now.strftime("%Y-%m-%dT%H:%M"),
+        "duration_minutes": "30",
+        "staff": [],
+        "note": "Hembesök, allt lugnt.",
+        "sign": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.django_db
+def test_quick_log_defaults_to_now_the_logged_in_worker_and_a_home_visit(support_staff, housed):
+    form = VisitQuickLogForm(user=support_staff)
+    started = form.initial["started_at"]
+    assert abs((timezone.localtime() - started).total_seconds()) < 90
+    assert form.initial["staff"] == [support_staff.pk]
+    assert form.initial["kind"] == SupportVisit.Kind.HOME_VISIT
+    assert form.initial["sign"] if "sign" in form.initial else form.fields["sign"].initial
+
+
+@pytest.mark.django_db
+def test_quick_log_lists_the_workers_own_caseload_first(support_staff, housed):
+    ParticipantFactory(first_name="Aaron", last_name="Aardvark")  # someone else's
+    form = VisitQuickLogForm(user=support_staff)
+    groups = [label for label, _options in form.fields["participant"].choices[1:]]
+    assert [str(g) for g in groups] == ["Mina deltagare", "Övriga deltagare"]
+    mine = form.fields["participant"].choices[1][1]
+    assert mine == [(housed.pk, str(housed))]
+
+
+@pytest.mark.django_db
+def test_quick_log_saves_a_signed_visit_with_the_author_as_staff(ss_client, support_staff, housed):
+    data = _quick_post(housed, staff=[support_staff.pk])
+    response = ss_client.post(reverse("support:visit-quick-log"), data)
+    assert response.status_code == 302
+    visit = SupportVisit.objects.get()
+    assert visit.author == support_staff
+    assert list(visit.staff.all()) == [support_staff]
+    assert visit.signed_at is not None and visit.is_locked
+
+
+@pytest.mark.django_db
+def test_quick_log_page_fits_a_phone_and_preselects_a_participant(ss_client, housed):
+    url = reverse("support:visit-quick-log") + f"?participant={housed.pk}"
+    html = ss_client.get(url).content.decode()
+    assert f'<option value="{housed.pk}" selected' in html
+    assert 'type="datetime-local"' in html and 'inputmode="numeric"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"duration_minutes": "-5"}, "Tiden kan inte vara negativ."),
+        ({"duration_minutes": "1441"}, "Tiden kan vara högst 1440 minuter"),
+        ({"duration_minutes": ""}, "Ange tiden i minuter."),
+        ({"participant": ""}, "Välj deltagare."),
+        ({"staff": []}, "Välj minst en medarbetare."),
+        ({"kind": "party"}, "Välj ett giltigt alternativ"),
+    ],
+)
+def test_quick_log_refuses_bad_input_and_saves_nothing(
+    ss_client, support_staff, housed, overrides, message
+):
+    data = _quick_post(housed, staff=[support_staff.pk])
+    data.update(overrides)
+    response = ss_client.post(reverse("support:visit-quick-log"), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not SupportVisit.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_visit_tomorrow_is_refused(ss_client, support_staff, housed):
+    tomorrow = timezone.localtime() + datetime.timedelta(days=1)
+    data = _quick_post(
+        housed, staff=[support_staff.pk], started_at=tomorrow.strftime("%Y-%m-%dT%H:%M")
+    )
+    response = ss_client.post(reverse("support:visit-quick-log"), data)
+    assert response.status_code == 400
+    assert "efter i dag" in response.content.decode()
+    assert not SupportVisit.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_visit_later_today_is_accepted(support_staff, housed):
+    """Planned later today is still "today": only days after today are refused."""
+    end_of_day = timezone.localtime().replace(hour=23, minute=59)
+    visit = services.visit_log(
+        participant=housed,
+        started_at=end_of_day,
+        duration_minutes=0,
+        kind=SupportVisit.Kind.PHONE,
+        staff=[support_staff],
+        acting_user=support_staff,
+    )
+    assert visit.pk
+
+
+@pytest.mark.django_db
+def test_goals_must_belong_to_the_participant(support_staff, housed):
+    other_goal = GoalFactory()
+    with pytest.raises(ValidationError) as exc:
+        services.visit_log(
+            participant=housed,
+            started_at=timezone.now(),
+            duration_minutes=30,
+            kind=SupportVisit.Kind.HOME_VISIT,
+            staff=[support_staff],
+            goals=[other_goal],
+            acting_user=support_staff,
+        )
+    assert "goals" in exc.value.error_dict
+
+
+@pytest.mark.django_db
+def test_quick_log_offers_the_current_plans_goals(ss_client, support_staff, housed):
+    plan = ActionPlanFactory(participant=housed, created_by=support_staff)
+    goal = GoalFactory(plan=plan, text="Ringa syster varje söndag")
+    url = reverse("support:visit-quick-log") + f"?participant={housed.pk}"
+    assert "Ringa syster varje söndag" in ss_client.get(url).content.decode()
+    data = _quick_post(housed, staff=[support_staff.pk], goals=[goal.pk])
+    assert ss_client.post(url, data).status_code == 302
+    assert list(SupportVisit.objects.get().goals.all()) == [goal]
+
+
+# --- Journal integrity -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_signed_note_cannot_be_changed_by_anyone(support_staff, housed):
+    visit = SupportVisitFactory(participant=housed, author=support_staff)
+    services.visit_sign(visit=visit, acting_user=support_staff)
+    visit.refresh_from_db()
+    visit.note = "Omskriven."
+    with pytest.raises(JournalLockedError):
+        visit.save()
+    assert SupportVisit.objects.get(pk=visit.pk).note == "Hembesök. Pratade om veckans planering."
+
+
+@pytest.mark.django_db
+def test_a_note_locks_24_hours_after_it_was_written(support_staff, housed):
+    visit = SupportVisitFactory(
+        participant=housed,
+        author=support_staff,
+        created_at=timezone.now() - datetime.timedelta(hours=24, seconds=1),
+    )
+    assert visit.is_locked and visit.signed_at is None
+    visit.note = "Ändrad i efterhand."
+    with pytest.raises(JournalLockedError):
+        visit.save()
+    with pytest.raises(JournalLockedError):
+        visit.delete()
+
+
+@pytest.mark.django_db
+def test_a_fresh_unsigned_note_can_be_changed_by_its_author(ss_client, support_staff, housed):
+    visit = SupportVisitFactory(
+        participant=housed,
+        author=support_staff,
+        created_at=timezone.now() - datetime.timedelta(hours=23),
+    )
+    data = _quick_post(housed, staff=[support_staff.pk], note="Kompletterat.", version=1)
+    data.pop("sign")
+    response = ss_client.post(reverse("support:visit-edit", kwargs={"pk": visit.pk}), data)
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.note == "Kompletterat." and not visit.is_locked
+
+
+@pytest.mark.django_db
+def test_the_edit_page_refuses_a_locked_note(ss_client, support_staff, housed):
+    visit = SupportVisitFactory(participant=housed, author=support_staff, signed_at=timezone.now())
+    data = _quick_post(housed, staff=[support_staff.pk], note="Omskriven.", version=1)
+    response = ss_client.post(reverse("support:visit-edit", kwargs={"pk": visit.pk}), data)
+    assert response.status_code == 400
+    assert "låst" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.note != "Omskriven."
+
+
+@pytest.mark.django_db
+def test_only_the_author_signs_or_changes_a_note(client_for, support_staff, unit_manager, housed):
+    visit = SupportVisitFactory(participant=housed, author=support_staff)
+    client = client_for(unit_manager)
+    response = client.post(reverse("support:visit-sign", kwargs={"pk": visit.pk}), {"version": 1})
+    assert response.status_code == 400
+    visit.refresh_from_db()
+    assert visit.signed_at is None
+
+
+@pytest.mark.django_db
+def test_signing_locks_the_note(ss_client, support_staff, housed):
+    visit = SupportVisitFactory(participant=housed, author=support_staff)
+    response = ss_client.post(
+        reverse("support:visit-sign", kwargs={"pk": visit.pk}), {"version": 1}
+    )
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.is_locked and visit.signed_at is not None
+
+
+@pytest.mark.django_db
+def test_a_correction_is_a_new_entry_shown_with_the_original(ss_client, support_staff, housed):
+    original = SupportVisitFactory(
+        participant=housed, author=support_staff, signed_at=timezone.now(), note="Fel datum."
+    )
+    data = _quick_post(housed, staff=[support_staff.pk], note="Rätt: besöket var i går.")
+    response = ss_client.post(reverse("support:visit-correct", kwargs={"pk": original.pk}), data)
+    assert response.status_code == 302
+    correction = SupportVisit.objects.get(corrects=original)
+    assert correction.author == support_staff and correction.participant == housed
+    original.refresh_from_db()
+    assert original.note == "Fel datum." and original.version == 1
+    html = ss_client.get(
+        reverse("support:visit-detail", kwargs={"pk": original.pk})
+    ).content.decode()
+    assert "Fel datum." in html and "Rätt: besöket var i går." in html
+    html = ss_client.get(
+        reverse("support:visit-detail", kwargs={"pk": correction.pk})
+    ).content.decode()
+    assert reverse("support:visit-detail", kwargs={"pk": original.pk}) in html
+
+
+@pytest.mark.django_db
+def test_admin_cannot_change_or_delete_a_journal_note(client_for, support_staff, housed):
+    from tests.factories import UserFactory
+
+    superuser = UserFactory(username="root", is_superuser=True, is_staff=True)
+    client = client_for(superuser)
+    visit = SupportVisitFactory(participant=housed, author=support_staff, signed_at=timezone.now())
+    url = reverse("admin:support_supportvisit_change", args=[visit.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="note"' not in page.content.decode()  # shown read-only
+    client.post(url, {"note": "Ändrad via admin", "duration_minutes": 5})
+    client.post(reverse("admin:support_supportvisit_delete", args=[visit.pk]), {"post": "yes"})
+    visit.refresh_from_db()
+    assert visit.note == "Hembesök. Pratade om veckans planering."
+
+
+@pytest.mark.django_db
+def test_journal_notes_never_reach_log_lines(ss_client, support_staff, housed, caplog):
+    secret = "Hemlig journaltext 4711"
+    data = _quick_post(housed, staff=[support_staff.pk], note=secret, duration_minutes="-1")
+    with caplog.at_level("DEBUG"):
+        ss_client.post(reverse("support:visit-quick-log"), data)
+        ss_client.post(reverse("support:visit-quick-log"), {**data, "duration_minutes": "5"})
+    assert secret not in caplog.text
+    assert SupportVisit.objects.filter(note=secret).exists()
