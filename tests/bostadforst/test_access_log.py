@@ -116,9 +116,12 @@ def test_the_database_refuses_raw_update_and_delete_on_postgresql(unit_manager):
         "UPDATE bostadforst_accesslogentry SET model = 'forged' WHERE id = %s",
         "DELETE FROM bostadforst_accesslogentry WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [row.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [row.pk])
     assert AccessLogEntry.objects.filter(pk=row.pk, model="x").exists()
 
 

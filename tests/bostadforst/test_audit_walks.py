@@ -193,9 +193,12 @@ def project_forms() -> set[type[forms.BaseForm]]:
                     raise
                 continue
             for _name, value in vars(module).items():
-                if inspect.isclass(value) and issubclass(value, forms.BaseForm):
-                    if value.__module__.split(".")[0] in local_apps():
-                        found.add(value)
+                if (
+                    inspect.isclass(value)
+                    and issubclass(value, forms.BaseForm)
+                    and value.__module__.split(".")[0] in local_apps()
+                ):
+                    found.add(value)
     for route in project_routes():
         view_class = getattr(route.callback, "view_class", None)
         form_class = getattr(view_class, "form_class", None)

@@ -1,0 +1,229 @@
+"""Login hardening: lockout and unlock, two-factor login, safe ``next``, and
+every login event logged without secrets."""
+
+import datetime
+import logging
+
+import pytest
+from axes.models import AccessAttempt
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from bostadforst.models import AccessLogEntry
+
+from ..factories import TEST_PASSWORD
+
+pytestmark = pytest.mark.django_db
+Action = AccessLogEntry.Action
+LOGIN = "/login/"
+
+
+def post_login(client, username, password, ip="10.0.0.7", **extra):
+    return client.post(
+        reverse("login") + extra.pop("query", ""),
+        {"username": username, "password": password, **extra},
+        REMOTE_ADDR=ip,
+    )
+
+
+# --- Lockout (django-axes) --------------------------------------------------------
+
+
+def fail_until_locked(client, username, ip="10.0.0.7"):
+    responses = [post_login(client, username, "fel-lösenord", ip=ip) for _ in range(5)]
+    return responses[-1]
+
+
+def test_repeated_failures_lock_the_username_from_that_ip(client, support_staff, settings):
+    assert settings.AXES_FAILURE_LIMIT == 5
+    last = fail_until_locked(client, support_staff.username)
+    assert last.status_code == 429
+    locked = post_login(client, support_staff.username, TEST_PASSWORD)
+    assert locked.status_code == 429
+    assert "Tillfälligt spärrad" in locked.content.decode()
+    assert AccessLogEntry.objects.filter(action=Action.LOCKOUT, username="ss").exists()
+
+
+def test_a_lockout_does_not_lock_the_same_user_from_another_ip_or_others(
+    client, support_staff, social_worker
+):
+    fail_until_locked(client, support_staff.username)
+    assert (
+        post_login(client, support_staff.username, TEST_PASSWORD, ip="10.9.9.9").status_code == 302
+    )
+    from django.test import Client
+
+    assert post_login(Client(), social_worker.username, TEST_PASSWORD).status_code == 302
+
+
+def test_the_lock_cools_off(client, support_staff, settings):
+    fail_until_locked(client, support_staff.username)
+    cooloff = datetime.timedelta(hours=settings.AXES_COOLOFF_TIME)
+    AccessAttempt.objects.update(attempt_time=timezone.now() - cooloff - datetime.timedelta(1))
+    assert post_login(client, support_staff.username, TEST_PASSWORD).status_code == 302
+
+
+def test_an_administrator_can_unlock_in_admin(client, support_staff, admin_user_client):
+    fail_until_locked(client, support_staff.username)
+    attempt = AccessAttempt.objects.get(username=support_staff.username)
+    url = reverse("admin:axes_accessattempt_delete", args=[attempt.pk])
+    response = admin_user_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not AccessAttempt.objects.exists()
+    assert post_login(client, support_staff.username, TEST_PASSWORD).status_code == 302
+
+
+# --- Logging of login events --------------------------------------------------------
+
+
+def test_success_failure_and_logout_are_logged_with_ip_never_the_password(
+    client, support_staff, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    post_login(client, support_staff.username, "hemligt-fel-1")
+    post_login(client, support_staff.username, TEST_PASSWORD)
+    client.post(reverse("logout"))
+    rows = list(AccessLogEntry.objects.order_by("pk").values_list("action", "username", "ip"))
+    assert rows == [
+        (Action.LOGIN_FAILED, "ss", "10.0.0.7"),
+        (Action.LOGIN, "ss", "10.0.0.7"),
+        (Action.LOGOUT, "ss", "127.0.0.1"),
+    ]
+    assert "hemligt-fel-1" not in caplog.text
+    assert TEST_PASSWORD not in caplog.text
+
+
+def test_a_personnummer_typed_as_username_is_not_logged(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    post_login(client, "19811218-9876", "x")
+    row = AccessLogEntry.objects.get(action=Action.LOGIN_FAILED)
+    assert "9876" not in row.username
+    assert "19811218" not in caplog.text
+
+
+def test_denied_access_is_logged_with_who_and_where(sw_client, social_worker):
+    assert (
+        sw_client.get(reverse("bostadforst:access-log"), REMOTE_ADDR="10.2.2.2").status_code == 403
+    )
+    row = AccessLogEntry.objects.get(action=Action.DENIED)
+    assert (row.user, row.ip, row.view_name) == (
+        social_worker,
+        "10.2.2.2",
+        "bostadforst:access-log",
+    )
+
+
+# --- next never leaves the site ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "http://evil.example",
+        "javascript:alert(1)",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https:evil.example",
+    ],
+)
+def test_login_next_never_leaves_the_site(client, support_staff, target):
+    response = post_login(client, support_staff.username, TEST_PASSWORD, next=target)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
+def test_login_next_within_the_site_is_followed(client, support_staff):
+    response = post_login(client, support_staff.username, TEST_PASSWORD, next="/housing/")
+    assert response["Location"] == "/housing/"
+
+
+# --- Two-factor login -----------------------------------------------------------------
+
+
+@pytest.fixture
+def otp_on(settings):
+    settings.OTP_REQUIRED_FOR_PRIVILEGED = True
+    settings.OTP_REQUIRED_FOR_ALL = False
+    return settings
+
+
+def device_for(user) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+
+
+def test_a_unit_manager_must_enter_a_code_after_the_password(client, unit_manager, otp_on):
+    device = device_for(unit_manager)
+    response = post_login(client, unit_manager.username, TEST_PASSWORD, next="/housing/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("otp-verify") + "?next=/housing/"
+    # Without the code every page leads back to the code step.
+    home = client.get(reverse("home"))
+    assert home["Location"].startswith(reverse("otp-verify"))
+    wrong = client.post(reverse("otp-verify"), {"token": "000000", "next": "/housing/"})
+    assert wrong.status_code == 400
+    assert AccessLogEntry.objects.filter(action=Action.LOGIN_FAILED, model="otp").exists()
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1  # django-otp slows down guessing
+    device.throttle_reset()
+    right = client.post(
+        reverse("otp-verify"), {"token": f"{totp(device.bin_key):06d}", "next": "/housing/"}
+    )
+    assert right["Location"] == "/housing/"
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_the_code_step_refuses_a_next_off_site(client, unit_manager, otp_on):
+    device = device_for(unit_manager)
+    post_login(client, unit_manager.username, TEST_PASSWORD)
+    response = client.post(
+        reverse("otp-verify"),
+        {"token": f"{totp(device.bin_key):06d}", "next": "//evil.example"},
+    )
+    assert response["Location"] == reverse("home")
+
+
+def test_the_admin_site_is_behind_the_code_step(client, administrator, otp_on):
+    device_for(administrator)
+    post_login(client, administrator.username, TEST_PASSWORD)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("otp-verify"))
+
+
+def test_the_admin_login_page_is_the_apps_login(client):
+    response = client.get(reverse("admin:login") + "?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login") + "?next=/admin/"
+
+
+def test_social_workers_need_no_code_unless_required_for_all(client, social_worker, otp_on):
+    assert post_login(client, social_worker.username, TEST_PASSWORD)["Location"] == reverse("home")
+    otp_on.OTP_REQUIRED_FOR_ALL = True
+    assert client.get(reverse("home"))["Location"].startswith(reverse("otp-verify"))
+
+
+def test_a_user_without_a_device_enrols_with_an_inline_qr_code(client, unit_manager, otp_on):
+    response = post_login(client, unit_manager.username, TEST_PASSWORD)
+    assert response["Location"] == reverse("otp-enrol")
+    page = client.get(reverse("otp-enrol"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<svg" in html and "<img" not in html
+    device = TOTPDevice.objects.get(user=unit_manager, confirmed=False)
+    assert client.post(reverse("otp-enrol"), {"token": "123"}).status_code == 400
+    done = client.post(reverse("otp-enrol"), {"token": f"{totp(device.bin_key):06d}"})
+    assert done["Location"] == reverse("home")
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_the_demo_login_page_says_two_factor_is_off(client, settings):
+    settings.DEMO_MODE = True
+    settings.OTP_REQUIRED_FOR_PRIVILEGED = False
+    html = client.get(reverse("login")).content.decode()
+    assert "tvåstegsinloggning" in html.lower()
