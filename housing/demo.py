@@ -203,13 +203,13 @@ def _house(participant, plan: Plan, free: list, rng, today, *, acting_user) -> N
         services.tenancy_record_takeover(
             tenancy=tenancy, takeover=takeover, acting_user=acting_user
         )
-    for number, (kind, still_open) in enumerate(plan.incidents):
+    for kind, still_open in plan.incidents:
         room = max((last_day - move_in).days, 1)
-        occurred = move_in + datetime.timedelta(
-            days=rng.randint(room // 3, room)
-            if not still_open
-            else max(room - 60 + 20 * number, room // 2)
-        )
+        if still_open:  # recent enough to be acted on now
+            occurred = last_day - datetime.timedelta(days=rng.randint(min(5, room), min(room, 150)))
+        else:
+            occurred = move_in + datetime.timedelta(days=rng.randint(room // 3, room))
+        occurred = max(occurred, move_in)
         occurred = min(occurred, last_day)
         resolved = None
         if not still_open:

@@ -98,6 +98,8 @@ class TenancyAssignForm(forms.Form):
         label=_("Contract type"), choices=ContractType.choices, widget=forms.RadioSelect
     )
     move_in = forms.DateField(label=_("Move-in date"), widget=DateInput())
+    let_label = _("let now")
+
     note = forms.CharField(
         label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -114,6 +116,9 @@ class TenancyAssignForm(forms.Form):
             (p.pk, f"{p} ({p.get_status_display()})") for p in offered_participants
         ]
         self.fields["apartment"].queryset = apartments
+        self.fields["apartment"].label_from_instance = lambda a: (
+            f"{a} ({self.let_label})" if getattr(a, "is_let", False) else str(a)
+        )
         self.helper = _helper(_("Let the apartment"))
 
 

@@ -194,4 +194,10 @@ def assignable_participants(*, user) -> QuerySet[Participant]:
 def lettable_apartments(*, user) -> QuerySet[Apartment]:
     if not _is_team(user):
         return Apartment.objects.none()
-    return Apartment.objects.filter(status=Apartment.Status.ACTIVE).select_related("landlord")
+    active = _active_tenancies(timezone.localdate())
+    return (
+        Apartment.objects.filter(status=Apartment.Status.ACTIVE)
+        .select_related("landlord")
+        .annotate(is_let=Exists(active.filter(apartment=OuterRef("pk"))))
+        .order_by("is_let", "address", "pk")
+    )

@@ -440,3 +440,14 @@ def test_detail_pages_take_the_same_number_of_queries_at_two_sizes(
 def test_pages_show_dates_the_swedish_way(ss_client, tenancy):
     body = ss_client.get(reverse("housing:tenancy-detail", kwargs={"pk": tenancy.pk})).content
     assert re.search(rb"2023-03-01", body)
+
+
+@pytest.mark.django_db
+def test_the_participant_page_section_renders_the_current_tenancy(support_staff, tenancy):
+    from django.template.loader import render_to_string
+
+    IncidentFactory(tenancy=tenancy, kind="rent_arrears", amount=Decimal("4800"))
+    context = tenancy_section_context(tenancy.participant, user=support_staff)
+    html = render_to_string("housing/_partials/participant_section.html", {"section": context})
+    assert tenancy.apartment.address in html
+    assert "Vräkningsrisk" in html and "4\xa0800" in html
