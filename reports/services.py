@@ -71,7 +71,9 @@ def report_send(*, report_id: int) -> bool:
     try:
         generate_report.apply_async(args=[report_id], retry=False)
     except Exception:  # kombu raises many kinds (OperationalError, OSError …)
-        logger.warning("report %s: broker unavailable; left for the sweep", report_id)
+        logger.warning(
+            "report %s: broker unavailable; left for the sweep", report_id, exc_info=True
+        )
         return False
     Report.objects.filter(pk=report_id).update(sent_to_broker=True)
     return True

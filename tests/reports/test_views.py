@@ -54,8 +54,17 @@ def test_dashboard_with_a_bad_date_answers_400_with_the_message(um_client):
 
 @pytest.mark.parametrize(
     "table",
-    ["summary", "trend", "survival", "breakdown-landlord", "breakdown-target_group", "caseload",
-     "overdue-reviews", "eviction-risks", "crisis-occupancy"],
+    [
+        "summary",
+        "trend",
+        "survival",
+        "breakdown-landlord",
+        "breakdown-target_group",
+        "caseload",
+        "overdue-reviews",
+        "eviction-risks",
+        "crisis-occupancy",
+    ],
 )
 def test_every_dashboard_table_downloads_as_csv(um_client, cohort, table):
     url = reverse("reports:dashboard-csv", kwargs={"table": table})
@@ -137,9 +146,7 @@ def test_web_import_previews_then_imports(um_client):
     assert not Tenancy.objects.exists()  # the preview writes nothing
     html = preview.content.decode()
     assert "Förhandsgranskning" in html or "preview" in html.lower()
-    response = um_client.post(
-        reverse("reports:cohort-import-confirm"), {"content": text.decode()}
-    )
+    response = um_client.post(reverse("reports:cohort-import-confirm"), {"content": text.decode()})
     assert response.status_code == 302
     assert Tenancy.objects.count() == 20
 

@@ -1,0 +1,21 @@
+"""Arguments for the reports URLs in the project-wide walking tests."""
+
+from datetime import date
+
+from reports.models import Report
+
+
+def _report_pk(world) -> int:
+    report = Report.objects.order_by("pk").first()
+    if report is None:
+        report = Report.objects.create(as_of=date(2025, 12, 31))
+    return report.pk
+
+
+SAMPLES = {
+    "reports:dashboard-csv": lambda world: {"table": "summary"},
+    "reports:report-detail": lambda world: {"pk": _report_pk(world)},
+    "reports:report-status": lambda world: {"pk": _report_pk(world)},
+    "reports:report-pdf": lambda world: {"pk": _report_pk(world)},
+    "reports:report-csv": lambda world: {"pk": _report_pk(world), "table": "summary"},
+}
