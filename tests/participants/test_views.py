@@ -1,0 +1,471 @@
+"""The pages as each role sees them: who may see and do what, bad input as
+form errors (400), masking and POSTed searches, and pinned query counts."""
+
+import logging
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from participants import services
+from participants.models import (
+    Participant,
+    ParticipantStatus,
+    Referral,
+    ReferralEvent,
+    ReferralStatus,
+)
+
+from .conftest import ALL_MET, referral_data
+from .factories import ParticipantFactory, ReferralFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def form_post(**overrides) -> dict:
+    data = referral_data(**overrides)
+    return {k: ("" if v is None else str(v)) for k, v in data.items()} | {
+        "children_in_household": "0"
+    }
+
+
+# --- Social worker -------------------------------------------------------------------
+
+
+def test_a_social_worker_files_a_referral_and_sees_it_in_my_referrals(sw_client):
+    data = form_post(description="Sover på härbärge sedan ett år.")
+    response = sw_client.post(reverse("participants:referral-create"), data)
+    assert response.status_code == 302
+    referral = Referral.objects.get()
+    assert response["Location"] == referral.get_absolute_url()
+    assert referral.referred_by.username == "sw"
+    page = sw_client.get(reverse("participants:my-referrals")).content.decode()
+    assert "Kalle Testsson" in page and "Inskickad" in page
+    number = referral.participant.personnummer
+    assert f"{number[:8]}-****" in page
+    assert number[8:] not in page
+
+
+def test_a_referral_for_a_known_person_is_linked_and_the_social_worker_told_so(
+    sw_client, file_referral, other_social_worker
+):
+    known = file_referral(
+        acting_user=other_social_worker, first_name="Berit", description="Annans remisstext"
+    )
+    data = form_post(personnummer=known.participant.personnummer, first_name="Annan")
+    response = sw_client.post(reverse("participants:referral-create"), data, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "redan känd" in html
+    assert Participant.objects.count() == 1
+    mine = Referral.objects.get(referred_by__username="sw")
+    assert mine.linked_to_existing
+    # Nothing of the other social worker's referral shows.
+    assert other_social_worker.get_full_name() not in html
+    assert known.description not in html
+
+
+def test_a_social_worker_reaches_only_their_own_referrals(
+    sw_client, file_referral, other_social_worker
+):
+    other = file_referral(acting_user=other_social_worker)
+    for name in [
+        "participants:referral-detail",
+        "participants:referral-add-information",
+        "participants:referral-withdraw",
+    ]:
+        assert sw_client.get(reverse(name, kwargs={"pk": other.pk})).status_code == 404
+    response = sw_client.post(
+        reverse("participants:referral-add-information", kwargs={"pk": other.pk}), {"note": "x"}
+    )
+    assert response.status_code == 404
+    assert not other.events.filter(kind=ReferralEvent.Kind.INFORMATION).exists()
+    assert (
+        other.participant.first_name
+        not in sw_client.get(reverse("participants:my-referrals")).content.decode()
+    )
+
+
+def test_a_social_worker_adds_information_and_does_not_see_the_teams_notes(
+    sw_client, assessing, support_staff
+):
+    services.referral_log_entry_add(
+        referral=assessing,
+        acting_user=support_staff,
+        kind=ReferralEvent.Kind.INTERVIEW_HELD,
+        occurred_on=date.today(),
+        note="Hemlig intervjuanteckning",
+    )
+    url = reverse("participants:referral-add-information", kwargs={"pk": assessing.pk})
+    response = sw_client.post(url, {"note": "Har fått kontakt med psykiatrin."})
+    assert response.status_code == 302
+    html = sw_client.get(assessing.get_absolute_url()).content.decode()
+    assert "Har fått kontakt med psykiatrin." in html
+    assert "Hemlig intervjuanteckning" not in html
+    assert "Under utredning" in html
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "participants:referral-queue",
+        "participants:participant-list",
+    ],
+)
+def test_a_social_worker_cannot_open_team_pages(sw_client, name):
+    assert sw_client.get(reverse(name)).status_code == 403
+
+
+def test_a_social_worker_cannot_open_a_participant_page_or_decide(sw_client, submitted):
+    assert (
+        sw_client.get(
+            reverse("participants:participant-detail", kwargs={"pk": submitted.participant_id})
+        ).status_code
+        == 403
+    )
+    assert (
+        sw_client.get(
+            reverse("participants:referral-decide", kwargs={"pk": submitted.pk})
+        ).status_code
+        == 403
+    )
+
+
+# --- Bad input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"referral_date": date.today() + timedelta(days=1)}, "referral_date"),
+        ({"registered_since": date.today() + timedelta(days=1)}, "registered_since"),
+        ({"registered_since": date(1950, 1, 1)}, "registered_since"),
+        ({"personnummer": "811218-9875"}, "personnummer"),
+        ({"personnummer": "abc"}, "personnummer"),
+        ({"description": "x" * 5001}, "description"),
+        ({"first_name": "x" * 101}, "first_name"),
+        ({"housing_situation": "mansion"}, "housing_situation"),
+        (
+            {"housing_situation": "acute", "temporary_arrangement": "friends"},
+            "temporary_arrangement",
+        ),
+        ({"housing_situation": "short_term_own"}, "temporary_arrangement"),
+        ({"situation_since": date.today() + timedelta(days=3)}, "situation_since"),
+    ],
+)
+def test_bad_input_on_the_referral_form_is_a_form_error_and_saves_nothing(
+    sw_client, overrides, field
+):
+    response = sw_client.post(reverse("participants:referral-create"), form_post(**overrides))
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    assert not Participant.objects.exists()
+    assert not Referral.objects.exists()
+
+
+def test_a_tampered_decision_is_a_form_error(um_client, fully_assessed):
+    url = reverse("participants:referral-decide", kwargs={"pk": fully_assessed.pk})
+    response = um_client.post(url, {"decision": "housed", "version": fully_assessed.version})
+    assert response.status_code == 400
+    assert Referral.objects.get().status == ReferralStatus.ASSESSING
+
+
+def test_deciding_a_withdrawn_referral_is_refused_with_a_message(
+    um_client, assessing, social_worker
+):
+    services.referral_withdraw(referral=assessing, acting_user=social_worker)
+    assessing.refresh_from_db()
+    url = reverse("participants:referral-decide", kwargs={"pk": assessing.pk})
+    response = um_client.post(
+        url,
+        {"decision": "approve", "override_justification": "x", "version": assessing.version},
+    )
+    assert response.status_code == 400
+    assert "kan inte ändras till" in response.content.decode()
+    assert Referral.objects.get().status == ReferralStatus.WITHDRAWN
+
+
+def test_starting_an_assessment_twice_is_refused_not_a_500(ss_client, assessing):
+    url = reverse("participants:referral-start-assessment", kwargs={"pk": assessing.pk})
+    response = ss_client.post(url, {"version": assessing.version})
+    assert response.status_code == 400
+
+
+def test_a_stale_decision_is_refused_with_what_changed(um_client, fully_assessed, support_staff):
+    version = fully_assessed.version
+    fully_assessed.description = "Ny text"
+    fully_assessed._history_user = support_staff
+    fully_assessed.save()
+    url = reverse("participants:referral-decide", kwargs={"pk": fully_assessed.pk})
+    response = um_client.post(url, {"decision": "approve", "version": version})
+    assert response.status_code == 400
+    assert Referral.objects.get().status == ReferralStatus.ASSESSING
+
+
+def test_a_tampered_log_kind_is_a_form_error(ss_client, assessing):
+    url = reverse("participants:referral-log-entry", kwargs={"pk": assessing.pk})
+    response = ss_client.post(
+        url, {"kind": "transition", "occurred_on": date.today().isoformat(), "note": ""}
+    )
+    assert response.status_code == 400
+
+
+# --- Team and manager -----------------------------------------------------------------
+
+
+def test_the_team_works_a_referral_to_a_managers_approval(ss_client, um_client, submitted):
+    detail = ss_client.get(submitted.get_absolute_url())
+    assert detail.status_code == 200
+    assert "Påbörja utredningen" in detail.content.decode()
+    response = ss_client.post(
+        reverse("participants:referral-start-assessment", kwargs={"pk": submitted.pk}),
+        {"version": submitted.version},
+    )
+    assert response.status_code == 302
+    response = ss_client.post(
+        reverse("participants:referral-log-entry", kwargs={"pk": submitted.pk}),
+        {
+            "kind": ReferralEvent.Kind.REFERENCE_CONTACTED,
+            "occurred_on": date.today().isoformat(),
+            "note": "Personligt ombud bekräftar.",
+        },
+    )
+    assert response.status_code == 302
+    data = {}
+    for criterion, (answer, note) in ALL_MET.items():
+        data[f"answer_{criterion}"] = answer
+        data[f"note_{criterion}"] = note
+    response = ss_client.post(
+        reverse("participants:referral-assess", kwargs={"pk": submitted.pk}), data
+    )
+    assert response.status_code == 302
+    referral = Referral.objects.get()
+    assert referral.assessments.count() == 6
+    response = um_client.post(
+        reverse("participants:referral-decide", kwargs={"pk": referral.pk}),
+        {"decision": "approve", "version": referral.version},
+    )
+    assert response.status_code == 302
+    referral.refresh_from_db()
+    assert referral.status == ReferralStatus.APPROVED
+    assert referral.participant.status == ParticipantStatus.APPROVED
+
+
+def test_the_assessment_form_suggests_residence_and_homelessness(ss_client, assessing):
+    html = ss_client.get(
+        reverse("participants:referral-assess", kwargs={"pk": assessing.pk})
+    ).content.decode()
+    assert "Folkbokförd i minst 2 år" in html
+    assert "Socialstyrelsens situationer 1–3" in html
+
+
+def test_an_override_needs_a_justification_which_is_then_shown(um_client, assessing):
+    url = reverse("participants:referral-decide", kwargs={"pk": assessing.pk})
+    response = um_client.post(url, {"decision": "approve", "version": assessing.version})
+    assert response.status_code == 400
+    assert "override_justification" in response.context["form"].errors
+    response = um_client.post(
+        url,
+        {
+            "decision": "approve",
+            "override_justification": "Akut behov, tidigare folkbokförd här länge.",
+            "version": assessing.version,
+        },
+    )
+    assert response.status_code == 302
+    html = um_client.get(assessing.get_absolute_url()).content.decode()
+    assert "Akut behov, tidigare folkbokförd här länge." in html
+    assert "Motivering" in html
+
+
+def test_declining_needs_a_reason(um_client, assessing):
+    url = reverse("participants:referral-decide", kwargs={"pk": assessing.pk})
+    response = um_client.post(url, {"decision": "decline", "version": assessing.version})
+    assert response.status_code == 400
+    assert "decline_reason" in response.context["form"].errors
+
+
+def test_support_staff_cannot_decide(ss_client, fully_assessed):
+    url = reverse("participants:referral-decide", kwargs={"pk": fully_assessed.pk})
+    assert ss_client.post(url, {"decision": "approve", "version": 1}).status_code == 403
+
+
+def test_the_administrator_sees_no_case_pages(admin_user_client, submitted):
+    for url in [
+        reverse("participants:referral-queue"),
+        reverse("participants:participant-list"),
+        submitted.get_absolute_url(),
+    ]:
+        assert admin_user_client.get(url).status_code == 403
+
+
+def test_the_queue_filters_by_status(ss_client, submitted, file_referral, support_staff):
+    other = file_referral(first_name="Greta")
+    services.referral_start_assessment(referral=other, acting_user=support_staff)
+    html = ss_client.get(reverse("participants:referral-queue") + "?status=assessing")
+    assert "Greta" in html.content.decode()
+    assert "Kalle" not in html.content.decode()
+
+
+def test_search_by_personnummer_is_posted_and_finds_the_person(ss_client, file_referral):
+    target = file_referral(first_name="Signe")
+    file_referral(first_name="Olle")
+    number = target.participant.personnummer
+    response = ss_client.post(
+        reverse("participants:referral-queue"), {"q": f"{number[2:8]}-{number[8:]}"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Signe" in html and "Olle" not in html
+    assert number not in html.replace(f'value="{number[2:8]}-{number[8:]}"', "")
+
+
+def test_search_by_name_works_on_the_participant_list(ss_client, file_referral):
+    file_referral(first_name="Signe", last_name="Ek")
+    file_referral(first_name="Olle", last_name="Ström")
+    response = ss_client.post(reverse("participants:participant-list"), {"q": "ström"})
+    html = response.content.decode()
+    assert "Olle" in html and "Signe" not in html
+
+
+def test_a_search_in_the_query_string_is_ignored(ss_client, file_referral):
+    file_referral(first_name="Signe")
+    response = ss_client.get(reverse("participants:referral-queue") + "?q=Nobody")
+    assert "Signe" in response.content.decode()
+
+
+def test_the_full_personnummer_shows_only_on_the_participants_own_page(ss_client, submitted):
+    number = submitted.participant.personnummer
+    full = f"{number[:8]}-{number[8:]}"
+    for url in [
+        reverse("participants:referral-queue"),
+        reverse("participants:participant-list"),
+        submitted.get_absolute_url(),
+    ]:
+        html = ss_client.get(url).content.decode()
+        assert full not in html and number not in html
+        assert f"{number[:8]}-****" in html
+    assert full in ss_client.get(submitted.participant.get_absolute_url()).content.decode()
+
+
+def test_the_personnummer_never_reaches_the_logs(sw_client, caplog):
+    data = form_post()
+    with caplog.at_level(logging.DEBUG):
+        sw_client.post(reverse("participants:referral-create"), data)
+        sw_client.post(reverse("participants:referral-create"), form_post(personnummer="x"))
+    number = data["personnummer"]
+    assert number not in caplog.text and number[2:] not in caplog.text
+
+
+def test_the_participant_page_shows_a_timeline_newest_first(ss_client, approved):
+    html = ss_client.get(approved.participant.get_absolute_url()).content.decode()
+    assert "Tidslinje" in html
+    assert html.index("Remiss: Beviljad") < html.index("Remiss: Inskickad")
+
+
+def test_the_team_edits_a_participant_with_versioning(ss_client, submitted, support_staff):
+    participant = submitted.participant
+    url = reverse("participants:participant-update", kwargs={"pk": participant.pk})
+    data = {
+        "personnummer": participant.personnummer,
+        "first_name": "Karl",
+        "last_name": participant.last_name,
+        "children_in_household": "1",
+        "registered_since": participant.registered_since.isoformat(),
+        "support_worker": str(support_staff.pk),
+        "target_groups": [],
+        "version": str(participant.version),
+    }
+    assert ss_client.post(url, data).status_code == 302
+    participant.refresh_from_db()
+    assert (participant.first_name, participant.support_worker) == ("Karl", support_staff)
+    stale = ss_client.post(url, data | {"first_name": "Kurt"})
+    assert stale.status_code == 400
+    assert Participant.objects.get().first_name == "Karl"
+
+
+def test_the_team_adds_and_edits_a_network_contact(ss_client, submitted):
+    participant = submitted.participant
+    url = reverse("participants:network-contact-create", kwargs={"pk": participant.pk})
+    response = ss_client.post(
+        url,
+        {"name": "Lisa Ombud", "relation": "personal_representative", "consent_to_contact": "on"},
+    )
+    assert response.status_code == 302
+    contact = participant.network_contacts.get()
+    assert contact.consent_to_contact
+    edit = reverse("participants:network-contact-update", kwargs={"pk": contact.pk})
+    response = ss_client.post(
+        edit, {"name": "Lisa Ombud", "relation": "friend", "version": contact.version}
+    )
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.relation == "friend" and not contact.consent_to_contact
+    assert "Lisa Ombud" in ss_client.get(submitted.get_absolute_url()).content.decode()
+
+
+def test_reading_a_referral_and_a_participant_is_logged(ss_client, submitted, support_staff):
+    from bostadforst.models import AccessLogEntry
+
+    ss_client.get(submitted.get_absolute_url())
+    ss_client.get(submitted.participant.get_absolute_url())
+    reads = AccessLogEntry.objects.filter(user=support_staff, action="read")
+    assert set(reads.values_list("person_id", flat=True)) == {submitted.participant_id}
+    assert reads.count() == 2
+
+
+# --- Query counts ----------------------------------------------------------------------
+
+
+def make_rows(count: int, referred_by) -> None:
+    for _ in range(count):
+        referral = ReferralFactory(referred_by=referred_by)
+        referral.participant.target_groups.set([1, 2])
+
+
+@pytest.mark.parametrize(
+    "url_name", ["participants:referral-queue", "participants:participant-list"]
+)
+def test_list_pages_issue_the_same_few_queries_for_5_and_200_rows(
+    client_for, support_staff, social_worker, django_assert_max_num_queries, url_name
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(support_staff)
+    url = reverse(url_name)
+    counts = []
+    for size in (5, 200):
+        make_rows(size - Referral.objects.count(), social_worker)
+        client.get(url)  # warm the session
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        counts.append(len(queries))
+        searched = None
+        with CaptureQueriesContext(connection) as search_queries:
+            searched = client.post(url, {"q": "a"})
+        assert searched.status_code == 200
+        counts.append(len(search_queries))
+    assert counts[0] == counts[2] and counts[1] == counts[3], counts
+    assert max(counts) <= 10, counts
+
+
+def test_the_participant_page_has_a_constant_query_count(client_for, support_staff, social_worker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(support_staff)
+    participant = ParticipantFactory()
+    counts = []
+    for size in (2, 40):
+        while participant.referrals.count() < size:
+            referral = ReferralFactory(participant=participant, referred_by=social_worker)
+            services.referral_add_information(
+                referral=referral, acting_user=support_staff, note="x"
+            )
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(participant.get_absolute_url())
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
