@@ -260,9 +260,14 @@ def execute(result: CullPlan) -> GallringRun:
             )
     for model, pks in result.rows.items():
         _delete_files(model, pks)
-        content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+        # Looked up, not get_or_create: a culling run must not add content types.
+        content_type = ContentType.objects.filter(
+            app_label=model._meta.app_label, model=model._meta.model_name
+        ).first()
         for chunk in _chunks(pks):
             deleted += model._base_manager.filter(pk__in=chunk)._raw_delete(using)
+            if content_type is None:
+                continue
             LogEntry.objects.filter(
                 content_type=content_type, object_id__in=[str(pk) for pk in chunk]
             ).delete()
