@@ -214,8 +214,8 @@ def _seed_placements(housed, *, places, today: date, user) -> None:
     # Two finished stays and one ongoing, at different places.
     plan = [
         (1, places[0], today - timedelta(days=150), today - timedelta(days=138), "relapse"),
-        (4, places[1], today - timedelta(days=60), today - timedelta(days=53), "mental_health"),
-        (7, places[0], today - timedelta(days=4), None, "relapse"),
+        (3, places[1], today - timedelta(days=60), today - timedelta(days=53), "mental_health"),
+        (5, places[0], today - timedelta(days=4), None, "relapse"),
     ]
     for index, place, start, end, reason in plan:
         if index >= len(housed):

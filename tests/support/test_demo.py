@@ -1,0 +1,48 @@
+"""The support part of the demo data: a year of support per housed participant,
+created once."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from participants.models import Participant, ParticipantStatus
+from support import demo
+from support.models import ActionPlan, Activity, CrisisPlace, CrisisPlacement, SupportVisit
+from tests.factories import UserFactory
+
+from .factories import ParticipantFactory, TenancyFactory
+
+
+def _counts():
+    return [
+        m.objects.count()
+        for m in (ActionPlan, SupportVisit, CrisisPlace, CrisisPlacement, Activity)
+    ]
+
+
+@pytest.mark.django_db
+def test_support_demo_seeds_a_year_of_support_and_runs_twice_without_change(support_staff):
+    for _ in range(6):
+        TenancyFactory(participant=ParticipantFactory(support_worker=support_staff))
+    users = {"boendestodjare": support_staff, "admin": UserFactory(username="admin")}
+    demo.seed(users=users)
+    first = _counts()
+    demo.seed(users=users)
+    assert _counts() == first
+    housed = Participant.objects.filter(status=ParticipantStatus.HOUSED)
+    for participant in housed:
+        assert participant.action_plans.exists()
+        visits = participant.visits.count()
+        assert 20 <= visits <= 50  # 2–4 a month, about a year
+        assert all(v.is_locked for v in participant.visits.all())
+    assert CrisisPlace.objects.count() == 3
+    assert CrisisPlacement.objects.filter(end__isnull=True).count() == 1
+    assert CrisisPlacement.objects.filter(end__isnull=False).count() == 2
+    assert Activity.objects.filter(attendances__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_command_includes_support_data():
+    call_command("seed_demo", "--password", "demo-lösen-123", stdout=io.StringIO())
+    assert SupportVisit.objects.exists() and ActionPlan.objects.exists()
