@@ -103,6 +103,7 @@ class ReferralCreateForm(StaleAwareFormMixin, forms.Form):
     housing_situation = forms.ChoiceField(
         label=_("Current housing situation"),
         choices=HousingSituation.choices,
+        widget=forms.RadioSelect,
         help_text=_("Socialstyrelsen's four situations of homelessness."),
     )
     temporary_arrangement = forms.ChoiceField(
@@ -117,7 +118,9 @@ class ReferralCreateForm(StaleAwareFormMixin, forms.Form):
     situation_since = forms.DateField(
         label=_("In this situation since"), required=False, widget=DATE_INPUT
     )
-    support_need = forms.ChoiceField(label=_("Support need"), choices=SupportNeed.choices)
+    support_need = forms.ChoiceField(
+        label=_("Support need"), choices=SupportNeed.choices, widget=forms.RadioSelect
+    )
     description = forms.CharField(
         label=_("Description"),
         max_length=5000,
@@ -249,8 +252,9 @@ class AssessmentForm(StaleAwareFormMixin, forms.Form):
                     "answer": Answer(suggestion.answer).label,
                     "reason": suggestion.reason,
                 }
+            # The criterion itself is the fieldset's legend in the template.
             self.fields[f"answer_{criterion.value}"] = forms.ChoiceField(
-                label=criterion.label,
+                label=_("Your assessment"),
                 choices=Answer.choices,
                 initial=initial,
                 widget=forms.RadioSelect,
@@ -271,7 +275,7 @@ class AssessmentForm(StaleAwareFormMixin, forms.Form):
         }
 
     def criterion_rows(self):
-        return [(self[f"answer_{c}"], self[f"note_{c}"]) for c in Criterion.values]
+        return [(c.label, self[f"answer_{c.value}"], self[f"note_{c.value}"]) for c in Criterion]
 
 
 class ReferralVersionForm(VersionedModelForm):
@@ -299,6 +303,7 @@ class ReferralDecisionForm(VersionedModelForm):
     """The unit manager's decision."""
 
     APPROVE, DECLINE = "approve", "decline"
+    field_order = ["decision", "decline_reason", "override_justification"]
 
     error_messages = {
         **VersionedModelForm.error_messages,
@@ -435,6 +440,7 @@ class ReferralFilterForm(forms.Form):
         label=_("Status"),
         choices=[("", _("All")), *ReferralStatus.choices],
         required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
 
 
@@ -443,4 +449,5 @@ class ParticipantFilterForm(forms.Form):
         label=_("Status"),
         choices=[("", _("All")), *ParticipantStatus.choices],
         required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
     )

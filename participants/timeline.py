@@ -55,12 +55,13 @@ def referral_timeline(participant, *, user, limit: int) -> list[TimelineEvent]:
     assessments = (
         EligibilityAssessment.objects.filter(referral__participant=participant)
         .select_related("assessor")
-        .order_by("-updated_at", "-pk")[:limit]
+        .order_by("-assessed_on", "-updated_at", "-pk")[:limit]
     )
     for row in assessments:
         events.append(
             TimelineEvent(
-                when=row.updated_at,
+                # The assessor's date: the day the answer was recorded.
+                when=row.assessed_on or row.updated_at,
                 kind=gettext("Assessment"),
                 title=str(row),
                 url=reverse("participants:referral-detail", kwargs={"pk": row.referral_id}),
