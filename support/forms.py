@@ -353,7 +353,8 @@ class ActionPlanForm(forms.ModelForm):
         )
         for index, goal_form in enumerate(self.goals.forms):
             initial = actions_initial[index] if index < len(actions_initial) else []
-            initial = initial + [{} for _ in range(EXTRA_ACTIONS)]
+            # One blank row where actions exist already, two for a new goal.
+            initial = initial + [{} for _ in range(1 if initial else EXTRA_ACTIONS)]
             goal_form.actions = ActionFormSet(
                 data=data,
                 initial=None if self.is_bound else initial,

@@ -4,12 +4,11 @@ the people they referred and never a journal note."""
 import datetime
 
 import pytest
-from django.urls import reverse
-
-from participants.models import HousingSituation, Referral, SupportNeed
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext
 
+from participants.models import HousingSituation, Referral, SupportNeed
 from support.participant_page import SECTION, TIMELINE_SOURCES, section_context
 
 from .factories import (
