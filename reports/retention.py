@@ -32,6 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -46,27 +47,40 @@ LOST = "lost"
 DECEASED = "deceased"
 STATUSES = (HOUSED, MOVED_ON, LOST, DECEASED)
 
-# Exit reasons that do not count as lost (DESIGN.md, step 3).
-_EXIT_STATUS = {
-    ExitReason.MOVED_ON.value: MOVED_ON,
-    ExitReason.OTHER_HF_APARTMENT.value: HOUSED,
-    ExitReason.DECEASED.value: DECEASED,
-}
 NO_TARGET_GROUP = "none"
 FILTER_KEYS = ("landlord", "contract_type", "target_group", "move_in_year")
 # An average calendar month in days, for the survival curve's month axis.
 MONTH_DAYS = 365.2425 / 12
 
 
-def add_months(day: date, months: int, _cache: dict = {}) -> date:  # noqa: B006 (memo)
-    """``day`` + ``months`` calendar months, clamped to the month's end."""
-    key = (day, months)
-    result = _cache.get(key)
+_MONTH_CACHE: dict[int, dict[date, date]] = {}
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` + ``months`` calendar months, clamped to the month's end
+    (``relativedelta``: 31 Jan + 1 month = 28/29 Feb). Memoised: a cohort has
+    far fewer distinct move-in days than people."""
+    cache = _MONTH_CACHE.setdefault(months, {})
+    result = cache.get(day)
     if result is None:
         result = day + relativedelta(months=months)
-        if len(_cache) < 200_000:
-            _cache[key] = result
+        if len(cache) < 100_000:
+            cache[day] = result
     return result
+
+
+# Status indexes into a counts list, and the list's layout.
+H, M, L, X = 0, 1, 2, 3  # housed, moved on, lost, deceased (X: died)
+STATUS_NAMES = (HOUSED, MOVED_ON, LOST, DECEASED)
+_EXIT_INDEX = {
+    ExitReason.MOVED_ON.value: M,
+    ExitReason.OTHER_HF_APARTMENT.value: H,
+    ExitReason.DECEASED.value: X,
+}
+SOCIAL = ContractType.SOCIAL.value
+
+# A tenancy row: (move_in, move_out, exit_reason, contract_type, takeover, landlord_id, id).
+MOVE_IN, MOVE_OUT, REASON, CONTRACT, TAKEOVER, LANDLORD, PK = range(7)
 
 
 @dataclass
@@ -81,13 +95,10 @@ class Counts:
     social: int = 0
     took_over: int = 0
 
-    def add(self, status: str, had_social: bool, took_over: bool) -> None:
-        self.cohort += 1
-        setattr(self, status, getattr(self, status) + 1)
-        if had_social:
-            self.social += 1
-            if took_over:
-                self.took_over += 1
+    @classmethod
+    def from_list(cls, c: list[int]) -> Counts:
+        """From ``[housed, moved_on, lost, deceased, social, took_over]``."""
+        return cls(c[H] + c[M] + c[L] + c[X], c[H], c[M], c[L], c[X], c[4], c[5])
 
     @property
     def retained(self) -> int:
@@ -133,38 +144,49 @@ def _round(value: Fraction | None) -> float | None:
 
 @dataclass
 class Person:
-    """One participant's tenancies, sorted by (move_in, id), and the first one's facts."""
+    """One participant's tenancy rows, sorted by (move_in, id), and target groups
+    (used by tests to build data without the database)."""
 
     tenancies: list[tuple] = field(default_factory=list)
     target_groups: tuple[str, ...] = ()
 
-    @property
-    def first(self) -> tuple:
-        return self.tenancies[0]
-
 
 @dataclass
 class RetentionData:
-    """Everything the computation needs, read in a fixed number of queries."""
+    """Everything the computation needs, read in a fixed number of queries:
+    each participant's tenancy rows sorted by (move_in, id), their target
+    groups, and the landlords' names."""
 
-    people: dict[int, Person]
+    people: dict[int, Person | list[tuple]]
     landlords: dict[int, str]
+    groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Accept Person objects (tests) as well as bare row lists (load()).
+        for pid, value in list(self.people.items()):
+            if isinstance(value, Person):
+                self.people[pid] = value.tenancies
+                if value.target_groups:
+                    self.groups[pid] = value.target_groups
+
+
+_by_move_in_and_id = itemgetter(MOVE_IN, PK)
 
 
 def load(*, until: date | None = None) -> RetentionData:
-    """Read the tenancy rows (started on or before ``until``) and the target groups.
+    """Read the tenancy rows (started on or before ``until``), the target-group
+    links and the landlord names: three queries whatever the number of people.
 
-    Three queries whatever the number of participants. Rows are sorted in
-    Python: one person rarely has more than a few tenancies, so the per-person
-    sort is cheap and spares the database an ORDER BY over the whole table.
+    Rows are grouped and sorted in Python: one person rarely has more than a
+    few tenancies, so the per-person sort is cheap and spares the database an
+    ORDER BY over the whole table.
     """
     rows = Tenancy.objects.order_by()
     if until is not None:
         rows = rows.filter(move_in__lte=until)
-    people: dict[int, Person] = {}
-    # (move_in, move_out, exit_reason, contract_type, takeover, landlord_id, id)
-    for pid, move_in, move_out, reason, contract, takeover, landlord_id, pk in rows.values_list(
-        "participant_id",
+    people: dict[int, list[tuple]] = {}
+    get = people.get
+    for row in rows.values_list(
         "move_in",
         "move_out",
         "exit_reason",
@@ -172,84 +194,84 @@ def load(*, until: date | None = None) -> RetentionData:
         "takeover",
         "apartment__landlord_id",
         "pk",
+        "participant_id",
     ).iterator(chunk_size=10_000):
-        person = people.get(pid)
-        if person is None:
-            person = people[pid] = Person()
-        person.tenancies.append((move_in, move_out, reason, contract, takeover, landlord_id, pk))
-    for person in people.values():
-        if len(person.tenancies) > 1:
-            person.tenancies.sort(key=lambda t: (t[0], t[6]))
-    links = Participant.target_groups.through.objects.values_list(
+        own = get(row[7])
+        if own is None:
+            people[row[7]] = [row]
+        else:
+            own.append(row)
+    for own in people.values():
+        if len(own) > 1:
+            own.sort(key=_by_move_in_and_id)
+    groups: dict[int, list[str]] = defaultdict(list)
+    links = Participant.target_groups.through.objects.order_by().values_list(
         "participant_id", "targetgroup__code"
     )
-    groups: dict[int, list[str]] = defaultdict(list)
-    for pid, code in links.order_by():
+    for pid, code in links:
         groups[pid].append(code)
-    for pid, codes in groups.items():
-        if pid in people:
-            people[pid].target_groups = tuple(sorted(codes))
     landlords = dict(Landlord.objects.order_by().values_list("pk", "name"))
-    return RetentionData(people=people, landlords=landlords)
+    return RetentionData(
+        people=people,
+        landlords=landlords,
+        groups={pid: tuple(sorted(codes)) for pid, codes in groups.items() if pid in people},
+    )
 
 
-@dataclass
-class Reading:
-    """One cohort member's reading: who, when read, status and first tenancy."""
-
-    participant_id: int
-    first_move_in: date
-    reading_day: date
-    status: str
-    status_tenancy: tuple
-    had_social: bool
-    took_over: bool
-    first: tuple
-    target_groups: tuple[str, ...]
+# A reading: (participant_id, first_move_in, reading_day, status index,
+# status tenancy, had social contract, took over, first tenancy).
+R_PID, R_FIRST_DAY, R_DAY, R_STATUS, R_LATEST, R_SOCIAL, R_TOOK, R_FIRST = range(8)
 
 
-def readings(data: RetentionData, *, as_of: date, months: int = 0, filters=None) -> list[Reading]:
-    """The cohort for (``as_of``, ``months``) and each member's status, O(rows)."""
+def readings(data: RetentionData, *, as_of: date, months: int = 0, filters=None) -> list[tuple]:
+    """The cohort for (``as_of``, ``months``) and each member's status, O(rows).
+
+    The loop is written out for speed: it runs once per person for every
+    figure, quarter and curve on the dashboard.
+    """
     filters = {k: v for k, v in (filters or {}).items() if k in FILTER_KEYS and v not in ("", None)}
-    out: list[Reading] = []
+    groups = data.groups
+    out: list[tuple] = []
     append = out.append
-    for pid, person in data.people.items():
-        first = person.tenancies[0]
-        first_move_in = first[0]
-        reading_day = add_months(first_move_in, months) if months else as_of
-        if first_move_in > as_of or reading_day > as_of:
+    exit_index = _EXIT_INDEX
+    cache = _MONTH_CACHE.setdefault(months, {}) if months else None
+    for pid, tenancies in data.people.items():
+        first = tenancies[0]
+        first_day = first[0]
+        if first_day > as_of:
             continue
-        if filters and not _matches(filters, first, person.target_groups):
-            continue
-        latest = None
-        had_social = took_over = False
-        for tenancy in person.tenancies:
-            if tenancy[0] > reading_day:
-                break
-            latest = tenancy
-            if tenancy[3] == ContractType.SOCIAL:
-                had_social = True
-                if tenancy[4] is not None and tenancy[4] <= reading_day:
-                    took_over = True
-        move_out = latest[1]
-        if move_out is None or move_out > reading_day:
-            status = HOUSED
+        if months:
+            reading_day = cache.get(first_day) or add_months(first_day, months)
+            if reading_day > as_of:
+                continue
         else:
-            status = _EXIT_STATUS.get(latest[2], LOST)
-        append(
-            Reading(
-                pid,
-                first_move_in,
-                reading_day,
-                status,
-                latest,
-                had_social,
-                took_over,
-                first,
-                person.target_groups,
-            )
-        )
+            reading_day = as_of
+        if filters and not _matches(filters, first, groups.get(pid, ())):
+            continue
+        if len(tenancies) == 1:
+            latest = first
+            had_social = first[3] == SOCIAL
+            took_over = had_social and first[4] is not None and first[4] <= reading_day
+        else:
+            latest = first
+            had_social = took_over = False
+            for tenancy in tenancies:
+                if tenancy[0] > reading_day:
+                    break
+                latest = tenancy
+                if tenancy[3] == SOCIAL:
+                    had_social = True
+                    if tenancy[4] is not None and tenancy[4] <= reading_day:
+                        took_over = True
+        move_out = latest[1]
+        status = H if move_out is None or move_out > reading_day else exit_index.get(latest[2], L)
+        append((pid, first_day, reading_day, status, latest, had_social, took_over, first))
     return out
+
+
+def status_of(reading: tuple) -> str:
+    """The status name of a reading from ``readings()``."""
+    return STATUS_NAMES[reading[R_STATUS]]
 
 
 def _matches(filters: dict, first: tuple, target_groups: tuple[str, ...]) -> bool:
@@ -262,29 +284,54 @@ def _matches(filters: dict, first: tuple, target_groups: tuple[str, ...]) -> boo
     return not ("target_group" in filters and filters["target_group"] not in target_groups)
 
 
-def tally(members: list[Reading], landlords: dict[int, str]) -> tuple[Counts, dict]:
+def _total(members: list[tuple]) -> Counts:
+    c = [0, 0, 0, 0, 0, 0]
+    for m in members:
+        c[m[3]] += 1
+        if m[5]:
+            c[4] += 1
+            if m[6]:
+                c[5] += 1
+    return Counts.from_list(c)
+
+
+def tally(
+    members: list[tuple], landlords: dict[int, str], groups: dict[int, tuple[str, ...]]
+) -> tuple[Counts, dict[str, dict[str, Counts]]]:
     """Total counts and the four breakdowns (by the first tenancy and target group)."""
-    total = Counts()
-    by_landlord: dict[str, Counts] = defaultdict(Counts)
-    by_contract: dict[str, Counts] = defaultdict(Counts)
-    by_year: dict[str, Counts] = defaultdict(Counts)
-    by_group: dict[str, Counts] = defaultdict(Counts)
-    for r in members:
-        args = (r.status, r.had_social, r.took_over)
-        total.add(*args)
-        by_landlord[landlords.get(r.first[5], str(r.first[5]))].add(*args)
-        by_contract[r.first[3]].add(*args)
-        by_year[str(r.first[0].year)].add(*args)
-        # A person in several target groups counts in each of them.
-        for code in r.target_groups or (NO_TARGET_GROUP,):
-            by_group[code].add(*args)
-    breakdown = {
-        "landlord": dict(sorted(by_landlord.items())),
-        "contract_type": dict(sorted(by_contract.items())),
-        "move_in_year": dict(sorted(by_year.items())),
-        "target_group": dict(sorted(by_group.items())),
+    keyed: dict[str, dict] = {
+        "landlord": {},
+        "contract_type": {},
+        "move_in_year": {},
+        "target_group": {},
     }
-    return total, breakdown
+    by_landlord, by_contract, by_year, by_group = keyed.values()
+
+    def bump(table: dict, key, m: tuple) -> None:
+        c = table.get(key)
+        if c is None:
+            c = table[key] = [0, 0, 0, 0, 0, 0]
+        c[m[3]] += 1
+        if m[5]:
+            c[4] += 1
+            if m[6]:
+                c[5] += 1
+
+    for m in members:
+        first = m[7]
+        bump(by_landlord, first[5], m)
+        bump(by_contract, first[3], m)
+        bump(by_year, first[0].year, m)
+        # A person in several target groups counts in each of them.
+        for code in groups.get(m[0]) or (NO_TARGET_GROUP,):
+            bump(by_group, code, m)
+    breakdown = {
+        "landlord": {landlords.get(k, str(k)): Counts.from_list(v) for k, v in by_landlord.items()},
+        "contract_type": {k: Counts.from_list(v) for k, v in by_contract.items()},
+        "move_in_year": {str(k): Counts.from_list(v) for k, v in by_year.items()},
+        "target_group": {k: Counts.from_list(v) for k, v in by_group.items()},
+    }
+    return _total(members), {k: dict(sorted(v.items())) for k, v in breakdown.items()}
 
 
 def compute(
@@ -308,7 +355,7 @@ def compute(
     if data is None:
         data = load(until=as_of)
     members = readings(data, as_of=as_of, months=months, filters=filters)
-    total, breakdown = tally(members, data.landlords)
+    total, breakdown = tally(members, data.landlords, data.groups)
     result = {"as_of": as_of.isoformat(), "months": months, **total.as_dict(target)}
     result["target"] = target
     result["filters"] = {k: v for k, v in (filters or {}).items() if v not in ("", None)}
@@ -342,7 +389,7 @@ def trend(
     target = settings.RETENTION_TARGET
     points = []
     for end in quarter_ends(as_of, count):
-        total, _ = tally(readings(data, as_of=end, months=months, filters=filters), {})
+        total = _total(readings(data, as_of=end, months=months, filters=filters))
         points.append(
             {
                 "date": end.isoformat(),
@@ -371,11 +418,12 @@ def survival(data: RetentionData, *, as_of: date, filters=None) -> list[dict[str
     """
     spells: list[tuple[float, bool]] = []
     for r in readings(data, as_of=as_of, months=0, filters=filters):
-        if r.status == HOUSED:
+        status = r[R_STATUS]
+        if status == H:
             end, event = as_of, False
         else:
-            end, event = r.status_tenancy[1], r.status == LOST
-        spells.append(((end - r.first_move_in).days / MONTH_DAYS, event))
+            end, event = r[R_LATEST][1], status == L
+        spells.append(((end - r[R_FIRST_DAY]).days / MONTH_DAYS, event))
     if not spells:
         return []
     last_month = int(max(t for t, _ in spells))

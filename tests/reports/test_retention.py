@@ -25,8 +25,8 @@ def figures(as_of=D, months=0, **kwargs):
 def status_of(person, as_of=D, months=0):
     data = retention.load(until=as_of)
     for reading in retention.readings(data, as_of=as_of, months=months):
-        if reading.participant_id == person.pk:
-            return reading.status
+        if reading[retention.R_PID] == person.pk:
+            return retention.status_of(reading)
     return None
 
 
