@@ -62,8 +62,9 @@ def _target_line(
         f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{TARGET}" '
         'stroke-width="2" stroke-dasharray="6 4"/>'
     )
+    # Below the line at the left, where the data labels (above the points) are not.
     parts.append(
-        f'<text x="{right - 4}" y="{y - 5:.1f}" text-anchor="end" font-size="11" '
+        f'<text x="{left + 4}" y="{y + 14:.1f}" font-size="11" '
         f'fill="{TARGET}" {FONT}>{escape(label)}</text>'
     )
 
@@ -80,7 +81,8 @@ def line_chart(
     height: int = 260,
 ) -> SafeString:
     """A line over labelled points (e.g. quarters) on a 0–100 % axis; ``None`` values leave gaps."""
-    left, right, top, bottom = 48, width - 12, 16, height - 36
+    # Room on the right for the last quarter's label, on top for the target's.
+    left, right, top, bottom = 48, width - 36, 24, height - 36
     parts, _ = _open(width, height, title, desc)
     _y_axis(parts, left=left, right=right, top=top, bottom=bottom)
     n = len(points)

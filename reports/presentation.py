@@ -186,6 +186,24 @@ def figure_charts(figures: dict) -> dict[str, Any]:
     return out
 
 
+def yearly(points: list[dict]) -> list[dict]:
+    """The monthly survival points summed per 12 months: followed at the start
+    of each year, homes lost and censored during it, the share at its end."""
+    out = []
+    for start in range(0, len(points), 12):
+        chunk = points[start : start + 12]
+        out.append(
+            {
+                "month": chunk[0]["month"],
+                "at_risk": chunk[0]["at_risk"],
+                "events": sum(p["events"] for p in chunk),
+                "censored": sum(p["censored"] for p in chunk),
+                "survival": chunk[-1]["survival"],
+            }
+        )
+    return out
+
+
 def headline(figures: dict) -> dict[str, int]:
     """The numerator and denominator of the headline rate, for the sentence under it."""
     retained = figures["housed"] + figures["moved_on"]
@@ -202,8 +220,6 @@ def report_context(*, report, figures: dict) -> dict[str, Any]:
         "breakdowns": breakdown_tables(figures),
         "trend_table": trend_table(figures.get("trend") or []),
         "survival_table": survival_table(figures.get("survival") or []),
-        "survival_yearly": survival_table(
-            [p for i, p in enumerate(figures.get("survival") or []) if p["month"] % 12 == 0]
-        ),
+        "survival_yearly": survival_table(yearly(figures.get("survival") or [])),
         "charts": figure_charts(figures),
     }
