@@ -66,6 +66,16 @@ class CaseModelAdmin(SimpleHistoryAdmin):
             fieldsets = [*fieldsets, (None, {"fields": ["version"], "classes": ["hidden"]})]
         return fieldsets
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # "version" is shown (hidden) through the fieldsets but is not an
+        # editable model field, so it must not reach modelform_factory: the
+        # form class declares it.
+        if "fields" not in kwargs:  # simple-history's revert view
+            kwargs["fields"] = list(_flatten_fieldsets(self.get_fieldsets(request, obj)))
+        if kwargs["fields"] is not None:
+            kwargs["fields"] = [f for f in kwargs["fields"] if f != "version"]
+        return super().get_form(request, obj, change, **kwargs)
+
     def save_model(self, request, obj, form, change):
         obj._history_user = request.user
         obj.full_clean(exclude=[f for f in ("version",) if hasattr(obj, f)])
@@ -86,6 +96,11 @@ class CaseModelAdmin(SimpleHistoryAdmin):
     def _refuse_stale(self, request):
         messages.error(request, self.stale_message)
         return HttpResponseRedirect(request.path)
+
+
+def _flatten_fieldsets(fieldsets):
+    for _name, opts in fieldsets:
+        yield from _flatten(opts.get("fields", ()))
 
 
 def _flatten(fields):

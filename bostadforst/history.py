@@ -3,9 +3,13 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-ACTIONS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+ACTIONS = {
+    "+": pgettext_lazy("change history", "created"),
+    "~": pgettext_lazy("change history", "changed"),
+    "-": pgettext_lazy("change history", "deleted"),
+}
 HIDDEN_FIELDS = {"version", "updated_at", "created_at"}
 
 

@@ -226,4 +226,4 @@ def test_the_demo_login_page_says_two_factor_is_off(client, settings):
     settings.DEMO_MODE = True
     settings.OTP_REQUIRED_FOR_PRIVILEGED = False
     html = client.get(reverse("login")).content.decode()
-    assert "tvåstegsinloggning" in html.lower()
+    assert "tvåfaktorsinloggning" in html.lower()
