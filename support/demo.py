@@ -90,7 +90,14 @@ def seed(*, users: dict) -> None:
     today = timezone.localdate()
     fallback = users.get("boendestodjare")
     places = _seed_places(users.get("admin") or fallback)
-    housed = list(Participant.objects.filter(status=ParticipantStatus.HOUSED).order_by("pk")[:40])
+    # The demo caseload: housed participants with a support worker. Imported
+    # historical cohorts (seeded later, without a worker) are left alone, so
+    # a second run finds exactly the same people and changes nothing.
+    housed = list(
+        Participant.objects.filter(
+            status=ParticipantStatus.HOUSED, support_worker__isnull=False
+        ).order_by("pk")[:40]
+    )
     move_ins = dict(
         Tenancy.objects.filter(participant__in=housed)
         .order_by("participant_id", "-move_in")
@@ -98,9 +105,7 @@ def seed(*, users: dict) -> None:
     )
     for index, participant in enumerate(housed):
         rng = random.Random(7000 + index)
-        worker = participant.support_worker or fallback
-        if worker is None:
-            continue
+        worker = participant.support_worker
         start = max(
             move_ins.get(participant.pk, today - timedelta(days=365)), today - timedelta(days=365)
         )
