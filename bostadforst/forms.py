@@ -20,7 +20,6 @@ class AccessLogFilterForm(forms.Form):
         required=False,
         min_value=1,
         max_value=2**63 - 1,
-        help_text=_("The participant's id, shown on the participant's page."),
     )
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
