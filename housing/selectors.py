@@ -124,13 +124,6 @@ def tenancy_queryset(*, user) -> QuerySet[Tenancy]:
     return Tenancy.objects.select_related("participant", "apartment__landlord")
 
 
-def tenancy_get_for_user(*, user, pk: int) -> Tenancy:
-    try:
-        return tenancy_queryset(user=user).get(pk=pk)
-    except Tenancy.DoesNotExist:
-        raise Http404 from None
-
-
 def tenancy_list_for_participant(*, user, participant: Participant) -> list[Tenancy]:
     """The participant's tenancies, newest first, with their incidents."""
     if not _is_team(user):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView
 
+from bostadforst.access import get_object_or_404_logged
 from bostadforst.mixins import AuditedObjectMixin, ServiceFormMixin
 
 from . import selectors, services
@@ -203,7 +204,10 @@ class IncidentCreateView(ServiceFormMixin, CreateView):
     success_message = _("The incident was saved.")
 
     def dispatch(self, request, *args, **kwargs):
-        self.tenancy = selectors.tenancy_get_for_user(user=request.user, pk=kwargs["pk"])
+        # The form shows the tenancy: opening it is a read of the person's record.
+        self.tenancy = get_object_or_404_logged(
+            request, selectors.tenancy_queryset(user=request.user), pk=kwargs["pk"]
+        )
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):

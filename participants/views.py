@@ -166,7 +166,8 @@ class ReferralObjectMixin:
             self._referral = get_object_or_404_logged(
                 self.request,
                 selectors.referral_list(user=self.request.user).select_related("decided_by"),
-                log_found=False,
+                # Views that are AuditedObjectMixin log the read themselves.
+                log_found=not isinstance(self, AuditedObjectMixin),
                 pk=self.kwargs["pk"],
             )
         return self._referral
@@ -359,7 +360,8 @@ class ParticipantObjectMixin:
             self._participant = get_object_or_404_logged(
                 self.request,
                 selectors.participant_list(user=self.request.user),
-                log_found=False,
+                # Views that are AuditedObjectMixin log the read themselves.
+                log_found=not isinstance(self, AuditedObjectMixin),
                 pk=self.kwargs["pk"],
             )
         return self._participant
