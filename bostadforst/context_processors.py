@@ -1,25 +1,44 @@
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
-from .roles import NAVIGATION, role_of
+from .roles import NAV_GROUPS, NAVIGATION, role_of
 
 
 def navigation(request) -> dict:
-    """The navigation entries of the user's role (only URLs that exist)."""
+    """The main navigation for the user's role (only URLs that exist).
+
+    ``nav_items`` is flat (every link, for the start page); ``nav_menu`` is the
+    same links with grouped entries collected under their group's menu.
+    """
     role = role_of(getattr(request, "user", None))
-    items = []
+    items, menu, groups = [], [], {}
     if role is not None:
         current = getattr(getattr(request, "resolver_match", None), "view_name", "")
-        for name, label, roles in NAVIGATION:
-            if role not in roles:
+        for entry in NAVIGATION:
+            if role not in entry.roles:
                 continue
             try:
-                url = reverse(name)
+                url = reverse(entry.url_name)
             except NoReverseMatch:
                 continue
-            items.append({"url": url, "label": label, "active": name == current})
+            item = {"url": url, "label": entry.label, "active": entry.url_name == current}
+            items.append(item)
+            if not entry.group:
+                menu.append(item)
+                continue
+            if entry.group not in groups:
+                groups[entry.group] = {
+                    "key": entry.group,
+                    "label": NAV_GROUPS[entry.group],
+                    "children": [],
+                    "active": False,
+                }
+                menu.append(groups[entry.group])
+            groups[entry.group]["children"].append(item)
+            groups[entry.group]["active"] |= item["active"]
     return {
         "nav_items": items,
+        "nav_menu": menu,
         "user_role": role,
         "municipality_name": settings.MUNICIPALITY_NAME,
         "demo_mode": settings.DEMO_MODE,

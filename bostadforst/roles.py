@@ -6,6 +6,8 @@ Django model permissions each group holds, which only the admin site uses; the
 app's own pages are governed by ``bostadforst.permissions.ACCESS_TABLE``.
 """
 
+from typing import NamedTuple
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -73,29 +75,46 @@ def role_of(user) -> Role | None:
     return role
 
 
-# Navigation: (url name, label, roles). An entry whose URL is not (yet) defined
-# is left out, so each app adds its own entries here as it arrives.
-NAVIGATION: list[tuple[str, str, frozenset]] = [
-    ("home", _("Start"), ALL_ROLES),
+class NavEntry(NamedTuple):
+    """A navigation entry: shown to ``roles`` when ``url_name`` exists; entries
+    with a ``group`` are collected under that group's menu."""
+
+    url_name: str
+    label: str
+    roles: frozenset
+    group: str = ""
+
+
+# Menus of the main navigation, in order. Entries without a group stand alone.
+NAV_GROUPS: dict[str, str] = {
+    "cases": _("Cases"),
+    "support": _("Support"),
+    "housing": _("Housing"),
+    "follow_up": _("Follow-up"),
+}
+
+# An entry whose URL is not defined is left out; each app lists its own here.
+NAVIGATION: list[NavEntry] = [
+    NavEntry("home", _("Start"), ALL_ROLES),
     # participants
-    ("participants:my-referrals", _("My referrals"), frozenset({Role.SOCIAL_WORKER})),
-    ("participants:referral-create", _("New referral"), frozenset({Role.SOCIAL_WORKER})),
-    ("participants:referral-queue", _("Referrals"), TEAM),
-    ("participants:participant-list", _("Participants"), TEAM),
+    NavEntry("participants:my-referrals", _("My referrals"), frozenset({Role.SOCIAL_WORKER})),
+    NavEntry("participants:referral-create", _("New referral"), frozenset({Role.SOCIAL_WORKER})),
+    NavEntry("participants:referral-queue", _("Referrals"), TEAM, "cases"),
+    NavEntry("participants:participant-list", _("Participants"), TEAM, "cases"),
     # support
-    ("support:my-participants", _("My participants"), frozenset({Role.SUPPORT_STAFF})),
-    ("support:visit-quick-log", _("Log visit"), frozenset({Role.SUPPORT_STAFF})),
-    ("support:crisis-place-list", _("Crisis places"), TEAM),
-    ("support:plan-review-list", _("Plan reviews"), TEAM),
-    ("support:activity-list", _("Meeting place"), TEAM),
+    NavEntry("support:my-participants", _("My participants"), frozenset({Role.SUPPORT_STAFF})),
+    NavEntry("support:visit-quick-log", _("Log visit"), frozenset({Role.SUPPORT_STAFF})),
+    NavEntry("support:plan-review-list", _("Plan reviews"), TEAM, "support"),
+    NavEntry("support:crisis-place-list", _("Crisis places"), TEAM, "support"),
+    NavEntry("support:activity-list", _("Meeting place"), TEAM, "support"),
     # housing
-    ("housing:apartment-list", _("Apartments"), TEAM),
-    ("housing:eviction-risk-list", _("Eviction risk"), TEAM),
+    NavEntry("housing:apartment-list", _("Apartments"), TEAM, "housing"),
+    NavEntry("housing:eviction-risk-list", _("Eviction risk"), TEAM, "housing"),
     # reports
-    ("reports:dashboard", _("Retention"), MANAGERS),
-    ("reports:report-list", _("Reports"), MANAGERS),
-    ("reports:cohort-import", _("Import cohort"), MANAGERS),
+    NavEntry("reports:dashboard", _("Retention"), MANAGERS, "follow_up"),
+    NavEntry("reports:report-list", _("Reports"), MANAGERS, "follow_up"),
+    NavEntry("reports:cohort-import", _("Import cohort"), MANAGERS, "follow_up"),
     # audit
-    ("bostadforst:access-log", _("Access log"), MANAGERS),
-    ("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
+    NavEntry("bostadforst:access-log", _("Access log"), MANAGERS, "follow_up"),
+    NavEntry("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
 ]

@@ -10,18 +10,18 @@ from bostadforst.roles import NAVIGATION, Role
 
 def expected_urls(role):
     urls = set()
-    for name, _label, roles in NAVIGATION:
+    for entry in NAVIGATION:
         try:
-            url = reverse(name)
+            url = reverse(entry.url_name)
         except NoReverseMatch:
             continue
-        if role in roles:
+        if role in entry.roles:
             urls.add(url)
     return urls
 
 
 def nav_links(html: str) -> set[str]:
-    nav = html.split('id="main-nav"', 1)[1].split("</ul>", 1)[0]
+    nav = html.split('id="main-nav"', 1)[1].split("<!-- end of main menu -->", 1)[0]
     return {part.split('"', 1)[0] for part in nav.split('href="')[1:]}
 
 
@@ -38,10 +38,10 @@ def test_navigation_shows_the_roles_entry_points(client_for, role_users, role):
 @pytest.mark.django_db
 def test_social_worker_never_sees_team_or_manager_entries(sw_client):
     links = nav_links(sw_client.get(reverse("home")).content.decode())
-    for name, _label, roles in NAVIGATION:
-        if Role.SOCIAL_WORKER not in roles:
+    for entry in NAVIGATION:
+        if Role.SOCIAL_WORKER not in entry.roles:
             with contextlib.suppress(NoReverseMatch):
-                assert reverse(name) not in links
+                assert reverse(entry.url_name) not in links
 
 
 @pytest.mark.django_db
@@ -57,3 +57,12 @@ def test_social_worker_never_sees_team_or_manager_entries(sw_client):
 def test_start_page_tells_each_role_what_it_finds(client_for, role_users, role, phrase):
     html = client_for(role_users[role]).get(reverse("home")).content.decode().lower()
     assert phrase in html
+
+
+@pytest.mark.django_db
+def test_managers_menu_groups_follow_up_pages_under_one_menu(um_client):
+    html = um_client.get(reverse("home")).content.decode()
+    menu = html.split('id="nav-follow_up"', 1)[1].split("</ul>", 1)[0]
+    assert "Uppföljning" in html.split('id="nav-follow_up"', 1)[1].split("</button>", 1)[0]
+    for name in ("reports:dashboard", "reports:report-list", "bostadforst:access-log"):
+        assert f'href="{reverse(name)}"' in menu
