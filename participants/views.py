@@ -202,6 +202,10 @@ class ReferralDetailView(AuditedObjectMixin, ReferralObjectMixin, DetailView):
             context["start_form"] = ReferralVersionForm(instance=referral)
             context["log_form"] = LogEntryForm()
             context["network_contacts"] = list(referral.participant.network_contacts.all())
+        else:
+            # The referring social worker follows how it goes for the person:
+            # the phase and each app's summary, never journal notes.
+            context["sections"] = _sections(referral.participant, user=user)
         return context
 
 
@@ -383,13 +387,19 @@ class ParticipantDetailView(AuditedObjectMixin, ParticipantObjectMixin, DetailVi
         context["timeline"] = timeline_page(participant, user=user, page=page)
         context["referrals"] = selectors.participant_referrals(participant=participant)
         context["network_contacts"] = list(participant.network_contacts.all())
-        sections = []
-        for section in sorted(participant_sections, key=lambda s: s.order):
-            section_context = section.context(participant, user=user)
-            if section_context is not None:
-                sections.append({"template": section.template, "context": section_context})
-        context["sections"] = sections
+        context["sections"] = _sections(participant, user=user)
         return context
+
+
+def _sections(participant, *, user) -> list[dict]:
+    """The panels other apps register for the participant page, as far as the
+    user's role may see them (each section decides; None = not shown)."""
+    sections = []
+    for section in sorted(participant_sections, key=lambda s: s.order):
+        section_context = section.context(participant, user=user)
+        if section_context is not None:
+            sections.append({"template": section.template, "context": section_context})
+    return sections
 
 
 class ParticipantUpdateView(ServiceFormMixin, ParticipantObjectMixin, UpdateView):

@@ -175,3 +175,16 @@ def test_the_plan_pdf_is_logged_as_an_export(ss_client, referred):
     plan = ActionPlan.objects.get(participant=referred)
     assert ss_client.get(reverse("support:plan-pdf", kwargs={"pk": plan.pk})).status_code == 200
     assert AccessLogEntry.objects.filter(action="export", person_id=referred.pk).exists()
+
+
+@pytest.mark.django_db
+def test_referring_social_worker_follows_the_person_on_the_referral_page_without_notes(
+    referred, sw_client
+):
+    referral = Referral.objects.get(participant=referred)
+    url = reverse("participants:referral-detail", kwargs={"pk": referral.pk})
+    html = sw_client.get(url).content.decode()
+    assert "Så går det" in html
+    assert str(referred.get_status_display()) in html
+    assert "4711" not in html
+    assert "journal" not in html.lower()
