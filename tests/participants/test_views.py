@@ -469,3 +469,17 @@ def test_the_participant_page_has_a_constant_query_count(client_for, support_sta
         assert response.status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.django_db
+def test_manager_reaches_the_persons_access_log_and_the_change_history_from_the_page(
+    um_client, unit_manager
+):
+    from participants.models import Participant
+
+    participant = Participant.objects.create(first_name="Ada", last_name="Lund")
+    html = um_client.get(participant.get_absolute_url()).content.decode()
+    assert f"/access-log/?person={participant.pk}" in html
+    assert "Ändringshistorik" in html
+    log = um_client.get(f"/access-log/?person={participant.pk}").content.decode()
+    assert unit_manager.get_full_name() in log or unit_manager.username in log
