@@ -136,6 +136,17 @@ class TenancyTakeoverForm(ServiceModelForm):
 
 
 class TenancyEndForm(ServiceModelForm):
+    close_case = forms.BooleanField(
+        label=_("Close the case: the person leaves Bostad först"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Untick when the team goes on supporting the person, for example while a new "
+            "apartment is found. A move to another Housing First apartment never closes "
+            "the case. Culling of closed cases counts from the move-out date."
+        ),
+    )
+
     class Meta:
         model = Tenancy
         fields = ["move_out", "exit_reason", "note"]
@@ -147,6 +158,7 @@ class TenancyEndForm(ServiceModelForm):
         self.fields["move_out"].required = True
         self.fields["exit_reason"].required = True
         self.fields["exit_reason"].choices = [("", "---------"), *ExitReason.choices]
+        self.order_fields(["move_out", "exit_reason", "note", "close_case"])
         self.helper = _helper(_("End the tenancy"))
 
 

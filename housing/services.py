@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from participants.models import Participant, ParticipantStatus
-from participants.services import participant_mark_housed
+from participants.services import participant_mark_exited, participant_mark_housed
 
 from .models import Apartment, ExitReason, Landlord, Tenancy, TenancyIncident
 
@@ -175,13 +175,16 @@ def tenancy_end(
     move_out: datetime.date,
     exit_reason: str,
     note: str | None = None,
+    close_case: bool = False,
     acting_user,
 ) -> Tenancy:
     """End the tenancy on ``move_out`` (the first day the apartment is free).
 
     ``exit_reason`` must be an ``ExitReason``. With ``other_hf_apartment`` the
     participant stays housed and gets the next tenancy through
-    ``tenancy_assign`` (from ``move_out`` at the earliest).
+    ``tenancy_assign`` (from ``move_out`` at the earliest), and the case stays
+    open whatever ``close_case`` says. Otherwise ``close_case`` closes the
+    participant's case as of ``move_out`` (culling counts from that day).
     """
     if tenancy.move_out is not None:
         raise _error("tenancy_already_ended", "move_out", move_out=f"{tenancy.move_out:%Y-%m-%d}")
@@ -198,6 +201,10 @@ def tenancy_end(
     if note is not None:
         tenancy.note = note
     _save(tenancy, acting_user=acting_user)
+    if close_case and exit_reason != ExitReason.OTHER_HF_APARTMENT:
+        participant_mark_exited(
+            participant=tenancy.participant, acting_user=acting_user, closed_on=move_out
+        )
     return tenancy
 
 

@@ -193,6 +193,7 @@ class TenancyEndView(_TenancyFormView):
             move_out=form.cleaned_data["move_out"],
             exit_reason=form.cleaned_data["exit_reason"],
             note=form.cleaned_data["note"],
+            close_case=form.cleaned_data["close_case"],
             acting_user=self.request.user,
         )
 

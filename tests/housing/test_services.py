@@ -244,6 +244,30 @@ def test_every_exit_reason_ends_a_tenancy(reason, approved, apartment, support_s
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
+    ("reason", "close_case", "status", "closed_on"),
+    [
+        (ExitReason.MOVED_ON, True, "exited", D(2024, 5, 1)),
+        (ExitReason.EVICTED, False, "housed", None),
+        (ExitReason.OTHER_HF_APARTMENT, True, "housed", None),
+    ],
+)
+def test_ending_a_tenancy_closes_the_case_only_when_asked_and_never_on_a_transfer(
+    reason, close_case, status, closed_on, approved, apartment, support_staff
+):
+    tenancy = assign(approved, apartment, D(2022, 5, 1), support_staff)
+    services.tenancy_end(
+        tenancy=tenancy,
+        move_out=D(2024, 5, 1),
+        exit_reason=reason,
+        close_case=close_case,
+        acting_user=support_staff,
+    )
+    approved.refresh_from_db()
+    assert (approved.status, approved.closed_on) == (status, closed_on)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
     "move_out, reason, expected",
     [
         (D(2022, 4, 30), ExitReason.MOVED_ON, {"move_out": ["move_out_before_move_in"]}),

@@ -185,12 +185,16 @@ def test_the_team_ends_a_tenancy_with_a_reason(ss_client, tenancy):
             "move_out": "2024-05-01",
             "exit_reason": ExitReason.INSTITUTION,
             "note": "",
+            "close_case": "on",
             "version": tenancy.version,
         },
     )
     assert response.status_code == 302
     tenancy.refresh_from_db()
     assert (tenancy.move_out, tenancy.exit_reason) == (D(2024, 5, 1), "institution")
+    tenancy.participant.refresh_from_db()
+    assert tenancy.participant.status == "exited"
+    assert tenancy.participant.closed_on == D(2024, 5, 1)
 
 
 @pytest.mark.django_db
