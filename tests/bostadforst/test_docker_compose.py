@@ -48,3 +48,9 @@ def test_every_variable_set_for_the_app_is_read_by_the_settings():
     for name in ("web", "worker", "beat"):
         unknown = set(services[name]["environment"]) - known
         assert not unknown, f"{name} sets variables the settings never read: {unknown}"
+
+
+def test_the_image_never_gets_local_secrets_or_the_virtual_environment():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for entry in (".env", ".venv", "db.sqlite3*", ".git"):
+        assert entry in ignored
