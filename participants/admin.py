@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bostadforst.admin_base import AdminVersionedForm, CaseModelAdmin
 
+from .forms import PersonnummerField
 from .models import (
     EligibilityAssessment,
     NetworkContact,
@@ -19,15 +20,17 @@ from .models import (
     ReferralEvent,
     TargetGroup,
 )
-from .personnummer import normalise
 
 AUDIT_FIELDS = ("version", "created_at", "updated_at")
 
 
 class ParticipantAdminForm(AdminVersionedForm):
+    # The app's own field: every accepted form (also YYYYMMDD-NNNN, 13
+    # characters, longer than the stored 12 digits), cleaned by normalise().
+    personnummer = PersonnummerField(required=False)
+
     def clean_personnummer(self):
-        value = self.cleaned_data.get("personnummer")
-        return normalise(value) if value else None
+        return self.cleaned_data.get("personnummer") or None
 
 
 @admin.register(TargetGroup)

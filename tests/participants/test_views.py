@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 
 def form_post(**overrides) -> dict:
     data = referral_data(**overrides)
-    return {k: ("" if v is None else str(v)) for k, v in data.items()} | {
-        "children_in_household": "0"
+    return {"children_in_household": "0"} | {
+        k: ("" if v is None else str(v)) for k, v in data.items()
     }
 
 
@@ -151,6 +151,15 @@ def test_a_social_worker_cannot_open_a_participant_page_or_decide(sw_client, sub
         ),
         ({"housing_situation": "short_term_own"}, "temporary_arrangement"),
         ({"situation_since": date.today() + timedelta(days=3)}, "situation_since"),
+        (
+            {
+                "referral_date": date.today() - timedelta(days=10),
+                "situation_since": date.today() - timedelta(days=5),
+            },
+            "situation_since",
+        ),
+        ({"support_need": "everything"}, "support_need"),
+        ({"children_in_household": "-1"}, "children_in_household"),
     ],
 )
 def test_bad_input_on_the_referral_form_is_a_form_error_and_saves_nothing(
@@ -483,3 +492,241 @@ def test_manager_reaches_the_persons_access_log_and_the_change_history_from_the_
     assert "Ändringshistorik" in html
     log = um_client.get(f"/access-log/?person={participant.pk}").content.decode()
     assert unit_manager.get_full_name() in log or unit_manager.username in log
+
+
+# --- Second pass: gaps found in the audit of issue 5 -----------------------------------
+
+
+def test_a_tampered_status_in_the_referral_form_changes_nothing(sw_client):
+    data = form_post() | {"status": "approved", "linked_to_existing": "on", "decided_by": "1"}
+    response = sw_client.post(reverse("participants:referral-create"), data)
+    assert response.status_code == 302
+    referral = Referral.objects.get()
+    assert referral.status == ReferralStatus.SUBMITTED
+    assert not referral.linked_to_existing and referral.decided_by is None
+    assert referral.participant.status == ParticipantStatus.REFERRED
+
+
+def test_a_tampered_status_in_the_participant_form_changes_nothing(ss_client, submitted):
+    participant = submitted.participant
+    url = reverse("participants:participant-update", kwargs={"pk": participant.pk})
+    data = participant_post(participant) | {"status": "housed", "closed_on": "2020-01-01"}
+    assert ss_client.post(url, data).status_code == 302
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.REFERRED
+    assert participant.closed_on is None
+
+
+def test_a_tampered_status_on_a_referral_action_changes_nothing(sw_client, submitted):
+    url = reverse("participants:referral-add-information", kwargs={"pk": submitted.pk})
+    response = sw_client.post(url, {"note": "Ny uppgift.", "status": "approved"})
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.status == ReferralStatus.SUBMITTED
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "swedish"),
+    [
+        (
+            {"referral_date": date.today() + timedelta(days=1)},
+            "referral_date",
+            "Remissdatum kan inte ligga i framtiden.",
+        ),
+        (
+            {"registered_since": date.today() + timedelta(days=1)},
+            "registered_since",
+            "Datum för folkbokföring kan inte ligga i framtiden.",
+        ),
+        (
+            {"registered_since": date(1950, 1, 1)},
+            "registered_since",
+            "Datum för folkbokföring kan inte ligga före födelsedatum.",
+        ),
+    ],
+)
+def test_bad_dates_on_the_referral_form_answer_400_with_a_swedish_message(
+    sw_client, overrides, field, swedish
+):
+    response = sw_client.post(reverse("participants:referral-create"), form_post(**overrides))
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [swedish]
+    assert swedish in response.content.decode()
+    assert not Participant.objects.exists() and not Referral.objects.exists()
+
+
+def participant_post(participant, **overrides) -> dict:
+    data = {
+        "personnummer": participant.personnummer or "",
+        "first_name": participant.first_name,
+        "last_name": participant.last_name,
+        "phone": participant.phone,
+        "email": participant.email,
+        "postal_address": participant.postal_address,
+        "registered_since": (
+            participant.registered_since.isoformat() if participant.registered_since else ""
+        ),
+        "children_in_household": str(participant.children_in_household),
+        "target_groups": [],
+        "support_worker": "",
+        "version": str(participant.version),
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "swedish"),
+    [
+        (
+            {"registered_since": (date.today() + timedelta(days=1)).isoformat()},
+            "registered_since",
+            "Datum för folkbokföring kan inte ligga i framtiden.",
+        ),
+        (
+            {"registered_since": "1950-01-01"},
+            "registered_since",
+            "Datum för folkbokföring kan inte ligga före födelsedatum.",
+        ),
+        ({"personnummer": "811218-9875"}, "personnummer", "Kontrollsiffran"),
+        ({"children_in_household": "-1"}, "children_in_household", "0"),
+        ({"first_name": "x" * 101}, "first_name", "100"),
+    ],
+)
+def test_bad_input_on_the_participant_form_answers_400_and_saves_nothing(
+    ss_client, submitted, overrides, field, swedish
+):
+    participant = submitted.participant
+    url = reverse("participants:participant-update", kwargs={"pk": participant.pk})
+    response = ss_client.post(url, participant_post(participant, **overrides))
+    assert response.status_code == 400
+    assert swedish in " ".join(response.context["form"].errors[field])
+    fresh = Participant.objects.get()
+    assert (fresh.version, fresh.registered_since, fresh.first_name) == (
+        participant.version,
+        participant.registered_since,
+        participant.first_name,
+    )
+
+
+def test_a_personnummer_already_on_another_participant_is_a_form_error(
+    ss_client, submitted, file_referral
+):
+    other = file_referral(first_name="Signe").participant
+    participant = submitted.participant
+    url = reverse("participants:participant-update", kwargs={"pk": participant.pk})
+    response = ss_client.post(url, participant_post(participant, personnummer=other.personnummer))
+    assert response.status_code == 400
+    assert "personnummer" in response.context["form"].errors
+    participant.refresh_from_db()
+    assert participant.personnummer != other.personnummer
+
+
+def test_the_team_edits_target_groups_and_children_and_sees_them_on_the_page(ss_client, submitted):
+    from participants.models import TargetGroup, TargetGroupCode
+
+    participant = submitted.participant
+    groups = TargetGroup.objects.filter(
+        code__in=[TargetGroupCode.FAMILIES, TargetGroupCode.YOUNG_ADULTS]
+    )
+    url = reverse("participants:participant-update", kwargs={"pk": participant.pk})
+    data = participant_post(
+        participant,
+        children_in_household="2",
+        target_groups=[str(g.pk) for g in groups],
+    )
+    assert ss_client.post(url, data).status_code == 302
+    participant.refresh_from_db()
+    assert participant.children_in_household == 2
+    assert set(participant.target_groups.values_list("code", flat=True)) == {
+        TargetGroupCode.FAMILIES,
+        TargetGroupCode.YOUNG_ADULTS,
+    }
+    html = ss_client.get(participant.get_absolute_url()).content.decode()
+    assert "Barnfamiljer med osäkra boendeförhållanden" in html and "Unga vuxna" in html
+    listing = ss_client.get(reverse("participants:participant-list")).content.decode()
+    assert "Unga vuxna" in listing
+    # Unticking every group clears them.
+    data = participant_post(participant, children_in_household="0")
+    assert ss_client.post(url, data).status_code == 302
+    assert not participant.target_groups.exists()
+
+
+def test_another_social_workers_referral_answers_404_and_logs_the_denial(
+    sw_client, social_worker, file_referral, other_social_worker
+):
+    from bostadforst.models import AccessLogEntry
+
+    other = file_referral(acting_user=other_social_worker)
+    for name in [
+        "participants:referral-detail",
+        "participants:referral-add-information",
+        "participants:referral-withdraw",
+    ]:
+        assert sw_client.get(reverse(name, kwargs={"pk": other.pk})).status_code == 404
+    denied = AccessLogEntry.objects.filter(user=social_worker, action="denied")
+    assert denied.count() == 3
+    assert set(denied.values_list("person_id", flat=True)) == {other.participant_id}
+    assert not AccessLogEntry.objects.filter(user=social_worker, action="read").exists()
+    # A referral that does not exist answers the same 404, with nothing to log.
+    missing = reverse("participants:referral-detail", kwargs={"pk": other.pk + 1000})
+    assert sw_client.get(missing).status_code == 404
+    assert denied.count() == 3
+
+
+def test_an_override_is_shown_on_the_participant_page(ss_client, assessing, unit_manager):
+    services.referral_approve(
+        referral=assessing,
+        acting_user=unit_manager,
+        override_justification="Akut behov trots kort folkbokföring.",
+    )
+    html = ss_client.get(assessing.participant.get_absolute_url()).content.decode()
+    assert "Akut behov trots kort folkbokföring." in html
+
+
+def test_a_personnummer_search_leaves_no_trace_in_urls_or_logs(ss_client, file_referral, caplog):
+    import re
+
+    target = file_referral(first_name="Signe")
+    number = target.participant.personnummer
+    with caplog.at_level(logging.DEBUG):
+        for url_name in ["participants:referral-queue", "participants:participant-list"]:
+            response = ss_client.post(reverse(url_name), {"q": number})
+            assert response.status_code == 200
+            assert "Signe" in response.content.decode()
+            links = re.findall(r'(?:href|action|src)="([^"]*)"', response.content.decode())
+            assert links and not any(number[2:8] in link for link in links)
+    assert number[2:] not in caplog.text
+
+
+def test_the_queue_pages_by_get_and_a_search_pages_by_post(ss_client, social_worker, support_staff):
+    for index in range(30):
+        ReferralFactory(referred_by=social_worker, participant__last_name=f"Ek{index:02d}")
+    url = reverse("participants:referral-queue")
+    first = ss_client.get(url)
+    assert len(first.context["referrals"]) == 25
+    assert 'href="?page=2"' in first.content.decode()
+    second = ss_client.get(url + "?page=2")
+    assert len(second.context["referrals"]) == 5
+    searched = ss_client.post(url, {"q": "Ek", "page": "2"})
+    assert searched.status_code == 200
+    assert len(searched.context["referrals"]) == 5
+    assert searched.context["page_obj"].number == 2
+
+
+def test_my_referrals_issues_the_same_few_queries_for_5_and_200_rows(
+    client_for, social_worker, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(social_worker)
+    url = reverse("participants:my-referrals")
+    counts = []
+    for size in (5, 200):
+        make_rows(size - Referral.objects.count(), social_worker)
+        client.get(url)  # warm the session
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 10, counts
