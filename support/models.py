@@ -208,6 +208,11 @@ class SupportVisit(CaseModel):
             ),
         ]
 
+    # Staff and goals are part of the entry: simple-history (through the
+    # inherited ``HistoricalRecords`` of CaseModel) snapshots them with every
+    # history row, so a change of who was there is in the change history too.
+    _history_m2m_fields = ("staff", "goals")
+
     # Social-services documentation: an entry may be adjusted by its author
     # for a day at most; after that (or once signed) it is part of the record.
     LOCK_AFTER = timedelta(hours=24)

@@ -250,8 +250,8 @@ def visit_log(
         signed_at=timezone.now() if sign else None,
     )
     _save(visit, acting_user)
-    visit.staff.set(staff)
-    visit.goals.set(goals)
+    _set_staff_and_goals(visit, staff=staff, goals=goals)
+    _snapshot_staff_and_goals(visit)
     return visit
 
 
@@ -314,12 +314,48 @@ def visit_update(
     visit.duration_minutes = duration_minutes
     visit.kind = kind
     visit.note = note
+    # Staff and goals first: the save below then writes one history row that
+    # holds the whole entry as changed, who was there and which goals included.
+    _set_staff_and_goals(visit, staff=staff, goals=goals)
     _save(visit, acting_user)
-    visit.staff.set(staff)
-    visit.goals.set(goals)
     if sign:
         visit_sign(visit=visit, acting_user=acting_user)
     return visit
+
+
+def _set_staff_and_goals(visit: SupportVisit, *, staff: list, goals: list) -> None:
+    """Set the visit's staff and goals without a history row for each.
+
+    simple-history writes a row on every many-to-many change (so a change
+    made anywhere else is still recorded); the services instead write one
+    row per saved entry, whose snapshot includes staff and goals.
+    """
+    visit.skip_history_when_saving = True
+    try:
+        visit.staff.set(staff)
+        visit.goals.set(goals)
+    finally:
+        del visit.skip_history_when_saving
+
+
+def _snapshot_staff_and_goals(visit: SupportVisit) -> None:
+    """Put the staff and goals of a new entry into its first history row.
+
+    That row was written by the insert, before the many-to-many rows could
+    exist (they need the entry's id), so its snapshot is empty until now.
+    """
+    record = visit.history.order_by("-history_id").first()
+    for m2m in record._history_m2m_fields:
+        snapshot_model = getattr(type(record), m2m.name).model
+        through = m2m.remote_field.through
+        columns = [f.attname for f in through._meta.concrete_fields]
+        snapshot_model.objects.filter(history=record).delete()
+        snapshot_model.objects.bulk_create(
+            snapshot_model(history=record, **dict(zip(columns, values, strict=True)))
+            for values in through.objects.filter(**{m2m.m2m_field_name(): visit}).values_list(
+                *columns
+            )
+        )
 
 
 @transaction.atomic

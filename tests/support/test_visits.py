@@ -269,3 +269,90 @@ def test_journal_notes_never_reach_log_lines(ss_client, support_staff, housed, c
         ss_client.post(reverse("support:visit-quick-log"), {**data, "duration_minutes": "5"})
     assert secret not in caplog.text
     assert SupportVisit.objects.filter(note=secret).exists()
+
+
+# --- Change history of staff and goals -------------------------------------------
+
+
+def _history_snapshots(visit):
+    """(history type, staff ids, goal ids) of every history row, oldest first."""
+    out = []
+    for record in visit.history.order_by("history_id"):
+        staff = sorted(record.staff.values_list("user_id", flat=True))
+        goals = sorted(record.goals.values_list("goal_id", flat=True))
+        out.append((record.history_type, staff, goals))
+    return out
+
+
+@pytest.mark.django_db
+def test_the_first_history_row_of_a_visit_holds_its_staff_and_goals(
+    support_staff, unit_manager, housed
+):
+    goal = GoalFactory(plan=ActionPlanFactory(participant=housed, created_by=support_staff))
+    visit = services.visit_log(
+        participant=housed,
+        started_at=timezone.now(),
+        duration_minutes=30,
+        kind=SupportVisit.Kind.HOME_VISIT,
+        staff=[support_staff, unit_manager],
+        goals=[goal],
+        acting_user=support_staff,
+    )
+    assert _history_snapshots(visit) == [
+        ("+", sorted([support_staff.pk, unit_manager.pk]), [goal.pk])
+    ]
+
+
+@pytest.mark.django_db
+def test_changing_a_visits_staff_and_goals_is_in_its_change_history(
+    ss_client, support_staff, unit_manager, housed
+):
+    from bostadforst.history import change_history
+
+    plan = ActionPlanFactory(participant=housed, created_by=support_staff)
+    first, second = GoalFactory(plan=plan), GoalFactory(plan=plan)
+    visit = services.visit_log(
+        participant=housed,
+        started_at=timezone.now(),
+        duration_minutes=30,
+        kind=SupportVisit.Kind.HOME_VISIT,
+        staff=[support_staff],
+        goals=[first],
+        acting_user=support_staff,
+    )
+    data = _quick_post(
+        housed, staff=[support_staff.pk, unit_manager.pk], goals=[second.pk], version=1
+    )
+    data.pop("sign")
+    response = ss_client.post(reverse("support:visit-edit", kwargs={"pk": visit.pk}), data)
+    assert response.status_code == 302
+    assert _history_snapshots(visit) == [
+        ("+", [support_staff.pk], [first.pk]),
+        ("~", sorted([support_staff.pk, unit_manager.pk]), [second.pk]),
+    ]
+    latest = change_history(visit)[0]
+    assert latest.who == str(support_staff)
+    labels = {str(SupportVisit._meta.get_field(f).verbose_name) for f in ("staff", "goals")}
+    assert labels <= set(latest.fields)
+    page = ss_client.get(reverse("support:visit-detail", kwargs={"pk": visit.pk}))
+    assert ", ".join(latest.fields) in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_staff_change_made_outside_the_services_is_recorded_too(
+    support_staff, unit_manager, housed
+):
+    visit = services.visit_log(
+        participant=housed,
+        started_at=timezone.now(),
+        duration_minutes=30,
+        kind=SupportVisit.Kind.PHONE,
+        staff=[support_staff],
+        acting_user=support_staff,
+    )
+    visit.staff.add(unit_manager)
+    assert _history_snapshots(visit)[-1] == (
+        "~",
+        sorted([support_staff.pk, unit_manager.pk]),
+        [],
+    )
