@@ -66,6 +66,7 @@ ACCESS_TABLE: dict[str, frozenset] = {
     # summary on the participant page (support.participant_page), never these.
     "support:my-participants": TEAM,
     "support:visit-quick-log": TEAM,
+    "support:visit-goal-choices": TEAM,
     "support:visit-detail": TEAM,
     "support:visit-edit": TEAM,
     "support:visit-sign": TEAM,

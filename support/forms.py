@@ -78,6 +78,8 @@ class VisitFieldsMixin:
         f["note"].widget = forms.Textarea(attrs={"rows": 4})
         goals = f["goals"]
         plan = plan_current(participant=participant) if participant is not None else None
+        # What the goals box on the quick-log page says when there are none.
+        self.goal_participant, self.goal_plan = participant, plan
         if plan is None:
             del f["goals"]
         else:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("my-participants/", views.MyParticipantsView.as_view(), name="my-participants"),
     # Visits and journal notes
     path("visits/new/", views.VisitQuickLogView.as_view(), name="visit-quick-log"),
+    path("visits/goals/", views.VisitGoalChoicesView.as_view(), name="visit-goal-choices"),
     path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="visit-detail"),
     path("visits/<int:pk>/edit/", views.VisitEditView.as_view(), name="visit-edit"),
     path("visits/<int:pk>/sign/", views.VisitSignView.as_view(), name="visit-sign"),

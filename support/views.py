@@ -100,6 +100,24 @@ class VisitQuickLogView(ServiceFormMixin, FormView):
         return reverse("support:my-participants")
 
 
+class VisitGoalChoicesView(TemplateView):
+    """The goals box of the quick-log form for ``?participant=<id>``.
+
+    The quick-log page fetches it when the participant is chosen
+    (``support/quick_log.js``), so the goals of that person's current plan
+    can be ticked without reloading the form and losing what was typed.
+    """
+
+    template_name = "support/_partials/visit_goals.html"
+
+    def get_context_data(self, **kwargs):
+        participant = _participant_from_query(self.request)
+        form = VisitQuickLogForm(user=self.request.user, participant=participant)
+        if form.goal_plan is not None:
+            log_read(self.request, form.goal_plan)
+        return super().get_context_data(form=form, **kwargs)
+
+
 class VisitDetailView(AuditedObjectMixin, DetailView):
     template_name = "support/visit_detail.html"
     context_object_name = "visit"

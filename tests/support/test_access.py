@@ -49,6 +49,7 @@ def _support_urls(participant):
     return [
         reverse("support:my-participants"),
         reverse("support:visit-quick-log"),
+        reverse("support:visit-goal-choices") + f"?participant={participant.pk}",
         reverse("support:visit-detail", kwargs={"pk": visit.pk}),
         reverse("support:visit-correct", kwargs={"pk": visit.pk}),
         reverse("support:visit-list", kwargs={"participant_pk": participant.pk}),

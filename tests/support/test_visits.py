@@ -145,6 +145,62 @@ def test_quick_log_offers_the_current_plans_goals(ss_client, support_staff, hous
     assert list(SupportVisit.objects.get().goals.all()) == [goal]
 
 
+@pytest.mark.django_db
+def test_goals_can_be_ticked_after_choosing_the_participant_on_the_blank_form(
+    ss_client, support_staff, housed
+):
+    """Opened without ``?participant=``, the page loads the goals box for the
+    chosen person (quick_log.js) and the goals ticked there are saved."""
+    goal = GoalFactory(
+        plan=ActionPlanFactory(participant=housed, created_by=support_staff),
+        text="Betala hyran i tid",
+    )
+    url = reverse("support:visit-quick-log")
+    html = ss_client.get(url).content.decode()
+    goals_url = reverse("support:visit-goal-choices")
+    assert f'data-goals-url="{goals_url}"' in html
+    assert 'src="/static/support/quick_log.js"' in html
+    assert "<script>" not in html  # no inline script (CSP)
+    assert "Betala hyran i tid" not in html  # nobody chosen yet
+
+    box = ss_client.get(goals_url, {"participant": housed.pk}).content.decode()
+    assert "Betala hyran i tid" in box and f'name="goals" value="{goal.pk}"' in box
+
+    data = _quick_post(housed, staff=[support_staff.pk], goals=[goal.pk])
+    assert ss_client.post(url, data).status_code == 302
+    assert list(SupportVisit.objects.get().goals.all()) == [goal]
+
+
+@pytest.mark.django_db
+def test_the_goals_box_explains_when_there_is_nothing_to_choose(ss_client, support_staff, housed):
+    goals_url = reverse("support:visit-goal-choices")
+    assert "Välj deltagare" in ss_client.get(goals_url).content.decode()
+    box = ss_client.get(goals_url, {"participant": housed.pk}).content.decode()
+    assert "har ingen handlingsplan" in box and 'name="goals"' not in box
+
+
+@pytest.mark.django_db
+def test_the_goals_box_logs_the_plan_read_and_hides_other_peoples_goals(
+    ss_client, support_staff, housed
+):
+    from bostadforst.models import AccessLogEntry
+
+    plan = ActionPlanFactory(participant=housed, created_by=support_staff)
+    GoalFactory(plan=plan, text="Mitt eget mål")
+    other = GoalFactory(text="Någon annans mål")
+    goals_url = reverse("support:visit-goal-choices")
+    box = ss_client.get(goals_url, {"participant": housed.pk}).content.decode()
+    assert "Mitt eget mål" in box and "Någon annans mål" not in box
+    assert AccessLogEntry.objects.filter(
+        action=AccessLogEntry.Action.READ, model="support.ActionPlan", object_id=str(plan.pk)
+    ).exists()
+    # An exited person is not in the picker, so their goals are not offered.
+    other.plan.participant.status = "exited"
+    other.plan.participant.save()
+    box = ss_client.get(goals_url, {"participant": other.plan.participant_id}).content.decode()
+    assert "Någon annans mål" not in box
+
+
 # --- Journal integrity -----------------------------------------------------------
 
 
