@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from operator import itemgetter
 from typing import Any
@@ -49,6 +50,7 @@ STATUSES = (HOUSED, MOVED_ON, LOST, DECEASED)
 
 NO_TARGET_GROUP = "none"
 FILTER_KEYS = ("landlord", "contract_type", "target_group", "move_in_year")
+FOUR_DECIMALS = Decimal("0.0001")
 # An average calendar month in days, for the survival curve's month axis.
 MONTH_DAYS = 365.2425 / 12
 
@@ -139,7 +141,15 @@ class Counts:
 
 
 def _round(value: Fraction | None) -> float | None:
-    return None if value is None else round(float(value), 4)
+    """4 decimals, half up, from the exact fraction: 1/32 = 0.03125 → 0.0313.
+
+    ``round(float(value), 4)`` would round that tie to even (0.0312), and a
+    board report reads half up like any other Swedish statistic.
+    """
+    if value is None:
+        return None
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return float(exact.quantize(FOUR_DECIMALS, rounding=ROUND_HALF_UP))
 
 
 @dataclass

@@ -80,8 +80,18 @@ def report_send(*, report_id: int) -> bool:
 
 
 def report_sweep_unsent(*, grace: timedelta = SWEEP_GRACE) -> int:
-    """Send every queued order the broker never received; returns how many were sent."""
-    cutoff = timezone.now() - grace
+    """Send every queued order the broker never received; returns how many were sent.
+
+    A job left running longer than ``STALE_RUNNING`` died with its worker; if
+    its message is not re-delivered (or arrives before the job counts as
+    stale and is dropped by ``_claim``) nothing else would ever finish it, so
+    it goes back to the outbox here and is sent again.
+    """
+    now = timezone.now()
+    Report.objects.filter(state=Report.State.RUNNING, started_at__lt=now - STALE_RUNNING).update(
+        state=Report.State.QUEUED, started_at=None, sent_to_broker=False
+    )
+    cutoff = now - grace
     ids = list(
         Report.objects.filter(
             sent_to_broker=False, state=Report.State.QUEUED, ordered_at__lte=cutoff

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from bostadforst.models import AccessLogEntry
 from housing.models import Apartment, Landlord, Tenancy
 from participants.models import Participant
 from participants.personnummer import generate
@@ -18,6 +19,7 @@ HEADER = "participant_id,personnummer,move_in,move_out,exit_reason,landlord,cont
 
 
 def counts():
+    """Rows, change-history rows and access-log rows of everything an import touches."""
     return (
         Participant.objects.count(),
         Tenancy.objects.count(),
@@ -25,6 +27,9 @@ def counts():
         Apartment.objects.count(),
         Participant.history.count(),
         Tenancy.history.count(),
+        Landlord.history.count(),
+        Apartment.history.count(),
+        AccessLogEntry.objects.count(),
     )
 
 
@@ -44,6 +49,7 @@ def test_import_creates_participants_tenancies_landlords_and_apartments():
 def test_importing_the_same_file_again_changes_nothing():
     cohort_import(text=HELSINGBORG.read_text())
     before = counts()
+    assert AccessLogEntry.objects.count() > 0  # the first import was logged
     result = cohort_import(text=HELSINGBORG.read_text())
     assert result.ok
     assert result.changes == 0

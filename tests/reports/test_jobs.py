@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import OperationalError, connection
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from bostadforst.celery import app
@@ -194,6 +195,27 @@ def test_the_sweep_leaves_fresh_orders_to_their_own_send(db):
     assert services.report_sweep_unsent() == 0
 
 
+@pytest.mark.django_db
+def test_the_sweep_resends_a_job_whose_worker_died_mid_run(cohort):
+    died = Report.objects.create(
+        as_of=date(2024, 6, 30),
+        state=Report.State.RUNNING,
+        sent_to_broker=True,
+        started_at=timezone.now() - services.STALE_RUNNING - services.timedelta(minutes=1),
+    )
+    busy = Report.objects.create(
+        as_of=date(2024, 6, 30),
+        state=Report.State.RUNNING,
+        sent_to_broker=True,
+        started_at=timezone.now(),
+    )
+    assert services.report_sweep_unsent(grace=services.timedelta(0)) == 1
+    died.refresh_from_db()
+    busy.refresh_from_db()
+    assert died.state == Report.State.DONE and died.pdf
+    assert busy.state == Report.State.RUNNING  # a live job is left alone
+
+
 # --- PDF safety -----------------------------------------------------------------
 
 
@@ -218,6 +240,16 @@ def http_trap():
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.hits
     server.shutdown()
+
+
+def test_the_http_trap_catches_what_an_unrestricted_weasyprint_fetches(http_trap):
+    """The control for the tests below: without the restricted fetcher the
+    same HTML does reach the trap, so an empty trap there means "not fetched"."""
+    from weasyprint import HTML
+
+    url, hits = http_trap
+    HTML(string=f'<img src="{url}/pixel.png"><p>hej</p>').write_pdf()
+    assert hits == ["/pixel.png"]
 
 
 def test_the_fetcher_refuses_everything_but_static_files_and_data(http_trap):

@@ -173,6 +173,14 @@ def test_target_met_at_exactly_the_target(tenancy, settings):
     assert f["target"] == 0.80
 
 
+def test_rates_are_rounded_half_up_to_four_decimals():
+    # 1/32 = 0.03125 exactly: a tie that float rounding would send to 0.0312.
+    counts = retention.Counts(cohort=32, housed=1, lost=31)
+    assert counts.as_dict(0.8)["retention_rate"] == 0.0313
+    assert retention.Counts(cohort=3, housed=2, lost=1).as_dict(0.8)["retention_rate"] == 0.6667
+    assert retention.Counts(cohort=160, housed=1, lost=159).as_dict(0.8)["retention_rate"] == 0.0063
+
+
 def test_target_is_a_setting(tenancy, settings):
     settings.RETENTION_TARGET = 0.9
     for _ in range(4):
