@@ -23,6 +23,7 @@ from .models import (
     TemporaryArrangement,
 )
 from .personnummer import birth_date, normalise
+from .services import NETWORK_FIELDS, PARTICIPANT_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -47,6 +48,32 @@ def _not_future(value, message):
     return value
 
 
+REGISTRATION_ERRORS = {
+    "future_registration": _("The registration date cannot be in the future."),
+    "before_birth": _("The registration date cannot be before the date of birth."),
+}
+
+
+class RegistrationDateMixin:
+    """The registration date (folkbokförd sedan) is neither in the future nor
+    before the birth date in the personnummer. The form's ``error_messages``
+    include ``REGISTRATION_ERRORS``; its ``clean()`` calls
+    ``check_registered_after_birth``."""
+
+    def clean_registered_since(self):
+        return _not_future(
+            self.cleaned_data["registered_since"], self.error_messages["future_registration"]
+        )
+
+    def check_registered_after_birth(self, cleaned: dict) -> None:
+        number, registered = cleaned.get("personnummer"), cleaned.get("registered_since")
+        if number and registered and registered < birth_date(number):
+            self.add_error(
+                "registered_since",
+                ValidationError(self.error_messages["before_birth"], code="before_birth"),
+            )
+
+
 class PersonnummerField(forms.CharField):
     """A personnummer in any accepted form, cleaned to its 12 digits."""
 
@@ -67,13 +94,12 @@ class PersonnummerField(forms.CharField):
         return normalise(value)
 
 
-class ReferralCreateForm(StaleAwareFormMixin, forms.Form):
+class ReferralCreateForm(RegistrationDateMixin, StaleAwareFormMixin, forms.Form):
     """The social worker's referral (remiss): the applicant and the situation."""
 
     error_messages = {
+        **REGISTRATION_ERRORS,
         "future_referral": _("The referral date cannot be in the future."),
-        "future_registration": _("The registration date cannot be in the future."),
-        "before_birth": _("The registration date cannot be before the date of birth."),
         "future_situation": _("The date cannot be in the future."),
         "situation_after_referral": _("The date cannot be after the referral date."),
         "arrangement_required": _(
@@ -141,11 +167,6 @@ class ReferralCreateForm(StaleAwareFormMixin, forms.Form):
             self.cleaned_data["referral_date"], self.error_messages["future_referral"]
         )
 
-    def clean_registered_since(self):
-        return _not_future(
-            self.cleaned_data["registered_since"], self.error_messages["future_registration"]
-        )
-
     def clean_situation_since(self):
         return _not_future(
             self.cleaned_data["situation_since"], self.error_messages["future_situation"]
@@ -153,12 +174,7 @@ class ReferralCreateForm(StaleAwareFormMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        number, registered = cleaned.get("personnummer"), cleaned.get("registered_since")
-        if number and registered and registered < birth_date(number):
-            self.add_error(
-                "registered_since",
-                ValidationError(self.error_messages["before_birth"], code="before_birth"),
-            )
+        self.check_registered_after_birth(cleaned)
         since, referred = cleaned.get("situation_since"), cleaned.get("referral_date")
         if since and referred and since > referred:
             self.add_error(
@@ -344,12 +360,8 @@ class ReferralDecisionForm(VersionedModelForm):
         return cleaned
 
 
-class ParticipantForm(VersionedModelForm):
-    error_messages = {
-        **VersionedModelForm.error_messages,
-        "future_registration": _("The registration date cannot be in the future."),
-        "before_birth": _("The registration date cannot be before the date of birth."),
-    }
+class ParticipantForm(RegistrationDateMixin, VersionedModelForm):
+    error_messages = {**VersionedModelForm.error_messages, **REGISTRATION_ERRORS}
 
     personnummer = PersonnummerField(required=False)
     children_in_household = forms.IntegerField(
@@ -358,18 +370,7 @@ class ParticipantForm(VersionedModelForm):
 
     class Meta:
         model = Participant
-        fields = [
-            "personnummer",
-            "first_name",
-            "last_name",
-            "phone",
-            "email",
-            "postal_address",
-            "registered_since",
-            "children_in_household",
-            "target_groups",
-            "support_worker",
-        ]
+        fields = [*PARTICIPANT_FIELDS, "target_groups"]
         widgets = {
             "registered_since": DATE_INPUT,
             "target_groups": forms.CheckboxSelectMultiple,
@@ -387,34 +388,16 @@ class ParticipantForm(VersionedModelForm):
     def clean_personnummer(self):
         return self.cleaned_data["personnummer"] or None
 
-    def clean_registered_since(self):
-        return _not_future(
-            self.cleaned_data["registered_since"], self.error_messages["future_registration"]
-        )
-
     def clean(self):
         cleaned = super().clean()
-        number, registered = cleaned.get("personnummer"), cleaned.get("registered_since")
-        if number and registered and registered < birth_date(number):
-            self.add_error(
-                "registered_since",
-                ValidationError(self.error_messages["before_birth"], code="before_birth"),
-            )
+        self.check_registered_after_birth(cleaned)
         return cleaned
 
 
 class NetworkContactForm(VersionedModelForm):
     class Meta:
         model = NetworkContact
-        fields = [
-            "name",
-            "relation",
-            "organisation",
-            "phone",
-            "email",
-            "consent_to_contact",
-            "note",
-        ]
+        fields = list(NETWORK_FIELDS)
         widgets = {"note": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
             "consent_to_contact": _(

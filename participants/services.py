@@ -70,6 +70,11 @@ def _require_team(user) -> None:
         raise PermissionDenied
 
 
+def _require_manager(user) -> None:
+    if role_of(user) not in MANAGERS:
+        raise PermissionDenied
+
+
 def _require_referrer_or_team(referral: Referral, user) -> None:
     if role_of(user) in TEAM:
         return
@@ -354,6 +359,31 @@ def referral_answers(referral: Referral) -> dict[str, str]:
     return {a.criterion: a.answer for a in referral.assessments.all()}
 
 
+def _decide(
+    *,
+    referral: Referral,
+    to_status: str,
+    acting_user,
+    at: datetime | None,
+    decline_reason: str = "",
+    override_justification: str = "",
+) -> None:
+    """Record a manager's decision: who and when on the referral, the reason
+    or the justification (the other cleared), and the transition whose log
+    entry carries the same text."""
+    referral.decline_reason = decline_reason
+    referral.override_justification = override_justification
+    referral.decided_by = acting_user
+    referral.decided_at = at or timezone.now()
+    _transition(
+        referral=referral,
+        to_status=to_status,
+        acting_user=acting_user,
+        note=decline_reason or override_justification,
+        at=referral.decided_at,
+    )
+
+
 @transaction.atomic
 def referral_approve(
     *,
@@ -364,8 +394,7 @@ def referral_approve(
 ) -> None:
     """A unit manager approves. All six criteria met, or an override with a
     written justification that is stored on the referral and shown on it."""
-    if role_of(acting_user) not in MANAGERS:
-        raise PermissionDenied
+    _require_manager(acting_user)
     justification = (override_justification or "").strip()
     if eligibility.all_met(referral_answers(referral)):
         justification = ""
@@ -379,16 +408,12 @@ def referral_approve(
             },
             code="justification_required",
         )
-    referral.override_justification = justification
-    referral.decline_reason = ""
-    referral.decided_by = acting_user
-    referral.decided_at = at or timezone.now()
-    _transition(
+    _decide(
         referral=referral,
         to_status=S.APPROVED,
         acting_user=acting_user,
-        note=justification,
-        at=referral.decided_at,
+        at=at,
+        override_justification=justification,
     )
 
 
@@ -396,23 +421,18 @@ def referral_approve(
 def referral_decline(
     *, referral: Referral, acting_user, reason: str, at: datetime | None = None
 ) -> None:
-    if role_of(acting_user) not in MANAGERS:
-        raise PermissionDenied
+    _require_manager(acting_user)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
             {"decline_reason": gettext("Write the reason for declining.")}, code="reason_required"
         )
-    referral.decline_reason = reason
-    referral.override_justification = ""
-    referral.decided_by = acting_user
-    referral.decided_at = at or timezone.now()
-    _transition(
+    _decide(
         referral=referral,
         to_status=S.DECLINED,
         acting_user=acting_user,
-        note=reason,
-        at=referral.decided_at,
+        at=at,
+        decline_reason=reason,
     )
 
 
@@ -434,6 +454,21 @@ def referral_withdraw(
 # --- Participants -----------------------------------------------------------------
 
 
+# The fields the team edits (target groups go separately: a many-to-many set
+# after the row is saved). The edit form lists the same fields.
+PARTICIPANT_FIELDS = (
+    "personnummer",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "postal_address",
+    "registered_since",
+    "children_in_household",
+    "support_worker",
+)
+
+
 @transaction.atomic
 def participant_update(
     *, participant: Participant, acting_user, target_groups=None, **fields
@@ -441,19 +476,8 @@ def participant_update(
     """Save the team's edits of a participant (optimistic locking: the instance
     carries the version the editor read)."""
     _require_team(acting_user)
-    allowed = {
-        "personnummer",
-        "first_name",
-        "last_name",
-        "phone",
-        "email",
-        "postal_address",
-        "registered_since",
-        "children_in_household",
-        "support_worker",
-    }
     for name, value in fields.items():
-        if name not in allowed:
+        if name not in PARTICIPANT_FIELDS:
             raise TypeError(f"participant_update() got an unexpected field {name!r}")
         if name == "personnummer" and value:
             value = normalise(value)
@@ -518,13 +542,17 @@ NETWORK_FIELDS = (
 )
 
 
+def _set_fields(instance, fields: dict, names) -> None:
+    for name in names:
+        if name in fields:
+            setattr(instance, name, fields[name])
+
+
 @transaction.atomic
 def network_contact_create(*, participant: Participant, acting_user, **fields) -> NetworkContact:
     _require_team(acting_user)
     contact = NetworkContact(participant=participant)
-    for name in NETWORK_FIELDS:
-        if name in fields:
-            setattr(contact, name, fields[name])
+    _set_fields(contact, fields, NETWORK_FIELDS)
     _save(contact, acting_user)
     return contact
 
@@ -532,9 +560,7 @@ def network_contact_create(*, participant: Participant, acting_user, **fields) -
 @transaction.atomic
 def network_contact_update(*, contact: NetworkContact, acting_user, **fields) -> NetworkContact:
     _require_team(acting_user)
-    for name in NETWORK_FIELDS:
-        if name in fields:
-            setattr(contact, name, fields[name])
+    _set_fields(contact, fields, NETWORK_FIELDS)
     _save(contact, acting_user)
     return contact
 

@@ -56,7 +56,14 @@ class PostSearchListView(ListView):
 
     paginate_by = PAGE_SIZE
     filter_form_class = None
+    # selector(*, user, status, search) -> the user's scoped queryset.
+    selector = None
     searching = False
+
+    def get_queryset(self):
+        return self.selector(
+            user=self.request.user, status=self.status_filter(), search=self.search_text()
+        )
 
     def post(self, request, *args, **kwargs):
         self.search_form = SearchForm(request.POST)
@@ -97,24 +104,16 @@ class ReferralQueueView(PostSearchListView):
     template_name = "participants/referral_queue.html"
     context_object_name = "referrals"
     filter_form_class = ReferralFilterForm
+    selector = staticmethod(selectors.referral_list)
     model = Participant  # only for an empty list on a bad search
-
-    def get_queryset(self):
-        return selectors.referral_list(
-            user=self.request.user, status=self.status_filter(), search=self.search_text()
-        )
 
 
 class ParticipantListView(PostSearchListView):
     template_name = "participants/participant_list.html"
     context_object_name = "participants"
     filter_form_class = ParticipantFilterForm
+    selector = staticmethod(selectors.participant_list)
     model = Participant
-
-    def get_queryset(self):
-        return selectors.participant_list(
-            user=self.request.user, status=self.status_filter(), search=self.search_text()
-        )
 
 
 class MyReferralsView(ListView):
@@ -157,20 +156,29 @@ class ReferralCreateView(ServiceFormMixin, FormView):
         return self.object.get_absolute_url()
 
 
-class ReferralObjectMixin:
-    """The referral of the URL, scoped to the user (404 otherwise; a denied
-    attempt on an existing referral is logged)."""
+class ScopedObjectMixin:
+    """The row of the URL's ``pk`` in ``scoped_queryset()`` (what the user may
+    see), fetched once per request: 404 otherwise, and a denied attempt on a
+    row that exists is logged. The read is logged here too, except in views
+    that are AuditedObjectMixin, which log it themselves."""
+
+    def scoped_queryset(self):
+        raise NotImplementedError
 
     def get_object(self, queryset=None):
-        if not hasattr(self, "_referral"):
-            self._referral = get_object_or_404_logged(
+        if not hasattr(self, "_scoped_object"):
+            self._scoped_object = get_object_or_404_logged(
                 self.request,
-                selectors.referral_list(user=self.request.user).select_related("decided_by"),
-                # Views that are AuditedObjectMixin log the read themselves.
+                self.scoped_queryset(),
                 log_found=not isinstance(self, AuditedObjectMixin),
                 pk=self.kwargs["pk"],
             )
-        return self._referral
+        return self._scoped_object
+
+
+class ReferralObjectMixin(ScopedObjectMixin):
+    def scoped_queryset(self):
+        return selectors.referral_list(user=self.request.user).select_related("decided_by")
 
     @property
     def referral(self):
@@ -280,6 +288,7 @@ class ReferralAssessView(ReferralActionMixin, FormView):
     form_class = AssessmentForm
     template_name = "participants/referral_assess.html"
     title = _("Eligibility criteria")
+    submit_label = _("Save the assessment")
     success_message = _("The assessment has been saved.")
 
     def get_form_kwargs(self):
@@ -358,17 +367,9 @@ class ReferralDecideView(ReferralActionMixin, UpdateView):
 # --- Participants -------------------------------------------------------------------
 
 
-class ParticipantObjectMixin:
-    def get_object(self, queryset=None):
-        if not hasattr(self, "_participant"):
-            self._participant = get_object_or_404_logged(
-                self.request,
-                selectors.participant_list(user=self.request.user),
-                # Views that are AuditedObjectMixin log the read themselves.
-                log_found=not isinstance(self, AuditedObjectMixin),
-                pk=self.kwargs["pk"],
-            )
-        return self._participant
+class ParticipantObjectMixin(ScopedObjectMixin):
+    def scoped_queryset(self):
+        return selectors.participant_list(user=self.request.user)
 
 
 class ParticipantDetailView(AuditedObjectMixin, ParticipantObjectMixin, DetailView):
@@ -442,21 +443,15 @@ class NetworkContactCreateView(ServiceFormMixin, ParticipantObjectMixin, FormVie
         return self.get_object().get_absolute_url() + "#network"
 
 
-class NetworkContactUpdateView(ServiceFormMixin, UpdateView):
+class NetworkContactUpdateView(ServiceFormMixin, ScopedObjectMixin, UpdateView):
     form_class = NetworkContactForm
     template_name = "participants/networkcontact_form.html"
     success_message = _("The network contact has been saved.")
 
-    def get_object(self, queryset=None):
-        if not hasattr(self, "_contact"):
-            self._contact = get_object_or_404_logged(
-                self.request,
-                NetworkContact.objects.select_related("participant").filter(
-                    participant__in=selectors.participant_list(user=self.request.user)
-                ),
-                pk=self.kwargs["pk"],
-            )
-        return self._contact
+    def scoped_queryset(self):
+        return NetworkContact.objects.select_related("participant").filter(
+            participant__in=selectors.participant_list(user=self.request.user)
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
