@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from housing.models import ContractType
 from participants.models import TargetGroupCode
@@ -66,10 +66,10 @@ def group_label(breakdown: str, key: str) -> str:
 def _count_columns() -> list[tuple[str, str]]:
     return [
         (_("Cohort"), INT),
-        (_("Housed"), INT),
+        (pgettext("retention", "Housed"), INT),
         (_("Moved on"), INT),
         (_("Lost the home"), INT),
-        (_("Deceased"), INT),
+        (pgettext("retention", "Deceased"), INT),
         (_("Retention"), RATE),
         (_("Retention, deceased counted"), RATE),
         (_("Takeover share"), RATE),
@@ -97,10 +97,10 @@ def summary_table(figures: dict) -> Table:
         [_("Reference date"), (figures["as_of"], DATE)],
         [_("Horizon (months)"), (figures["months"] or _("none"), TEXT)],
         [_("Cohort (moved in)"), (figures["cohort"], INT)],
-        [_("Housed"), (figures["housed"], INT)],
-        [_("Moved on to other permanent housing"), (figures["moved_on"], INT)],
+        [pgettext("retention", "Housed"), (figures["housed"], INT)],
+        [pgettext("retention", "Moved on to other permanent housing"), (figures["moved_on"], INT)],
         [_("Lost the home"), (figures["lost"], INT)],
-        [_("Deceased"), (figures["deceased"], INT)],
+        [pgettext("retention", "Deceased"), (figures["deceased"], INT)],
         [_("Retention (deceased excluded)"), (figures["retention_rate"], RATE)],
         [_("Retention with the deceased counted"), (figures["retention_rate_incl_deceased"], RATE)],
         [_("Target"), (figures["target"], RATE)],

@@ -15,6 +15,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from bostadforst.roles import MANAGERS, role_of
 from housing.models import TenancyIncident
@@ -214,7 +215,7 @@ def crisis_occupancy_table(*, today: date) -> Table:
             (_("Capacity"), INT),
             (_("Occupied"), INT),
             (_("Free"), INT),
-            (_("Occupancy"), RATE),
+            (pgettext("retention", "Occupancy"), RATE),
         ],
     )
     for p in places:

@@ -151,3 +151,24 @@ def test_a_utf8_bom_and_an_address_column_are_accepted(tmp_path):
     call_command("import_cohort", str(path))
     assert Apartment.objects.filter(address="Storgatan 1").count() == 1
     assert Tenancy.objects.filter(apartment__address="Storgatan 1").count() == 2
+
+
+def test_a_clash_with_existing_tenancies_is_reported_by_line_and_nothing_is_written():
+    """Rows that only the database can refuse (the apartment is let to someone
+    already there) roll back the rows before them too."""
+    header = f"{HEADER},address"
+    assert cohort_import(text=f"{header}\nOLD,,2020-01-01,,,X,social,,Storgatan 1\n").ok
+    before = counts()
+    text = (
+        f"{header}\n"
+        "NEW1,,2021-01-01,,,X,social,,Storgatan 2\n"
+        "NEW2,,2021-01-01,,,X,social,,Storgatan 1\n"
+        "OLD,,2019-06-01,2020-06-01,evicted,X,social,,Storgatan 3\n"
+    )
+    result = cohort_import(text=text)
+    assert not result.committed
+    assert [e.line for e in result.errors] == [3, 4]
+    assert "någon annan" in result.errors[0].message
+    assert "redan ett hyresförhållande" in result.errors[1].message
+    assert counts() == before
+    assert not Participant.objects.filter(external_ref="NEW1").exists()
