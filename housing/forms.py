@@ -123,6 +123,18 @@ class TenancyAssignForm(forms.Form):
 
 
 class TenancyTakeoverForm(ServiceModelForm):
+    """Record the takeover date, or correct one already recorded.
+
+    A correction may also remove the date (the tenant never took the contract
+    over) and needs a short reason, which the change history keeps.
+    """
+
+    reason = forms.CharField(
+        label=_("Why is the date corrected?"),
+        max_length=100,
+        help_text=_("For example: the wrong date was typed, or the takeover never happened."),
+    )
+
     class Meta:
         model = Tenancy
         fields = ["takeover"]
@@ -131,8 +143,18 @@ class TenancyTakeoverForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["takeover"].required = True
-        self.helper = _helper(_("Record takeover"))
+        self.correcting = self.instance.takeover is not None
+        if self.correcting:
+            self.fields["takeover"].required = False
+            self.fields["takeover"].label = _("Correct takeover date")
+            self.fields["takeover"].help_text = _(
+                "Leave empty if the tenant never took over the contract."
+            )
+            self.helper = _helper(_("Save the correction"))
+        else:
+            self.fields["takeover"].required = True
+            del self.fields["reason"]
+            self.helper = _helper(_("Record takeover"))
 
 
 class TenancyEndForm(ServiceModelForm):

@@ -124,6 +124,18 @@ def tenancy_queryset(*, user) -> QuerySet[Tenancy]:
     return Tenancy.objects.select_related("participant", "apartment__landlord")
 
 
+def tenancy_last_correction(*, tenancy: Tenancy):
+    """The latest history row that corrected the takeover date (it carries the
+    reason given), with its user; None when it was never corrected. One query."""
+    return (
+        tenancy.history.filter(history_change_reason__isnull=False)
+        .exclude(history_change_reason="")
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+
+
 def tenancy_list_for_participant(*, user, participant: Participant) -> list[Tenancy]:
     """The participant's tenancies, newest first, with their incidents."""
     if not _is_team(user):

@@ -26,6 +26,9 @@ ERROR_MESSAGES = {
     "apartment_withdrawn": _("The apartment is withdrawn from Housing First and cannot be let."),
     "tenancy_already_ended": _("The tenancy has already ended (%(move_out)s)."),
     "takeover_already_recorded": _("The takeover is already recorded (%(takeover)s)."),
+    "takeover_not_recorded": _("No takeover is recorded for this tenancy yet."),
+    "takeover_unchanged": _("This is the date already recorded. Nothing was changed."),
+    "correction_reason_required": _("Say briefly why the takeover date is corrected."),
 }
 
 
@@ -164,6 +167,30 @@ def tenancy_record_takeover(*, tenancy: Tenancy, takeover: datetime.date, acting
             "takeover_already_recorded", "takeover", takeover=f"{tenancy.takeover:%Y-%m-%d}"
         )
     tenancy.takeover = takeover
+    _save(tenancy, acting_user=acting_user)
+    return tenancy
+
+
+@transaction.atomic
+def tenancy_correct_takeover(
+    *, tenancy: Tenancy, takeover: datetime.date | None, reason: str, acting_user
+) -> Tenancy:
+    """Correct a wrongly recorded takeover date, or remove it (``None``) when
+    the tenant never took the contract over.
+
+    The takeover share of the retention report counts from this date, so a
+    wrong one must be correctable; the date it replaces stays in the change
+    history together with who corrected it, when, and ``reason``.
+    """
+    if tenancy.takeover is None:
+        raise _error("takeover_not_recorded", "takeover")
+    if takeover == tenancy.takeover:
+        raise _error("takeover_unchanged", "takeover")
+    reason = reason.strip()
+    if not reason:
+        raise _error("correction_reason_required", "reason")
+    tenancy.takeover = takeover
+    tenancy._change_reason = reason
     _save(tenancy, acting_user=acting_user)
     return tenancy
 

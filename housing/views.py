@@ -155,6 +155,7 @@ class TenancyDetailView(AuditedObjectMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["participant_url"] = participant_url(self.object.participant_id)
+        context["takeover_correction"] = selectors.tenancy_last_correction(tenancy=self.object)
         return context
 
 
@@ -170,13 +171,24 @@ class _TenancyFormView(AuditedObjectMixin, ServiceFormMixin, UpdateView):
 
 
 class TenancyTakeoverView(_TenancyFormView):
+    """Record the takeover, or correct the date once it is recorded."""
+
     form_class = TenancyTakeoverForm
     template_name = "housing/tenancy_takeover.html"
-    success_message = _("The contract takeover was recorded.")
 
     def perform(self, form):
+        tenancy = copy.copy(form.instance)
+        if form.correcting:
+            self.success_message = _("The takeover date was corrected.")
+            return services.tenancy_correct_takeover(
+                tenancy=tenancy,
+                takeover=form.cleaned_data["takeover"],
+                reason=form.cleaned_data["reason"],
+                acting_user=self.request.user,
+            )
+        self.success_message = _("The contract takeover was recorded.")
         return services.tenancy_record_takeover(
-            tenancy=copy.copy(form.instance),
+            tenancy=tenancy,
             takeover=form.cleaned_data["takeover"],
             acting_user=self.request.user,
         )

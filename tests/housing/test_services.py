@@ -385,6 +385,69 @@ def test_a_recorded_takeover_is_not_silently_overwritten(approved, apartment, su
     assert codes(exc.value) == {"takeover": ["takeover_already_recorded"]}
 
 
+@pytest.mark.django_db
+def test_a_wrong_takeover_date_is_corrected_and_the_old_one_kept_in_history(
+    approved, apartment, support_staff, unit_manager
+):
+    tenancy = assign(approved, apartment, D(2022, 5, 1), support_staff)
+    services.tenancy_record_takeover(
+        tenancy=tenancy, takeover=D(2023, 5, 1), acting_user=support_staff
+    )
+    services.tenancy_correct_takeover(
+        tenancy=tenancy,
+        takeover=D(2023, 6, 1),
+        reason="Fel månad skrevs in",
+        acting_user=unit_manager,
+    )
+    tenancy.refresh_from_db()
+    assert tenancy.takeover == D(2023, 6, 1) and tenancy.is_ongoing
+    latest, previous = tenancy.history.order_by("-history_id")[:2]
+    assert (previous.takeover, latest.takeover) == (D(2023, 5, 1), D(2023, 6, 1))
+    assert latest.history_user == unit_manager
+    assert latest.history_change_reason == "Fel månad skrevs in"
+
+
+@pytest.mark.django_db
+def test_a_takeover_that_never_happened_can_be_removed(approved, apartment, support_staff):
+    tenancy = assign(approved, apartment, D(2022, 5, 1), support_staff)
+    services.tenancy_record_takeover(
+        tenancy=tenancy, takeover=D(2023, 5, 1), acting_user=support_staff
+    )
+    services.tenancy_correct_takeover(
+        tenancy=tenancy, takeover=None, reason="Registrerades av misstag", acting_user=support_staff
+    )
+    tenancy.refresh_from_db()
+    assert tenancy.takeover is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "recorded, takeover, reason, code, field",
+    [
+        (None, D(2023, 6, 1), "Fel datum", "takeover_not_recorded", "takeover"),
+        (D(2023, 5, 1), D(2023, 5, 1), "Fel datum", "takeover_unchanged", "takeover"),
+        (D(2023, 5, 1), D(2023, 6, 1), "   ", "correction_reason_required", "reason"),
+        (D(2023, 5, 1), D(2022, 4, 1), "Fel år", "takeover_before_move_in", "takeover"),
+    ],
+)
+def test_a_takeover_correction_is_checked_like_a_new_takeover(
+    recorded, takeover, reason, code, field, approved, apartment, support_staff
+):
+    tenancy = assign(approved, apartment, D(2022, 5, 1), support_staff)
+    if recorded:
+        services.tenancy_record_takeover(
+            tenancy=tenancy, takeover=recorded, acting_user=support_staff
+        )
+    version = Tenancy.objects.get(pk=tenancy.pk).version
+    with pytest.raises(ValidationError) as exc:
+        services.tenancy_correct_takeover(
+            tenancy=tenancy, takeover=takeover, reason=reason, acting_user=support_staff
+        )
+    assert codes(exc.value) == {field: [code]}
+    stored = Tenancy.objects.get(pk=tenancy.pk)
+    assert stored.takeover == recorded and stored.version == version
+
+
 # --- incidents -------------------------------------------------------------------
 
 

@@ -165,6 +165,56 @@ def test_the_team_records_a_takeover(ss_client, tenancy):
 
 
 @pytest.mark.django_db
+def test_the_team_corrects_a_wrong_takeover_date_with_a_reason(ss_client, tenancy):
+    tenancy.takeover = D(2024, 2, 1)
+    tenancy.save()
+    detail = reverse("housing:tenancy-detail", kwargs={"pk": tenancy.pk})
+    url = reverse("housing:tenancy-takeover", kwargs={"pk": tenancy.pk})
+    assert url in ss_client.get(detail).content.decode()
+    page = ss_client.get(url).content.decode()
+    assert "Rätta datumet för övertagandet" in page and "2024-02-01" in page
+
+    response = ss_client.post(url, {"takeover": "2024-03-01", "version": tenancy.version})
+    assert response.status_code == 400  # no reason given
+    tenancy.refresh_from_db()
+    assert tenancy.takeover == D(2024, 2, 1)
+
+    response = ss_client.post(
+        url,
+        {"takeover": "2024-03-01", "reason": "Fel månad", "version": tenancy.version},
+    )
+    assert response.status_code == 302
+    tenancy.refresh_from_db()
+    assert tenancy.takeover == D(2024, 3, 1)
+    body = ss_client.get(detail).content.decode()
+    assert "Fel månad" in body and "2024-03-01" in body
+
+
+@pytest.mark.django_db
+def test_a_takeover_correction_over_someone_elses_save_is_refused(
+    ss_client, tenancy, support_staff
+):
+    from housing import services
+
+    tenancy.takeover = D(2024, 2, 1)
+    tenancy.save()
+    read_version = tenancy.version
+    services.tenancy_correct_takeover(
+        tenancy=Tenancy.objects.get(pk=tenancy.pk),
+        takeover=D(2024, 2, 15),
+        reason="Rättat av kollega",
+        acting_user=support_staff,
+    )
+    response = ss_client.post(
+        reverse("housing:tenancy-takeover", kwargs={"pk": tenancy.pk}),
+        {"takeover": "2024-03-01", "reason": "Fel månad", "version": read_version},
+    )
+    assert response.status_code == 400
+    tenancy.refresh_from_db()
+    assert tenancy.takeover == D(2024, 2, 15)
+
+
+@pytest.mark.django_db
 def test_a_takeover_on_a_first_hand_contract_answers_400(ss_client):
     tenancy = TenancyFactory(contract_type=ContractType.FIRST_HAND)
     response = ss_client.post(
