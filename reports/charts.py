@@ -41,6 +41,20 @@ def _open(width: int, height: int, title: str, desc: str) -> tuple[list[str], st
     return parts, uid
 
 
+def _text(x: float, y: float, content, *, anchor: str = "", size: int = 11, fill: str = INK) -> str:
+    """One SVG text; ``content`` is always escaped, so no caller can forget it."""
+    anchor_attr = f' text-anchor="{anchor}"' if anchor else ""
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}"{anchor_attr} font-size="{size}" fill="{fill}" {FONT}>'
+        f"{escape(content)}</text>"
+    )
+
+
+def _close(parts: list[str]) -> SafeString:
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 (every text goes through _text or escape)
+
+
 def _y_axis(parts: list[str], *, left: int, right: int, top: int, bottom: int) -> None:
     for pct in (0, 25, 50, 75, 100):
         y = bottom - (bottom - top) * pct / 100
@@ -48,10 +62,7 @@ def _y_axis(parts: list[str], *, left: int, right: int, top: int, bottom: int) -
             f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{GRID}" '
             'stroke-width="1"/>'
         )
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="{INK}" {FONT}>{pct} %</text>'
-        )
+        parts.append(_text(left - 6, y + 4, f"{pct} %", anchor="end"))
 
 
 def _target_line(
@@ -63,10 +74,7 @@ def _target_line(
         'stroke-width="2" stroke-dasharray="6 4"/>'
     )
     # Below the line at the left, where the data labels (above the points) are not.
-    parts.append(
-        f'<text x="{left + 4}" y="{y + 14:.1f}" font-size="11" '
-        f'fill="{TARGET}" {FONT}>{escape(label)}</text>'
-    )
+    parts.append(_text(left + 4, y + 14, label, fill=TARGET))
 
 
 def line_chart(
@@ -91,11 +99,7 @@ def line_chart(
     segments: list[list[str]] = []
     for i, point in enumerate(points):
         x = left + step * i if n > 1 else (left + right) / 2
-        label = escape(point.get("label", ""))
-        parts.append(
-            f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle" font-size="11" '
-            f'fill="{INK}" {FONT}>{label}</text>'
-        )
+        parts.append(_text(x, bottom + 18, point.get("label", ""), anchor="middle"))
         value = point.get(value_key)
         if value is None:
             if segment:
@@ -105,10 +109,7 @@ def line_chart(
         y = bottom - (bottom - top) * value
         segment.append(f"{x:.1f},{y:.1f}")
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{LINE}"/>')
-        parts.append(
-            f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle" font-size="10" '
-            f'fill="{INK}" {FONT}>{_percent(value)}</text>'
-        )
+        parts.append(_text(x, y - 8, _percent(value), anchor="middle", size=10))
     if segment:
         segments.append(segment)
     for seg in segments:
@@ -119,8 +120,7 @@ def line_chart(
             )
     if target is not None:
         _target_line(parts, target, target_label, left=left, right=right, top=top, bottom=bottom)
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 (every text above is escaped)
+    return _close(parts)
 
 
 def step_chart(
@@ -145,10 +145,7 @@ def step_chart(
         tick = 6 if last <= 36 else 12 if last <= 96 else 24
         for month in range(0, last + 1, tick):
             x = left + month * scale
-            parts.append(
-                f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" font-size="11" '
-                f'fill="{INK}" {FONT}>{month}</text>'
-            )
+            parts.append(_text(x, bottom + 16, month, anchor="middle"))
         coords = [f"{left:.1f},{top:.1f}"]
         previous = 1.0
         for point in points:
@@ -162,16 +159,10 @@ def step_chart(
             f'<polyline fill="none" stroke="{LINE}" stroke-width="2.5" '
             f'points="{" ".join(coords)}"/>'
         )
-        parts.append(
-            f'<text x="{right:.1f}" y="{bottom - (bottom - top) * previous - 6:.1f}" '
-            f'text-anchor="end" font-size="11" fill="{INK}" {FONT}>{_percent(previous)}</text>'
-        )
-    parts.append(
-        f'<text x="{(left + right) / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="11" '
-        f'fill="{INK}" {FONT}>{escape(x_label)}</text>'
-    )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 (every text above is escaped)
+        y_last = bottom - (bottom - top) * previous - 6
+        parts.append(_text(right, y_last, _percent(previous), anchor="end"))
+    parts.append(_text((left + right) / 2, height - 6, x_label, anchor="middle"))
+    return _close(parts)
 
 
 def bar_chart(
@@ -193,36 +184,25 @@ def bar_chart(
         x = left + (right - left) * pct / 100
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{GRID}"/>'
-            f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle" font-size="11" '
-            f'fill="{INK}" {FONT}>{pct} %</text>'
+            + _text(x, height - 5, f"{pct} %", anchor="middle")
         )
     for i, (label, rate, n) in enumerate(rows):
         y = top + i * (bar_h + gap)
         text = str(label)
         if len(text) > 28:
             text = text[:27] + "…"
-        parts.append(
-            f'<text x="{left - 6}" y="{y + bar_h - 5}" text-anchor="end" font-size="11" '
-            f'fill="{INK}" {FONT}>{escape(text)}</text>'
-        )
+        parts.append(_text(left - 6, y + bar_h - 5, text, anchor="end"))
         if rate is not None:
             w = (right - left) * rate
             parts.append(
                 f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{BAR}"/>'
             )
-        parts.append(
-            f'<text x="{right + 6}" y="{y + bar_h - 5}" font-size="11" fill="{INK}" {FONT}>'
-            f"{_percent(rate)} (n={n})</text>"
-        )
+        parts.append(_text(right + 6, y + bar_h - 5, f"{_percent(rate)} (n={n})"))
     if target is not None:
         x = left + (right - left) * target
         parts.append(
             f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom}" stroke="{TARGET}" '
             'stroke-width="2" stroke-dasharray="6 4"/>'
         )
-        parts.append(
-            f'<text x="{x + 4:.1f}" y="{bottom + 0}" font-size="10" fill="{TARGET}" {FONT}>'
-            f"{escape(target_label)}</text>"
-        )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 (every text above is escaped)
+        parts.append(_text(x + 4, bottom, target_label, size=10, fill=TARGET))
+    return _close(parts)

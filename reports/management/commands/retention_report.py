@@ -12,6 +12,19 @@ from reports import retention
 from reports.presentation import report_context
 from reports.services import report_figures
 
+# The CSV's columns after group_by and group, named as the JSON keys.
+CSV_KEYS = (
+    "cohort",
+    "housed",
+    "moved_on",
+    "lost",
+    "deceased",
+    "retention_rate",
+    "retention_rate_incl_deceased",
+    "meets_target",
+    "takeover_share",
+)
+
 
 def _date(value: str) -> date:
     try:
@@ -59,36 +72,11 @@ class Command(BaseCommand):
     def _csv(self, figures: dict) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(
-            [
-                "group_by",
-                "group",
-                "cohort",
-                "housed",
-                "moved_on",
-                "lost",
-                "deceased",
-                "retention_rate",
-                "retention_rate_incl_deceased",
-                "meets_target",
-                "takeover_share",
-            ]
-        )
-        keys = [
-            "cohort",
-            "housed",
-            "moved_on",
-            "lost",
-            "deceased",
-            "retention_rate",
-            "retention_rate_incl_deceased",
-            "meets_target",
-            "takeover_share",
-        ]
-        writer.writerow(["all", "", *[_cell(figures[k]) for k in keys]])
+        writer.writerow(["group_by", "group", *CSV_KEYS])
+        writer.writerow(["all", "", *[_cell(figures[k]) for k in CSV_KEYS]])
         for name, groups in figures["breakdown"].items():
             for group, counts in groups.items():
-                writer.writerow([name, group, *[_cell(counts[k]) for k in keys]])
+                writer.writerow([name, group, *[_cell(counts[k]) for k in CSV_KEYS]])
         return out.getvalue().encode("utf-8")
 
 
