@@ -19,10 +19,10 @@ from .models import (
     ReferralEvent,
     ReferralStatus,
     SupportNeed,
-    TargetGroup,
     TemporaryArrangement,
 )
 from .personnummer import birth_date, normalise
+from .selectors import target_groups_in_order
 from .services import NETWORK_FIELDS, PARTICIPANT_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -219,7 +219,7 @@ class LogEntryForm(StaleAwareFormMixin, forms.Form):
     error_messages = {"future": _("Only a booked interview can have a date in the future.")}
 
     kind = forms.ChoiceField(
-        label=_("Entry"),
+        label=_("Kind of entry"),
         choices=[
             (ReferralEvent.Kind.INTERVIEW_BOOKED, ReferralEvent.Kind.INTERVIEW_BOOKED.label),
             (ReferralEvent.Kind.INTERVIEW_HELD, ReferralEvent.Kind.INTERVIEW_HELD.label),
@@ -383,7 +383,7 @@ class ParticipantForm(RegistrationDateMixin, VersionedModelForm):
         self.fields["support_worker"].queryset = User.objects.filter(
             groups__name=Role.SUPPORT_STAFF.value, is_active=True
         ).order_by("first_name", "last_name")
-        self.fields["target_groups"].queryset = TargetGroup.objects.all()
+        self.fields["target_groups"].queryset = target_groups_in_order()
 
     def clean_personnummer(self):
         return self.cleaned_data["personnummer"] or None

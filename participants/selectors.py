@@ -8,7 +8,8 @@ joins done, so a page issues the same number of queries whatever its length.
 """
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import NullIf
 from django.http import Http404
 
 from bostadforst.roles import TEAM, Role, role_of
@@ -20,6 +21,8 @@ from .models import (
     Referral,
     ReferralEvent,
     ReferralStatus,
+    TargetGroup,
+    TargetGroupCode,
 )
 from .personnummer import normalise
 
@@ -85,15 +88,31 @@ def referral_events_for_user(*, user, referral: Referral) -> list[ReferralEvent]
     return list(qs)
 
 
+def target_groups_in_order() -> QuerySet[TargetGroup]:
+    """The six target groups in Stockholm's order (acute homelessness first),
+    not the alphabetical order of their codes."""
+    position = Case(
+        *[When(code=code, then=Value(i)) for i, code in enumerate(TargetGroupCode.values)],
+        default=Value(len(TargetGroupCode.values)),
+    )
+    return TargetGroup.objects.order_by(position, "code")
+
+
 def participant_list(*, user, status: str = "", search: str = "") -> QuerySet[Participant]:
     if role_of(user) not in TEAM:
         return Participant.objects.none()
-    qs = Participant.objects.select_related("support_worker").prefetch_related("target_groups")
+    qs = Participant.objects.select_related("support_worker").prefetch_related(
+        Prefetch("target_groups", queryset=target_groups_in_order())
+    )
     if status:
         qs = qs.filter(status=status)
     if search:
         qs = qs.filter(_search_filter(search))
-    return qs.order_by("last_name", "first_name", "pk")
+    # People imported without a name (only the municipal reference) after the
+    # named ones, so the first page is the people the team knows by name.
+    return qs.order_by(
+        NullIf("last_name", Value("")).asc(nulls_last=True), "first_name", "external_ref", "pk"
+    )
 
 
 def participant_get_for_user(*, user, pk) -> Participant:

@@ -730,3 +730,31 @@ def test_my_referrals_issues_the_same_few_queries_for_5_and_200_rows(
             assert client.get(url).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 10, counts
+
+
+def test_the_participant_list_shows_named_people_before_imported_ones_without_a_name(
+    ss_client,
+):
+    Participant.objects.create(external_ref="HIST-001")
+    ParticipantFactory(first_name="Åsa", last_name="Öberg")
+    ParticipantFactory(first_name="Bo", last_name="Ek")
+    rows = ss_client.get(reverse("participants:participant-list")).context["participants"]
+    assert [str(p) for p in rows] == ["Bo Ek", "Åsa Öberg", "HIST-001"]
+
+
+def test_target_groups_are_offered_and_shown_in_stockholms_order(ss_client, submitted):
+    from participants.models import TargetGroup, TargetGroupCode
+
+    participant = submitted.participant
+    url = reverse("participants:participant-update", kwargs={"pk": participant.pk})
+    form = ss_client.get(url).context["form"]
+    offered = [group.code for group in form.fields["target_groups"].queryset]
+    assert offered == list(TargetGroupCode.values)
+    participant.target_groups.set(TargetGroup.objects.all())
+    html = ss_client.get(participant.get_absolute_url()).content.decode()
+    assert html.index("Akut hemlöshet") < html.index("Unga vuxna") < html.index("Äldre")
+
+
+def test_the_log_form_names_the_kind_of_entry_apart_from_the_note(ss_client, assessing):
+    html = ss_client.get(assessing.get_absolute_url()).content.decode()
+    assert "Typ av händelse" in html and "Anteckning" in html
