@@ -43,6 +43,19 @@ def _save(instance, *, acting_user) -> None:
     instance.save()
 
 
+def _update(instance, *, allowed: tuple[str, ...], changes: dict, acting_user):
+    """Set ``changes`` on ``instance`` and save it, refusing fields outside
+    ``allowed``. ``instance.version`` is the version the editor read, so a
+    save by someone else in between raises StaleObjectError."""
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise TypeError(f"unexpected fields for {type(instance).__name__}: {unknown!r}")
+    for field, value in changes.items():
+        setattr(instance, field, value)
+    _save(instance, acting_user=acting_user)
+    return instance
+
+
 @transaction.atomic
 def landlord_create(
     *, name: str, contact_person: str = "", phone: str = "", email: str = "", acting_user
@@ -57,12 +70,7 @@ LANDLORD_FIELDS = ("name", "contact_person", "phone", "email")
 
 @transaction.atomic
 def landlord_update(*, landlord: Landlord, acting_user, **changes) -> Landlord:
-    for field, value in changes.items():
-        if field not in LANDLORD_FIELDS:
-            raise TypeError(f"landlord_update() got an unexpected field {field!r}")
-        setattr(landlord, field, value)
-    _save(landlord, acting_user=acting_user)
-    return landlord
+    return _update(landlord, allowed=LANDLORD_FIELDS, changes=changes, acting_user=acting_user)
 
 
 @transaction.atomic
@@ -106,14 +114,8 @@ APARTMENT_FIELDS = (
 
 @transaction.atomic
 def apartment_update(*, apartment: Apartment, acting_user, **changes) -> Apartment:
-    """Change an apartment's details; ``apartment.version`` is the version the
-    editor read, so a save by someone else in between raises StaleObjectError."""
-    for field, value in changes.items():
-        if field not in APARTMENT_FIELDS:
-            raise TypeError(f"apartment_update() got an unexpected field {field!r}")
-        setattr(apartment, field, value)
-    _save(apartment, acting_user=acting_user)
-    return apartment
+    """Change an apartment's details (optimistic locking: see ``_update``)."""
+    return _update(apartment, allowed=APARTMENT_FIELDS, changes=changes, acting_user=acting_user)
 
 
 @transaction.atomic
@@ -265,11 +267,6 @@ INCIDENT_FIELDS = ("kind", "occurred_on", "description", "amount", "resolved_on"
 
 @transaction.atomic
 def incident_update(*, incident: TenancyIncident, acting_user, **changes) -> TenancyIncident:
-    """Change an incident, e.g. record its resolution. ``incident.version`` is
-    the version the editor read (optimistic locking)."""
-    for field, value in changes.items():
-        if field not in INCIDENT_FIELDS:
-            raise TypeError(f"incident_update() got an unexpected field {field!r}")
-        setattr(incident, field, value)
-    _save(incident, acting_user=acting_user)
-    return incident
+    """Change an incident, e.g. record its resolution (optimistic locking:
+    see ``_update``)."""
+    return _update(incident, allowed=INCIDENT_FIELDS, changes=changes, acting_user=acting_user)

@@ -34,6 +34,12 @@ def participant_url(pk: int) -> str:
         return ""
 
 
+def _field_values(form) -> dict:
+    """The form's model field values for a service (the version travels on
+    the instance, not as a field)."""
+    return {k: v for k, v in form.cleaned_data.items() if k != "version"}
+
+
 def _int_param(request, name: str) -> int | None:
     value = request.GET.get(name, "")
     return int(value) if value.isdigit() and len(value) < 12 else None
@@ -88,7 +94,7 @@ class ApartmentCreateView(ServiceFormMixin, CreateView):
     success_message = _("The apartment was saved.")
 
     def perform(self, form):
-        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        data = _field_values(form)
         return services.apartment_create(acting_user=self.request.user, **data)
 
     def get_success_url(self):
@@ -105,7 +111,7 @@ class ApartmentUpdateView(ServiceFormMixin, UpdateView):
         return selectors.apartment_queryset(user=self.request.user)
 
     def perform(self, form):
-        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        data = _field_values(form)
         return services.apartment_update(
             apartment=copy.copy(form.instance), acting_user=self.request.user, **data
         )
@@ -227,7 +233,7 @@ class IncidentCreateView(ServiceFormMixin, CreateView):
         return super().get_context_data(tenancy=self.tenancy, **kwargs)
 
     def perform(self, form):
-        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        data = _field_values(form)
         return services.incident_create(tenancy=self.tenancy, acting_user=self.request.user, **data)
 
     def get_success_url(self):
@@ -247,7 +253,7 @@ class IncidentUpdateView(AuditedObjectMixin, ServiceFormMixin, UpdateView):
         return super().get_context_data(tenancy=self.object.tenancy, **kwargs)
 
     def perform(self, form):
-        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        data = _field_values(form)
         return services.incident_update(
             incident=copy.copy(form.instance), acting_user=self.request.user, **data
         )

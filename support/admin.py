@@ -66,10 +66,11 @@ class ReadOnlyCaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupportVisit)
-class SupportVisitAdmin(admin.ModelAdmin):
+class SupportVisitAdmin(ReadOnlyCaseAdmin):
     """Journal entries, read-only: no field is editable here and no entry can
-    be deleted. The model refuses a change to a locked entry as well, so this
-    is not the only guard."""
+    be deleted (new entries and corrections are written through the app,
+    which records the author and checks the rules). The model refuses a change
+    to a locked entry as well, so this is not the only guard."""
 
     list_display = ("started_at", "kind", "participant", "author", "signed_at", "corrects")
     list_filter = ("kind",)
@@ -89,19 +90,6 @@ class SupportVisitAdmin(admin.ModelAdmin):
     )
 
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        # New entries and corrections are written through the app, which
-        # records the author and checks the rules.
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Open entries are changed by their author in the app; locked ones by
-        # nobody.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ActionPlan)

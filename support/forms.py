@@ -49,6 +49,13 @@ def _now_to_minute():
     return timezone.localtime().replace(second=0, microsecond=0)
 
 
+def _check_date_order(form, *, earlier: str, later: str, code: str) -> None:
+    """Report ``code`` on ``later`` when that date comes before ``earlier``."""
+    first, then = form.cleaned_data.get(earlier), form.cleaned_data.get(later)
+    if first and then and then < first:
+        form.add_error(later, forms.ValidationError(form.error_messages[code], code=code))
+
+
 # --- Support visits ------------------------------------------------------------
 
 
@@ -87,6 +94,19 @@ class VisitFieldsMixin:
             goals.queryset = Goal.objects.filter(plan=plan).order_by("position", "pk")
             goals.label_from_instance = lambda g: f"{g.get_life_area_display()}: {g.text[:80]}"
             goals.help_text = _("Optional: which goals of the current plan the visit concerned.")
+
+    def visit_data(self) -> dict:
+        """The cleaned entry, as the visit services take it."""
+        data = self.cleaned_data
+        return {
+            "started_at": data["started_at"],
+            "duration_minutes": data["duration_minutes"],
+            "kind": data["kind"],
+            "staff": data["staff"],
+            "note": data["note"],
+            "goals": data.get("goals") or [],
+            "sign": data["sign"],
+        }
 
     def clean_started_at(self):
         value = self.cleaned_data["started_at"]
@@ -397,14 +417,7 @@ class ActionPlanForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        agreed, review = cleaned.get("agreed_on"), cleaned.get("review_on")
-        if agreed and review and review < agreed:
-            self.add_error(
-                "review_on",
-                forms.ValidationError(
-                    self.error_messages["review_before_agreed"], code="review_before_agreed"
-                ),
-            )
+        _check_date_order(self, earlier="agreed_on", later="review_on", code="review_before_agreed")
         return cleaned
 
     def _post_clean(self):
@@ -471,14 +484,7 @@ class PlacementForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end < start:
-            self.add_error(
-                "end",
-                forms.ValidationError(
-                    self.error_messages["end_before_start"], code="end_before_start"
-                ),
-            )
+        _check_date_order(self, earlier="start", later="end", code="end_before_start")
         return cleaned
 
     def validate_constraints(self, exclude=None):

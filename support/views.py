@@ -83,17 +83,10 @@ class VisitQuickLogView(ServiceFormMixin, FormView):
         return kwargs
 
     def perform(self, form):
-        data = form.cleaned_data
         return services.visit_log(
-            participant=data["participant"],
-            started_at=data["started_at"],
-            duration_minutes=data["duration_minutes"],
-            kind=data["kind"],
-            staff=data["staff"],
-            note=data["note"],
-            goals=data.get("goals") or [],
-            sign=data["sign"],
+            participant=form.cleaned_data["participant"],
             acting_user=self.request.user,
+            **form.visit_data(),
         )
 
     def get_success_url(self):
@@ -162,17 +155,8 @@ class VisitEditView(VisitObjectFormMixin, FormView):
         return {**super().get_form_kwargs(), "instance": self.visit, "user": self.request.user}
 
     def perform(self, form):
-        data = form.cleaned_data
         return services.visit_update(
-            visit=self.visit,
-            started_at=data["started_at"],
-            duration_minutes=data["duration_minutes"],
-            kind=data["kind"],
-            staff=data["staff"],
-            note=data["note"],
-            goals=data.get("goals") or [],
-            sign=data["sign"],
-            acting_user=self.request.user,
+            visit=self.visit, acting_user=self.request.user, **form.visit_data()
         )
 
 
@@ -200,17 +184,8 @@ class VisitCorrectView(VisitObjectFormMixin, FormView):
         return super().get_context_data(is_correction=True, **kwargs)
 
     def perform(self, form):
-        data = form.cleaned_data
         return services.visit_correct(
-            original=self.visit,
-            started_at=data["started_at"],
-            duration_minutes=data["duration_minutes"],
-            kind=data["kind"],
-            staff=data["staff"],
-            note=data["note"],
-            goals=data.get("goals") or [],
-            sign=data["sign"],
-            acting_user=self.request.user,
+            original=self.visit, acting_user=self.request.user, **form.visit_data()
         )
 
 
