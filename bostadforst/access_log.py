@@ -3,6 +3,9 @@
 log_read(request, participant)
 """
 
+import ipaddress
+
+from django.conf import settings
 from django.db import models
 
 from .models import AccessLogEntry
@@ -10,11 +13,29 @@ from .roles import role_of
 
 
 def client_ip(request) -> str | None:
-    """The client's address. Behind the reverse proxy, REMOTE_ADDR is set from
-    the trusted proxy's header by the proxy itself (see README, Production)."""
+    """The client's address, for the access log and for django-axes' lockout
+    (``AXES_CLIENT_IP_CALLABLE``), so both always name the same address.
+
+    Without a proxy it is REMOTE_ADDR. Behind the reverse proxy
+    (``TRUSTED_PROXY_COUNT`` > 0) it is the entry of ``X-Forwarded-For`` that
+    the trusted proxy appended (counted from the right): the entries to its
+    left come from the client and can be anything, so trusting the leftmost one
+    would let an attacker pick a new "IP" for every password guess.
+    """
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    meta = getattr(request, "META", {})
+    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    candidate = meta.get("REMOTE_ADDR") or ""
+    if count:
+        hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [hop for hop in hops if hop]
+        if len(hops) >= count:  # else the request did not come through the proxy
+            candidate = hops[-count]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
 
 
 def log_access(

@@ -71,8 +71,10 @@ class SessionLimitsMiddleware:
             now = int(time.time())
             last = request.session.get("last_activity", now)
             login_at = request.session.get("login_at", now)
-            idle = now - last > settings.SESSION_IDLE_TIMEOUT
-            too_old = now - login_at > settings.SESSION_ABSOLUTE_TIMEOUT
+            # ">=": when the keep-alive URL says 0 seconds are left, the
+            # session has ended (the idle warning's script relies on it).
+            idle = now - last >= settings.SESSION_IDLE_TIMEOUT
+            too_old = now - login_at >= settings.SESSION_ABSOLUTE_TIMEOUT
             if idle or too_old:
                 # Only this session ends: an idle tab on one device must not log
                 # the user out of a phone in use elsewhere (an explicit logout does).

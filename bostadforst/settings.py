@@ -161,11 +161,11 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-    if env.bool("BEHIND_PROXY", default=False)
-    else ["REMOTE_ADDR"]
-)
+# One trusted reverse proxy appends the client's address to X-Forwarded-For;
+# bostadforst.access_log.client_ip takes exactly that entry (never the
+# client-supplied ones to its left), for the lockout and the access log alike.
+TRUSTED_PROXY_COUNT = 1 if env.bool("BEHIND_PROXY", default=False) else 0
+AXES_CLIENT_IP_CALLABLE = "bostadforst.access_log.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # --- Sessions -----------------------------------------------------------------

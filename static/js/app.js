@@ -21,6 +21,8 @@
   var pingUrl = body.getAttribute("data-ping-url");
   var loginUrl = body.getAttribute("data-login-url");
   var warning = document.getElementById("session-warning");
+  // What the server counts as the last activity: the page load, or the last
+  // POST to the keep-alive URL. Typing alone does not move it (see below).
   var lastActivity = Date.now();
   var lastPing = Date.now();
   var warnTimer = null;
@@ -83,7 +85,10 @@
     window.location.assign(loginUrl + "?next=" + encodeURIComponent(next));
   }
 
-  /* Another tab may have kept the session alive: ask before leaving. */
+  /* Another tab may have kept the session alive: ask the server before
+   * leaving, and leave only once it has ended the session. (Going to the login
+   * page while the session still lives would be answered by a redirect back,
+   * which counts as activity: the tab would keep itself logged in forever.) */
   function checkAndLogout() {
     fetch(pingUrl, { credentials: "same-origin", redirect: "manual" })
       .then(function (response) {
@@ -93,13 +98,15 @@
         return response.json();
       })
       .then(function (data) {
-        if (data.remaining > 5) {
-          lastActivity = Date.now() - (idleTimeout - data.remaining) * 1000;
-          hideWarning();
-          schedule();
-        } else {
+        if (data.remaining <= 0) {
           goToLogin();
+          return;
         }
+        lastActivity = Date.now() - (idleTimeout - data.remaining) * 1000;
+        if (data.remaining > warningBefore) {
+          hideWarning();
+        }
+        schedule();
       })
       .catch(goToLogin);
   }
@@ -177,12 +184,12 @@
     }
     form.addEventListener("input", function () {
       saveDraft(form, index);
-      lastActivity = Date.now();
-      // Typing is activity: keep the server session alive, at most once a minute.
-      if (Date.now() - lastPing > 60 * 1000) {
+      // Typing is activity: keep the server session alive (at most one request
+      // a minute, or at once while the warning shows). The timers follow the
+      // server's clock, which only a request moves.
+      var warningShown = warning && !warning.classList.contains("d-none");
+      if (warningShown || Date.now() - lastPing > 60 * 1000) {
         extend();
-      } else {
-        schedule();
       }
     });
     form.addEventListener("submit", function () {

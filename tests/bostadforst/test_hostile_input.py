@@ -113,18 +113,39 @@ def tamper_values(world) -> dict:
     }
 
 
+def takes_form_posts(view_class) -> bool:
+    """A FormView/CreateView/UpdateView, or any other view that handles POST
+    with a form class of its own (e.g. a list searched by a POSTed form)."""
+    if issubclass(view_class, FormMixin):
+        return True
+    return hasattr(view_class, "post") and any(
+        name.endswith("form_class") and getattr(view_class, name, None) is not None
+        for name in dir(view_class)
+    )
+
+
 def form_routes():
     out = []
     for route in project_routes():
         view_class = getattr(route.callback, "view_class", None)
         if view_class is None or route.name in PUBLIC or route.name not in ACCESS_TABLE:
             continue
-        if issubclass(view_class, FormMixin) and (
-            getattr(view_class, "form_class", None) is not None
-            or "get_form_class" in vars(view_class)
-        ):
+        if takes_form_posts(view_class):
             out.append(route)
     return out
+
+
+def forms_in(context) -> list[forms.BaseForm]:
+    """Every form the page renders (a search page has a filter and a search form)."""
+    if context is None:
+        return []
+    layers = context if isinstance(context, list) else [context]
+    found = []
+    for layer in layers:
+        for value in layer.flatten().values():
+            if isinstance(value, forms.BaseForm) and all(value is not f for f in found):
+                found.append(value)
+    return found
 
 
 def row_counts() -> dict[str, int]:
@@ -156,25 +177,35 @@ def field_strategy(field: forms.Field, world):
 
 
 def open_form(world, route):
-    """(client, url, form) for the first role the table allows that gets the form."""
+    """(client, url, forms) for the first role the table allows that gets a form;
+    the page's main form (context "form", if any) first."""
     url = reverse(route.name, kwargs=world.url_kwargs(route))
     for role in sorted(ACCESS_TABLE[route.name]):
         client = world.client(role)
         response = client.get(url)
-        form = (response.context or {}).get("form") if response.status_code == 200 else None
-        if form is not None:
-            return client, url, form
-    return None, url, None
+        if response.status_code != 200:
+            continue
+        found = forms_in(response.context)
+        main = response.context.get("form")
+        if main is not None:
+            found = [main, *(f for f in found if f is not main)]
+        if found:
+            return client, url, found
+    return None, url, []
 
 
 @pytest.mark.parametrize("route", form_routes(), ids=lambda r: r.name)
 def test_hostile_posts_never_crash_half_save_or_apply_tampered_fields(world, route):
-    client, url, form = open_form(world, route)
-    if form is None:
+    client, url, page_forms = open_form(world, route)
+    if not page_forms:
         pytest.skip(f"{route.name}: no role in the demo world gets the form page")
-    names = {form.add_prefix(name): field for name, field in form.fields.items()}
+    names = {
+        form.add_prefix(name): field
+        for form in reversed(page_forms)
+        for name, field in form.fields.items()
+    }
     tamper = {k: v for k, v in tamper_values(world).items() if k not in names}
-    instance = getattr(form, "instance", None)
+    instance = getattr(page_forms[0], "instance", None)
     strategies = {
         name: st.one_of(st.none(), field_strategy(field, world)) for name, field in names.items()
     }
@@ -219,3 +250,26 @@ def test_hostile_posts_never_crash_half_save_or_apply_tampered_fields(world, rou
 def test_the_fuzzer_finds_the_projects_form_views():
     names = {r.name for r in form_routes()}
     assert len(names) >= 5, names
+    # A list searched by a POSTed form (no FormMixin) is a form view too.
+    assert "participants:participant-list" in names
+
+
+def test_the_fuzzer_would_find_a_new_form_view_of_any_kind():
+    from django.views import View
+    from django.views.generic import FormView
+
+    class NewFormPage(FormView):
+        form_class = forms.Form
+
+    class NewSearchPage(View):
+        search_form_class = forms.Form
+
+        def post(self, request):
+            return None
+
+    class NotAForm(View):
+        def post(self, request):
+            return None
+
+    assert takes_form_posts(NewFormPage) and takes_form_posts(NewSearchPage)
+    assert not takes_form_posts(NotAForm)

@@ -227,3 +227,47 @@ def test_the_demo_login_page_says_two_factor_is_off(client, settings):
     settings.OTP_REQUIRED_FOR_PRIVILEGED = False
     html = client.get(reverse("login")).content.decode()
     assert "tvåfaktorsinloggning" in html.lower()
+
+
+# --- The client IP behind the reverse proxy (PITFALLS 7) ---------------------------
+
+
+def via_proxy(client, username, password, forwarded_for):
+    return client.post(
+        reverse("login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR="172.18.0.2",  # the reverse proxy
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_behind_the_proxy_a_forged_forwarded_for_does_not_escape_the_lockout(
+    client, support_staff, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(5):  # the attacker sends a new "IP" with every guess
+        via_proxy(client, support_staff.username, "fel-lösenord", f"10.66.0.{n}, 203.0.113.9")
+    again = via_proxy(client, support_staff.username, TEST_PASSWORD, "10.99.9.9, 203.0.113.9")
+    assert again.status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.9"
+    rows = AccessLogEntry.objects.filter(action__in=[Action.LOGIN_FAILED, Action.LOCKOUT])
+    assert set(rows.values_list("ip", flat=True)) == {"203.0.113.9"}
+
+
+def test_behind_the_proxy_each_real_client_has_its_own_lock(client, support_staff, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(5):
+        via_proxy(client, support_staff.username, "fel-lösenord", "203.0.113.9")
+    assert (
+        via_proxy(client, support_staff.username, TEST_PASSWORD, "198.51.100.4").status_code == 302
+    )
+
+
+def test_without_a_proxy_forwarded_for_is_ignored(client):
+    client.post(
+        reverse("login"),
+        {"username": "nobody", "password": "x"},
+        REMOTE_ADDR="10.0.0.8",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    assert AccessLogEntry.objects.get(action=Action.LOGIN_FAILED).ip == "10.0.0.8"

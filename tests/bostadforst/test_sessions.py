@@ -126,3 +126,17 @@ def test_deactivating_a_user_ends_their_sessions(support_staff):
     support_staff.save()
     assert client.get(reverse("home")).status_code == 302
     assert not UserSession.objects.filter(user=support_staff).exists()
+
+
+def test_when_no_time_is_left_the_session_has_ended(support_staff):
+    """The idle warning's script leaves for the login page only when the
+    keep-alive URL answers that the session is over; "0 seconds left" with a
+    living session would send it to a login page that redirects straight back
+    (and counts as activity), keeping an abandoned tab logged in for ever."""
+    client = logged_in(support_staff)
+    shift(client, last_activity=30 * 60 - 2)
+    assert client.get(reverse("session-ping")).json()["remaining"] in (1, 2)
+    shift(client, last_activity=30 * 60)
+    response = client.get(reverse("session-ping"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
