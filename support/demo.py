@@ -209,7 +209,9 @@ def _seed_visits(participant, *, worker, start: date, today: date, rng) -> None:
             visit._history_user = worker
             visit.full_clean()
             visit.save()
-            visit.staff.set([worker])
+            # As visit_log does it: one history row, holding the staff too.
+            services._set_staff_and_goals(visit, staff=[worker], goals=[])
+            services._snapshot_staff_and_goals(visit)
         month = next_month
 
 

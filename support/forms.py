@@ -1,6 +1,8 @@
 """Forms of the support app. They check single values; rules across rows
 (plan versions, journal locks, capacity) are in ``support.services``."""
 
+from datetime import timedelta
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -306,6 +308,17 @@ EXTRA_GOALS = 2
 EXTRA_ACTIONS = 2
 
 
+def _next_review(current: ActionPlan):
+    """The review date a revision starts from: the current one while it is
+    still ahead, else as far from today as the current plan's review was from
+    its agreement (a plan revised late would otherwise open already overdue)."""
+    today = timezone.localdate()
+    if current.review_on >= today:
+        return current.review_on
+    interval = current.review_on - current.agreed_on
+    return today + (interval if interval.days > 0 else timedelta(days=182))
+
+
 class ActionPlanForm(forms.ModelForm):
     """A new version of the plan: the plan's own fields, its goals and, per
     goal, its actions (nested formsets; blank rows are ignored).
@@ -348,7 +361,7 @@ class ActionPlanForm(forms.ModelForm):
         actions_initial: list[list[dict]] = []
         if current is not None and not self.is_bound:
             self.initial.setdefault("agreed_on", timezone.localdate())
-            self.initial.setdefault("review_on", current.review_on)
+            self.initial.setdefault("review_on", _next_review(current))
             self.initial.setdefault("on_breach", current.on_breach)
             for goal in current.goals.all():
                 goal_initial.append({"life_area": goal.life_area, "text": goal.text})

@@ -174,7 +174,13 @@ def plan_versions(*, participant: Participant) -> QuerySet[ActionPlan]:
 
 def plan_review_list(*, user, today: date) -> list[Participant]:
     """Active participants whose plan review is overdue, due soon, or who have
-    no plan yet; most urgent first. One query."""
+    no plan yet. One query.
+
+    Most urgent first: overdue reviews (longest overdue first), then people
+    without a plan, then reviews due soon. An agreed plan that has lapsed
+    comes before a missing one, so a long tail of people without a plan
+    cannot push it out of sight.
+    """
     if not is_team(user):
         return []
     latest = _latest_plan(OuterRef("pk"))
@@ -190,7 +196,15 @@ def plan_review_list(*, user, today: date) -> list[Participant]:
             Q(review_on__isnull=True)
             | Q(review_on__lte=today + timedelta(days=REVIEW_DUE_SOON_DAYS))
         )
-        .order_by(F("review_on").asc(nulls_first=True), "last_name", "first_name", "pk")
+        .annotate(
+            urgency=Case(
+                When(review_on__lt=today, then=Value(0)),
+                When(review_on__isnull=True, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("urgency", "review_on", "last_name", "first_name", "pk")
     )
     out = list(rows)
     for p in out:

@@ -36,6 +36,11 @@ def test_support_demo_seeds_a_year_of_support_and_runs_twice_without_change(supp
         visits = participant.visits.count()
         assert 20 <= visits <= 50  # 2–4 a month, about a year
         assert all(v.is_locked for v in participant.visits.all())
+    # One history row per demo visit, its staff in the snapshot.
+    visit = SupportVisit.objects.order_by("pk").first()
+    (record,) = visit.history.all()
+    assert record.history_type == "+"
+    assert list(record.staff.values_list("user_id", flat=True)) == [support_staff.pk]
     assert CrisisPlace.objects.count() == 3
     assert CrisisPlacement.objects.filter(end__isnull=True).count() == 1
     assert CrisisPlacement.objects.filter(end__isnull=False).count() == 2

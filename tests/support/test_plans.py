@@ -112,6 +112,32 @@ def test_revision_form_is_prefilled_from_the_current_version(ss_client, housed, 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
+    ("agreed_days_ago", "review_in_days", "expected_in_days"),
+    [
+        (30, 60, 60),  # review still ahead: kept
+        (30, 0, 0),  # due today: kept
+        (200, -20, 180),  # overdue: the same interval again, from today
+    ],
+)
+def test_a_revision_starts_from_a_review_date_that_is_not_already_past(
+    housed, support_staff, agreed_days_ago, review_in_days, expected_in_days
+):
+    from support.forms import ActionPlanForm
+
+    today = timezone.localdate()
+    plan = ActionPlanFactory(
+        participant=housed,
+        created_by=support_staff,
+        agreed_on=today - datetime.timedelta(days=agreed_days_ago),
+        review_on=today + datetime.timedelta(days=review_in_days),
+    )
+    form = ActionPlanForm(participant=housed, current=plan)
+    assert form.initial["agreed_on"] == today
+    assert form.initial["review_on"] == today + datetime.timedelta(days=expected_in_days)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"review_on": "2000-01-01"}, "Uppföljningsdatumet kan inte vara före"),
@@ -207,6 +233,32 @@ def test_overdue_review_is_flagged_on_the_participant_page_and_in_team_lists(
     assert [(r.pk, r.review_status) for r in rows] == [(housed.pk, ReviewStatus.OVERDUE)]
     caseload = ss_client.get(reverse("support:my-participants")).content.decode()
     assert "Uppföljning försenad" in caseload
+
+
+@pytest.mark.django_db
+def test_the_review_list_puts_overdue_first_then_missing_then_due_soon(support_staff):
+    from .factories import ParticipantFactory
+
+    today = timezone.localdate()
+
+    def with_review(days: int | None, name: str):
+        person = ParticipantFactory(last_name=name)
+        if days is not None:
+            ActionPlanFactory(
+                participant=person,
+                created_by=support_staff,
+                agreed_on=today - datetime.timedelta(days=400),
+                review_on=today + datetime.timedelta(days=days),
+            )
+        return person
+
+    soon = with_review(3, "Ahl")
+    missing = with_review(None, "Berg")
+    overdue_long = with_review(-40, "Carlsson")
+    overdue_short = with_review(-1, "Dahl")
+    with_review(60, "Ek")  # not due: not listed
+    rows = plan_review_list(user=support_staff, today=today)
+    assert [r.pk for r in rows] == [overdue_long.pk, overdue_short.pk, missing.pk, soon.pk]
 
 
 @pytest.mark.django_db
