@@ -2,17 +2,29 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from .roles import NAV_GROUPS, NAVIGATION, role_of
+from .security import otp_required
+
+
+def second_factor_pending(user) -> bool:
+    """Logged in with the password, but the TOTP step is still to come."""
+    if not getattr(user, "is_authenticated", False) or not otp_required(user):
+        return False
+    return not getattr(user, "is_verified", lambda: True)()
 
 
 def navigation(request) -> dict:
     """The main navigation for the user's role (only URLs that exist).
 
     ``nav_items`` is flat (every link, for the start page); ``nav_menu`` is the
-    same links with grouped entries collected under their group's menu.
+    same links with grouped entries collected under their group's menu. Until
+    the second factor is entered there is no menu: every link would only lead
+    back to the code step.
     """
-    role = role_of(getattr(request, "user", None))
+    user = getattr(request, "user", None)
+    role = role_of(user)
+    pending = second_factor_pending(user)
     items, menu, groups = [], [], {}
-    if role is not None:
+    if role is not None and not pending:
         current = getattr(getattr(request, "resolver_match", None), "view_name", "")
         for entry in NAVIGATION:
             if role not in entry.roles:
@@ -40,6 +52,7 @@ def navigation(request) -> dict:
         "nav_items": items,
         "nav_menu": menu,
         "user_role": role,
+        "second_factor_pending": pending,
         "municipality_name": settings.MUNICIPALITY_NAME,
         "demo_mode": settings.DEMO_MODE,
         "session_idle_timeout": settings.SESSION_IDLE_TIMEOUT,

@@ -7,6 +7,8 @@ Usage::
 """
 
 from django import template
+from django.apps import apps
+from django.utils.text import capfirst
 
 from ..history import change_history as history_rows
 
@@ -19,3 +21,14 @@ def change_history(obj, limit: int = 20):
         "history_rows": history_rows(obj, limit=limit),
         "history_id": f"{obj._meta.model_name}-{obj.pk}",
     }
+
+
+@register.filter
+def record_type(label: str) -> str:
+    """A model label of the access log ("housing.Tenancy") as the reader's
+    word for it ("Hyresförhållande"); anything else unchanged."""
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return label
+    return capfirst(model._meta.verbose_name)

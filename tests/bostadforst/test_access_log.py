@@ -275,3 +275,11 @@ def test_social_workers_and_support_staff_cannot_read_the_log(sw_client, ss_clie
     for client in (sw_client, ss_client):
         assert client.get(reverse("bostadforst:access-log")).status_code == 403
         assert client.get(reverse("bostadforst:access-log-export")).status_code == 403
+
+
+def test_the_review_page_names_record_types_in_words_not_code(um_client, social_worker):
+    entry(social_worker, 41, timezone.now())
+    html = um_client.get(reverse("bostadforst:access-log")).content.decode()
+    assert "<td>Deltagare</td>" in html
+    assert "participants.Participant" not in html
+    assert "bostadforst.AccessLogEntry" not in html

@@ -176,6 +176,17 @@ def test_a_unit_manager_must_enter_a_code_after_the_password(client, unit_manage
     assert client.get(reverse("home")).status_code == 200
 
 
+def test_the_code_step_shows_no_menu_until_the_code_is_entered(client, unit_manager, otp_on):
+    device = device_for(unit_manager)
+    post_login(client, unit_manager.username, TEST_PASSWORD)
+    html = client.get(reverse("otp-verify")).content.decode()
+    assert reverse("bostadforst:access-log") not in html
+    assert reverse("logout") in html  # leaving is still possible
+    assert "data-no-draft" in html  # a one-time code is never kept as a draft
+    client.post(reverse("otp-verify"), {"token": f"{totp(device.bin_key):06d}"})
+    assert reverse("bostadforst:access-log") in client.get(reverse("home")).content.decode()
+
+
 def test_the_code_step_refuses_a_next_off_site(client, unit_manager, otp_on):
     device = device_for(unit_manager)
     post_login(client, unit_manager.username, TEST_PASSWORD)
