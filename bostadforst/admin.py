@@ -18,14 +18,8 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_active", "groups")
 
 
-@admin.register(AccessLogEntry)
-class AccessLogEntryAdmin(admin.ModelAdmin):
-    """Read-only: the log is append-only, in the admin as everywhere."""
-
-    list_display = ("at", "username", "role", "action", "model", "person_id", "ip")
-    list_filter = ("action", "role")
-    search_fields = ("username",)
-    date_hierarchy = "at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that are records of what happened: shown, never added, changed or deleted."""
 
     def has_add_permission(self, request):
         return False
@@ -37,8 +31,18 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(ReadOnlyAdmin):
+    """Read-only: the log is append-only, in the admin as everywhere."""
+
+    list_display = ("at", "username", "role", "action", "model", "person_id", "ip")
+    list_filter = ("action", "role")
+    search_fields = ("username",)
+    date_hierarchy = "at"
+
+
 @admin.register(GallringRun)
-class GallringRunAdmin(admin.ModelAdmin):
+class GallringRunAdmin(ReadOnlyAdmin):
     """Each culling run, by count only."""
 
     list_display = (
@@ -49,12 +53,3 @@ class GallringRunAdmin(admin.ModelAdmin):
         "persons_culled",
         "rows_deleted",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -78,9 +78,7 @@ def test_no_app_writes_case_models_in_bulk():
     for file in local_app_sources():
         for line, code in bulk_writes_on_case_models(file.read_text(), models, accessors):
             offenders.append(f"{file.relative_to(ROOT)}:{line}: {code}")
-    assert not offenders, "bulk write bypasses history and the access log:\n" + "\n".join(
-        offenders
-    )
+    assert not offenders, "bulk write bypasses history and the access log:\n" + "\n".join(offenders)
 
 
 def test_the_walk_catches_each_kind_of_bypass():
