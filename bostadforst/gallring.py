@@ -276,7 +276,14 @@ def execute(result: CullPlan) -> GallringRun:
                     **{generic.ct_field: content_type, f"{generic.fk_field}__in": chunk}
                 )._raw_delete(using)
     for history, history_ids in result.history_rows.items():
+        # Rows that hang off a history row (simple-history's snapshots of
+        # many-to-many fields, e.g. a visit's staff and goals) go with it.
+        dependants = [rel for rel in history._meta.related_objects if rel.field.many_to_one]
         for chunk in _chunks(history_ids):
+            for rel in dependants:
+                deleted += rel.related_model._base_manager.filter(
+                    **{f"{rel.field.attname}__in": chunk}
+                )._raw_delete(using)
             deleted += history._base_manager.filter(history_id__in=chunk)._raw_delete(using)
     connection.check_constraints()
     return GallringRun.objects.create(
