@@ -1,5 +1,9 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .auth_views import AdminLoginRedirect
@@ -16,6 +20,33 @@ admin.site.login = AdminLoginRedirect.as_view()
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "first_name", "last_name", "email", "is_active", "last_login")
     list_filter = ("is_active", "groups")
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Two-factor login"), {"fields": ("otp_enrolment_until",)}),
+    )
+    actions = ["open_otp_enrolment"]
+
+    @admin.action(description=_("Open two-factor setup for the selected users"))
+    def open_otp_enrolment(self, request, queryset):
+        """For a new user or a lost phone (delete the old device first): the
+        user sets up the app at their next login within the window."""
+        until = timezone.now() + timedelta(hours=settings.OTP_ENROLMENT_WINDOW_HOURS)
+        for user in queryset:
+            user.otp_enrolment_until = until
+            user.save(update_fields=["otp_enrolment_until"])
+        self.message_user(
+            request,
+            _("Two-factor setup is open until %(until)s.")
+            % {"until": timezone.localtime(until).strftime("%Y-%m-%d %H:%M")},
+        )
+
+    def save_model(self, request, obj, form, change):
+        # A new account may set up its app at first login, within the window.
+        if not change and obj.otp_enrolment_until is None:
+            obj.otp_enrolment_until = timezone.now() + timedelta(
+                hours=settings.OTP_ENROLMENT_WINDOW_HOURS
+            )
+        super().save_model(request, obj, form, change)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponseRedirect
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.safestring import mark_safe
@@ -134,8 +134,13 @@ class OTPEnrolView(_OTPStepMixin, FormView):
     template_name = "registration/otp_enrol.html"
 
     def dispatch(self, request, *args, **kwargs):
+        if not otp_required(request.user):
+            return HttpResponseRedirect(self.get_success_url())
         if user_has_device(request.user, confirmed=True):
             return HttpResponseRedirect(reverse("otp-verify"))
+        if not request.user.may_enrol_otp():
+            log_access(action=AccessLogEntry.Action.DENIED, request=request, model="otp")
+            return render(request, "registration/otp_enrol_closed.html", status=403)
         self.device = (
             TOTPDevice.objects.filter(user=request.user, confirmed=False).order_by("pk").first()
         )
@@ -157,6 +162,10 @@ class OTPEnrolView(_OTPStepMixin, FormView):
             return self._refuse(form)
         self.device.confirmed = True
         self.device.save()
+        user = self.request.user
+        if user.otp_enrolment_until is not None:
+            user.otp_enrolment_until = None
+            user.save(update_fields=["otp_enrolment_until"])
         otp_login(self.request, self.device)
         return HttpResponseRedirect(self.get_success_url())
 

@@ -16,6 +16,12 @@ from .roles import Role, role_of
 class User(AbstractUser):
     """A staff member of the municipality. The role comes from the user's group."""
 
+    # Until when the user may set up a two-factor device themselves (opened by
+    # an administrator; cleared when a device is confirmed).
+    otp_enrolment_until = models.DateTimeField(
+        _("two-factor setup open until"), null=True, blank=True
+    )
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -27,6 +33,14 @@ class User(AbstractUser):
     @property
     def role(self) -> Role | None:
         return role_of(self)
+
+    def may_enrol_otp(self, *, now=None) -> bool:
+        from django.conf import settings
+
+        if settings.OTP_SELF_ENROLMENT:
+            return True
+        until = self.otp_enrolment_until
+        return until is not None and until > (now or timezone.now())
 
 
 class StaleObjectError(Exception):

@@ -21,6 +21,8 @@ if env.bool("DJANGO_READ_DOT_ENV", default=True) and (BASE_DIR / ".env").is_file
 
 # --- Core ---------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Demo mode (make run): fictional data, said so on the login page.
+DEMO_MODE = env.bool("DEMO_MODE", default=False)
 # No built-in fallback: a missing key must stop the process, never sign sessions
 # with a value published in the source.
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -153,6 +155,11 @@ LOGOUT_REDIRECT_URL = "login"
 OTP_REQUIRED_FOR_PRIVILEGED = env.bool("OTP_REQUIRED_FOR_PRIVILEGED", default=not DEBUG)
 OTP_REQUIRED_FOR_ALL = env.bool("OTP_REQUIRED_FOR_ALL", default=False)
 OTP_TOTP_ISSUER = "Bostad först"
+# A user may set up their own TOTP device only while an administrator has
+# opened setup for them (a stolen password alone must not be enough to enrol
+# an attacker's phone). Demo and development allow it at any time.
+OTP_SELF_ENROLMENT = env.bool("OTP_SELF_ENROLMENT", default=DEBUG or DEMO_MODE)
+OTP_ENROLMENT_WINDOW_HOURS = env.int("OTP_ENROLMENT_WINDOW_HOURS", default=72)
 
 # django-axes: lock username + IP, never IP alone (behind a proxy everyone shares
 # one IP, and one attacker would lock out the whole municipality).
@@ -295,7 +302,6 @@ RETENTION_TARGET = env.float("RETENTION_TARGET", default=0.80)
 GALLRING_YEARS = env.int("GALLRING_YEARS", default=5)
 GALLRING_RESEARCH_EXEMPTION = env.bool("GALLRING_RESEARCH_EXEMPTION", default=False)
 GALLRING_SCHEDULED = env.bool("GALLRING_SCHEDULED", default=False)
-DEMO_MODE = env.bool("DEMO_MODE", default=False)
 
 # --- Logging ------------------------------------------------------------------
 LOGGING = {

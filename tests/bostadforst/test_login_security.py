@@ -2,6 +2,7 @@
 every login event logged without secrets."""
 
 import datetime
+from datetime import timedelta
 import logging
 
 import pytest
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from bostadforst.models import AccessLogEntry
+from bostadforst.models import AccessLogEntry, User
 
 from ..factories import TEST_PASSWORD
 
@@ -218,6 +219,8 @@ def test_social_workers_need_no_code_unless_required_for_all(client, social_work
 
 
 def test_a_user_without_a_device_enrols_with_an_inline_qr_code(client, unit_manager, otp_on):
+    unit_manager.otp_enrolment_until = timezone.now() + timedelta(hours=1)
+    unit_manager.save()
     response = post_login(client, unit_manager.username, TEST_PASSWORD)
     assert response["Location"] == reverse("otp-enrol")
     page = client.get(reverse("otp-enrol"))
@@ -231,6 +234,58 @@ def test_a_user_without_a_device_enrols_with_an_inline_qr_code(client, unit_mana
     device.refresh_from_db()
     assert device.confirmed
     assert client.get(reverse("home")).status_code == 200
+    unit_manager.refresh_from_db()
+    assert unit_manager.otp_enrolment_until is None, "the setup window closes once used"
+
+
+def test_a_stolen_password_alone_cannot_enrol_a_device(client, unit_manager, otp_on):
+    """Without a setup window opened by an administrator, a user without a
+    device is stopped before any secret is made, and the attempt is logged."""
+    response = post_login(client, unit_manager.username, TEST_PASSWORD)
+    assert response["Location"] == reverse("otp-enrol")
+    page = client.get(reverse("otp-enrol"))
+    assert page.status_code == 403
+    assert "administratör" in page.content.decode()
+    assert not TOTPDevice.objects.filter(user=unit_manager).exists()
+    assert client.post(reverse("otp-enrol"), {"token": "123456"}).status_code == 403
+    assert client.get(reverse("home"))["Location"].startswith(reverse("otp-verify"))
+    assert AccessLogEntry.objects.filter(
+        user=unit_manager, action=AccessLogEntry.Action.DENIED, model="otp"
+    ).exists()
+
+
+def test_an_expired_setup_window_is_closed(client, unit_manager, otp_on):
+    unit_manager.otp_enrolment_until = timezone.now() - timedelta(minutes=1)
+    unit_manager.save()
+    post_login(client, unit_manager.username, TEST_PASSWORD)
+    assert client.get(reverse("otp-enrol")).status_code == 403
+
+
+def test_an_administrator_opens_setup_and_a_new_account_gets_a_window(
+    admin_user_client, unit_manager, settings
+):
+    settings.OTP_ENROLMENT_WINDOW_HOURS = 24
+    response = admin_user_client.post(
+        reverse("admin:bostadforst_user_changelist"),
+        {"action": "open_otp_enrolment", "_selected_action": [unit_manager.pk]},
+    )
+    assert response.status_code == 302
+    unit_manager.refresh_from_db()
+    left = unit_manager.otp_enrolment_until - timezone.now()
+    assert timedelta(hours=23) < left <= timedelta(hours=24)
+
+    password = "ett-långt-lösenord-för-ny-chef-2026"
+    admin_user_client.post(
+        reverse("admin:bostadforst_user_add"),
+        {
+            "username": "nychef",
+            "password1": password,
+            "password2": password,
+            "usable_password": "true",
+        },
+    )
+    new_user = User.objects.get(username="nychef")
+    assert new_user.otp_enrolment_until > timezone.now() + timedelta(hours=23)
 
 
 def test_the_demo_login_page_says_two_factor_is_off(client, settings):
