@@ -2,8 +2,8 @@
 every login event logged without secrets."""
 
 import datetime
-from datetime import timedelta
 import logging
+from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
