@@ -18,6 +18,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import Answer, Criterion, HousingSituation, TemporaryArrangement
 
@@ -125,3 +126,15 @@ def suggestions(referral, *, on: date, years: int) -> dict[str, Suggestion]:
 def all_met(answers: dict[str, str]) -> bool:
     """True when every one of the six criteria is answered ``met``."""
     return all(answers.get(criterion) == Answer.MET for criterion in Criterion.values)
+
+
+def criterion_label(criterion: str, *, years: int) -> str:
+    """The criterion as shown to the team, with the residence requirement's
+    number of years (a setting) spelled out."""
+    if criterion == Criterion.RESIDENCE:
+        return ngettext(
+            "Registered in the municipality for at least %(years)s year",
+            "Registered in the municipality for at least %(years)s years",
+            years,
+        ) % {"years": years}
+    return str(Criterion(criterion).label)

@@ -1,6 +1,7 @@
 """Forms: they validate input only; the rules of the workflow are in services."""
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from bostadforst.roles import Role
 from bostadforst.versioning import VersionedModelForm
 
+from .eligibility import criterion_label
 from .models import (
     Answer,
     Criterion,
@@ -291,7 +293,11 @@ class AssessmentForm(StaleAwareFormMixin, forms.Form):
         }
 
     def criterion_rows(self):
-        return [(c.label, self[f"answer_{c.value}"], self[f"note_{c.value}"]) for c in Criterion]
+        years = settings.RESIDENCE_YEARS_REQUIRED
+        return [
+            (criterion_label(c, years=years), self[f"answer_{c.value}"], self[f"note_{c.value}"])
+            for c in Criterion
+        ]
 
 
 class ReferralVersionForm(VersionedModelForm):

@@ -228,6 +228,9 @@ def _checklist(referral) -> list[dict]:
         rows.append(
             {
                 "criterion": criterion,
+                "label": eligibility.criterion_label(
+                    criterion, years=settings.RESIDENCE_YEARS_REQUIRED
+                ),
                 "answer": row.answer if row else "unknown",
                 "answer_label": row.get_answer_display() if row else gettext("Not assessed"),
                 "assessed": row is not None,

@@ -83,3 +83,17 @@ def test_approval_needs_all_six_met():
     assert all_met(answers)
     assert not all_met({**answers, Criterion.MOTIVATED: Answer.UNKNOWN})
     assert not all_met({k: v for k, v in answers.items() if k != Criterion.CONTACT})
+
+
+@pytest.mark.parametrize(
+    ("years", "text"), [(1, "minst 1 år"), (2, "minst 2 år"), (3, "minst 3 år")]
+)
+def test_the_residence_criterion_names_the_required_years(years, text):
+    from django.utils import translation
+
+    from participants.eligibility import criterion_label
+    from participants.models import Criterion
+
+    with translation.override("sv"):
+        assert text in criterion_label(Criterion.RESIDENCE, years=years)
+        assert criterion_label(Criterion.HOMELESS, years=years) == "Hemlös"
