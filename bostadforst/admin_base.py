@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import StaleObjectError
+from .records import record_save
 from .versioning import VersionedModelForm
 
 
@@ -77,9 +78,7 @@ class CaseModelAdmin(SimpleHistoryAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        obj._history_user = request.user
-        obj.full_clean(exclude=[f for f in ("version",) if hasattr(obj, f)])
-        super().save_model(request, obj, form, change)
+        record_save(obj, acting_user=request.user)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

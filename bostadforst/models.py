@@ -106,6 +106,14 @@ class CaseModel(models.Model):
                 return None
         return getattr(obj, f"{last}_id", None) if last != "self" else obj.pk
 
+    def person_ids(self) -> set[int]:
+        """The people whose data a page showing this record shows, for the
+        access log. A record of one person names that person; records that
+        show several (an apartment's tenants, an activity's attendance)
+        override this."""
+        pk = self.participant_pk()
+        return {pk} if pk is not None else set()
+
 
 class AccessLogQuerySet(models.QuerySet):
     def update(self, **kwargs):

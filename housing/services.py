@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from bostadforst.records import record_save
 from participants.models import Participant, ParticipantStatus
 from participants.services import participant_mark_exited, participant_mark_housed
 
@@ -37,12 +38,6 @@ def _error(code: str, field: str | None = None, **params) -> ValidationError:
     return ValidationError({field: error}) if field else error
 
 
-def _save(instance, *, acting_user) -> None:
-    instance.full_clean()
-    instance._history_user = acting_user
-    instance.save()
-
-
 def _update(instance, *, allowed: tuple[str, ...], changes: dict, acting_user):
     """Set ``changes`` on ``instance`` and save it, refusing fields outside
     ``allowed``. ``instance.version`` is the version the editor read, so a
@@ -52,7 +47,7 @@ def _update(instance, *, allowed: tuple[str, ...], changes: dict, acting_user):
         raise TypeError(f"unexpected fields for {type(instance).__name__}: {unknown!r}")
     for field, value in changes.items():
         setattr(instance, field, value)
-    _save(instance, acting_user=acting_user)
+    record_save(instance, acting_user=acting_user)
     return instance
 
 
@@ -61,7 +56,7 @@ def landlord_create(
     *, name: str, contact_person: str = "", phone: str = "", email: str = "", acting_user
 ) -> Landlord:
     landlord = Landlord(name=name, contact_person=contact_person, phone=phone, email=email)
-    _save(landlord, acting_user=acting_user)
+    record_save(landlord, acting_user=acting_user)
     return landlord
 
 
@@ -96,7 +91,7 @@ def apartment_create(
         monthly_rent=monthly_rent,
         status=status,
     )
-    _save(apartment, acting_user=acting_user)
+    record_save(apartment, acting_user=acting_user)
     return apartment
 
 
@@ -152,7 +147,7 @@ def tenancy_assign(
         move_in=move_in,
         note=note,
     )
-    _save(tenancy, acting_user=acting_user)
+    record_save(tenancy, acting_user=acting_user)
     participant_mark_housed(participant=participant, acting_user=acting_user)
     return tenancy
 
@@ -169,7 +164,7 @@ def tenancy_record_takeover(*, tenancy: Tenancy, takeover: datetime.date, acting
             "takeover_already_recorded", "takeover", takeover=f"{tenancy.takeover:%Y-%m-%d}"
         )
     tenancy.takeover = takeover
-    _save(tenancy, acting_user=acting_user)
+    record_save(tenancy, acting_user=acting_user)
     return tenancy
 
 
@@ -192,8 +187,7 @@ def tenancy_correct_takeover(
     if not reason:
         raise _error("correction_reason_required", "reason")
     tenancy.takeover = takeover
-    tenancy._change_reason = reason
-    _save(tenancy, acting_user=acting_user)
+    record_save(tenancy, acting_user=acting_user, reason=reason)
     return tenancy
 
 
@@ -229,7 +223,7 @@ def tenancy_end(
     tenancy.exit_reason = exit_reason
     if note is not None:
         tenancy.note = note
-    _save(tenancy, acting_user=acting_user)
+    record_save(tenancy, acting_user=acting_user)
     if close_case and exit_reason != ExitReason.OTHER_HF_APARTMENT:
         participant_mark_exited(
             participant=tenancy.participant, acting_user=acting_user, closed_on=move_out
@@ -258,7 +252,7 @@ def incident_create(
         resolved_on=resolved_on,
         resolution=resolution,
     )
-    _save(incident, acting_user=acting_user)
+    record_save(incident, acting_user=acting_user)
     return incident
 
 

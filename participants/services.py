@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from bostadforst.records import record_save
 from bostadforst.roles import MANAGERS, TEAM, role_of
 
 from . import eligibility
@@ -56,13 +57,6 @@ LOG_KINDS = frozenset(
 
 def _today() -> date:
     return timezone.localdate()
-
-
-def _save(instance, acting_user) -> None:
-    """full_clean, then save with the acting user named in history and the log."""
-    instance.full_clean()
-    instance._history_user = acting_user
-    instance.save()
 
 
 def _require_team(user) -> None:
@@ -115,7 +109,7 @@ def _transition(
     at = at or timezone.now()
     from_status = referral.status
     referral.status = to_status
-    _save(referral, acting_user)
+    record_save(referral, acting_user=acting_user)
     event = ReferralEvent(
         referral=referral,
         kind=ReferralEvent.Kind.TRANSITION,
@@ -126,7 +120,7 @@ def _transition(
         created_by=acting_user,
         created_at=at,
     )
-    _save(event, acting_user)
+    record_save(event, acting_user=acting_user)
     _sync_participant_status(
         participant=referral.participant, acting_user=acting_user, on=timezone.localdate(at)
     )
@@ -158,7 +152,7 @@ def _sync_participant_status(
         return
     participant.status = new
     participant.closed_on = (on or _today()) if new == ParticipantStatus.EXITED else None
-    _save(participant, acting_user)
+    record_save(participant, acting_user=acting_user)
 
 
 # --- Referrals --------------------------------------------------------------------
@@ -203,7 +197,7 @@ def referral_create(
             status=ParticipantStatus.REFERRED,
             created_at=at or timezone.now(),
         )
-        _save(participant, acting_user)
+        record_save(participant, acting_user=acting_user)
     else:
         changed = False
         for field, value in [
@@ -216,7 +210,7 @@ def referral_create(
                 setattr(participant, field, value)
                 changed = True
         if changed:
-            _save(participant, acting_user)
+            record_save(participant, acting_user=acting_user)
     referral = Referral(
         participant=participant,
         referred_by=acting_user,
@@ -230,9 +224,8 @@ def referral_create(
         linked_to_existing=linked,
         created_at=at or timezone.now(),
     )
-    _save(referral, acting_user)
-    _save(
-        ReferralEvent(
+    record_save(referral, acting_user=acting_user)
+    record_save(ReferralEvent(
             referral=referral,
             kind=ReferralEvent.Kind.TRANSITION,
             to_status=S.SUBMITTED,
@@ -240,7 +233,7 @@ def referral_create(
             created_by=acting_user,
             created_at=at or timezone.now(),
         ),
-        acting_user,
+        acting_user=acting_user,
     )
     _sync_participant_status(participant=participant, acting_user=acting_user)
     return referral
@@ -263,7 +256,7 @@ def referral_add_information(*, referral: Referral, acting_user, note: str) -> R
         note=note,
         created_by=acting_user,
     )
-    _save(event, acting_user)
+    record_save(event, acting_user=acting_user)
     return event
 
 
@@ -316,7 +309,7 @@ def referral_log_entry_add(
         created_by=acting_user,
         created_at=at or timezone.now(),
     )
-    _save(event, acting_user)
+    record_save(event, acting_user=acting_user)
     return event
 
 
@@ -350,7 +343,7 @@ def assessment_record(
             continue
         row.answer, row.note = answer, note
         row.assessor, row.assessed_on = acting_user, timezone.localdate(at)
-        _save(row, acting_user)
+        record_save(row, acting_user=acting_user)
         saved.append(row)
     return saved
 
@@ -482,7 +475,7 @@ def participant_update(
         if name == "personnummer" and value:
             value = normalise(value)
         setattr(participant, name, value)
-    _save(participant, acting_user)
+    record_save(participant, acting_user=acting_user)
     if target_groups is not None:
         participant.target_groups.set(target_groups)
     return participant
@@ -509,7 +502,7 @@ def participant_mark_housed(*, participant: Participant, acting_user) -> Partici
         )
     participant.status = ParticipantStatus.HOUSED
     participant.closed_on = None
-    _save(participant, acting_user)
+    record_save(participant, acting_user=acting_user)
     return participant
 
 
@@ -521,7 +514,7 @@ def participant_mark_exited(
     participant.refresh_from_db(fields=["status", "version", "closed_on"])
     participant.status = ParticipantStatus.EXITED
     participant.closed_on = closed_on or _today()
-    _save(participant, acting_user)
+    record_save(participant, acting_user=acting_user)
     return participant
 
 
@@ -553,7 +546,7 @@ def network_contact_create(*, participant: Participant, acting_user, **fields) -
     _require_team(acting_user)
     contact = NetworkContact(participant=participant)
     _set_fields(contact, fields, NETWORK_FIELDS)
-    _save(contact, acting_user)
+    record_save(contact, acting_user=acting_user)
     return contact
 
 
@@ -561,7 +554,7 @@ def network_contact_create(*, participant: Participant, acting_user, **fields) -
 def network_contact_update(*, contact: NetworkContact, acting_user, **fields) -> NetworkContact:
     _require_team(acting_user)
     _set_fields(contact, fields, NETWORK_FIELDS)
-    _save(contact, acting_user)
+    record_save(contact, acting_user=acting_user)
     return contact
 
 

@@ -2,50 +2,19 @@
 records are written through the app's services; here they are read-only, and
 a journal entry can never be changed or deleted."""
 
-from django import forms
 from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
 
-from bostadforst.versioning import VersionedModelForm
+from bostadforst.admin_base import CaseModelAdmin
 
 from .models import ActionPlan, Activity, CrisisPlace, CrisisPlacement, SupportVisit
 
 
-class CrisisPlaceAdminForm(VersionedModelForm):
-    """Optimistic locking in the admin too: a save over someone else's is refused."""
-
-    class Meta:
-        model = CrisisPlace
-        fields = ["name", "address", "capacity", "is_active"]
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk is not None:
-            stored = (
-                type(self.instance)
-                .objects.filter(pk=self.instance.pk)
-                .values_list("version", flat=True)
-                .first()
-            )
-            if stored is not None and cleaned.get("version") != stored:
-                raise forms.ValidationError(
-                    _("Someone else saved this crisis place after you opened it. Reload the page."),
-                    code="stale",
-                )
-        return cleaned
-
-
 @admin.register(CrisisPlace)
-class CrisisPlaceAdmin(admin.ModelAdmin):
-    form = CrisisPlaceAdminForm
+class CrisisPlaceAdmin(CaseModelAdmin):
+    fields = ["name", "address", "capacity", "is_active"]
     list_display = ("name", "address", "capacity", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name",)
-
-    def save_model(self, request, obj, form, change):
-        obj._history_user = request.user
-        obj.full_clean()
-        obj.save()
 
     def has_delete_permission(self, request, obj=None):
         # A place with placements is kept for the history; mark it not in use.

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from bostadforst.records import record_save
 from housing.models import Tenancy
 from participants.models import NetworkContact, Participant, ParticipantStatus
 
@@ -120,9 +121,9 @@ def _seed_places(user) -> list[CrisisPlace]:
     for name, address, capacity in CRISIS_PLACES:
         place = CrisisPlace.objects.filter(name=name).first()
         if place is None:
-            place = CrisisPlace(name=name, address=address, capacity=capacity)
-            place._history_user = user
-            place.save()
+            place = record_save(
+                CrisisPlace(name=name, address=address, capacity=capacity), acting_user=user
+            )
         out.append(place)
     return out
 
@@ -206,12 +207,9 @@ def _seed_visits(participant, *, worker, start: date, today: date, rng) -> None:
                 created_at=started + timedelta(hours=1),
                 signed_at=started + timedelta(hours=2),
             )
-            visit._history_user = worker
-            visit.full_clean()
-            visit.save()
-            # As visit_log does it: one history row, holding the staff too.
-            services._set_staff_and_goals(visit, staff=[worker], goals=[])
-            services._snapshot_staff_and_goals(visit)
+            # Signed in the past, which visit_log cannot do: one history row,
+            # holding the staff too.
+            record_save(visit, acting_user=worker, m2m={"staff": [worker], "goals": []})
         month = next_month
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bostadforst.records import record_delete, record_save
 from participants.models import NetworkContact, Participant
 
 from .models import (
@@ -139,12 +140,12 @@ def plan_create_version(
         on_breach=on_breach,
         created_by=acting_user,
     )
-    _save(plan, acting_user)
+    record_save(plan, acting_user=acting_user)
     for position, goal_data in enumerate(goals):
         goal = Goal(
             plan=plan, life_area=goal_data.life_area, text=goal_data.text, position=position
         )
-        _save(goal, acting_user)
+        record_save(goal, acting_user=acting_user)
         for action_data in goal_data.actions:
             action = GoalAction(
                 goal=goal,
@@ -157,7 +158,7 @@ def plan_create_version(
                 how=action_data.how,
                 by_when=action_data.by_when,
             )
-            _save(action, acting_user)
+            record_save(action, acting_user=acting_user)
     return plan
 
 
@@ -249,9 +250,7 @@ def visit_log(
         corrects=corrects,
         signed_at=timezone.now() if sign else None,
     )
-    _save(visit, acting_user)
-    _set_staff_and_goals(visit, staff=staff, goals=goals)
-    _snapshot_staff_and_goals(visit)
+    record_save(visit, acting_user=acting_user, m2m={"staff": staff, "goals": goals})
     return visit
 
 
@@ -314,48 +313,10 @@ def visit_update(
     visit.duration_minutes = duration_minutes
     visit.kind = kind
     visit.note = note
-    # Staff and goals first: the save below then writes one history row that
-    # holds the whole entry as changed, who was there and which goals included.
-    _set_staff_and_goals(visit, staff=staff, goals=goals)
-    _save(visit, acting_user)
+    record_save(visit, acting_user=acting_user, m2m={"staff": staff, "goals": goals})
     if sign:
         visit_sign(visit=visit, acting_user=acting_user)
     return visit
-
-
-def _set_staff_and_goals(visit: SupportVisit, *, staff: list, goals: list) -> None:
-    """Set the visit's staff and goals without a history row for each.
-
-    simple-history writes a row on every many-to-many change (so a change
-    made anywhere else is still recorded); the services instead write one
-    row per saved entry, whose snapshot includes staff and goals.
-    """
-    visit.skip_history_when_saving = True
-    try:
-        visit.staff.set(staff)
-        visit.goals.set(goals)
-    finally:
-        del visit.skip_history_when_saving
-
-
-def _snapshot_staff_and_goals(visit: SupportVisit) -> None:
-    """Put the staff and goals of a new entry into its first history row.
-
-    That row was written by the insert, before the many-to-many rows could
-    exist (they need the entry's id), so its snapshot is empty until now.
-    """
-    record = visit.history.order_by("-history_id").first()
-    for m2m in record._history_m2m_fields:
-        snapshot_model = getattr(type(record), m2m.name).model
-        through = m2m.remote_field.through
-        columns = [f.attname for f in through._meta.concrete_fields]
-        snapshot_model.objects.filter(history=record).delete()
-        snapshot_model.objects.bulk_create(
-            snapshot_model(history=record, **dict(zip(columns, values, strict=True)))
-            for values in through.objects.filter(**{m2m.m2m_field_name(): visit}).values_list(
-                *columns
-            )
-        )
 
 
 @transaction.atomic
@@ -366,7 +327,7 @@ def visit_sign(*, visit: SupportVisit, acting_user) -> SupportVisit:
     if visit.signed_at is not None:
         raise _error(None, "already_signed")
     visit.signed_at = timezone.now()
-    _save(visit, acting_user)
+    record_save(visit, acting_user=acting_user)
     return visit
 
 
@@ -447,7 +408,7 @@ def placement_create(
     placement = CrisisPlacement(
         participant=participant, place=place, start=start, end=end, reason=reason, note=note
     )
-    _save(placement, acting_user)
+    record_save(placement, acting_user=acting_user)
     return placement
 
 
@@ -462,7 +423,7 @@ def placement_end(*, placement: CrisisPlacement, end: date, acting_user) -> Cris
     if end < placement.start:
         raise _error("end", "end_before_start")
     placement.end = end
-    _save(placement, acting_user)
+    record_save(placement, acting_user=acting_user)
     return placement
 
 
@@ -472,7 +433,7 @@ def placement_end(*, placement: CrisisPlacement, end: date, acting_user) -> Cris
 @transaction.atomic
 def activity_create(*, title: str, date: date, description: str = "", acting_user) -> Activity:
     activity = Activity(title=title, date=date, description=description)
-    _save(activity, acting_user)
+    record_save(activity, acting_user=acting_user)
     return activity
 
 
@@ -486,15 +447,8 @@ def activity_set_attendance(
     existing = {a.participant_id: a for a in activity.attendances.all()}
     for pk, attendance in existing.items():
         if pk not in wanted:
-            attendance._history_user = acting_user
-            attendance.delete()
+            record_delete(attendance, acting_user=acting_user)
     for pk, participant in wanted.items():
         if pk not in existing:
-            _save(Attendance(activity=activity, participant=participant), acting_user)
+            record_save(Attendance(activity=activity, participant=participant), acting_user=acting_user)
     return activity
-
-
-def _save(instance, acting_user) -> None:
-    instance.full_clean()
-    instance._history_user = acting_user
-    instance.save()
