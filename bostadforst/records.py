@@ -19,6 +19,7 @@ Nothing else in the project sets simple-history's private attributes
 walking test checks it.
 """
 
+import contextlib
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -59,10 +60,8 @@ def record_get(request_or_user, queryset: models.QuerySet, **lookup) -> models.M
         obj = queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         hidden = None
-        try:
+        with contextlib.suppress(ValueError, TypeError, ValidationError):
             hidden = queryset.model._base_manager.filter(**lookup).first()
-        except (ValueError, TypeError, ValidationError):
-            pass
         if hidden is not None:
             _log(
                 request_or_user,
@@ -86,9 +85,7 @@ def record_read(request_or_user, obj: models.Model) -> None:
 
 def record_exported(request_or_user, obj: models.Model) -> None:
     """Log that ``obj`` left the system as a file (a PDF, a printout)."""
-    _log(
-        request_or_user, action=AccessLogEntry.Action.EXPORT, obj=obj, person_ids=_person_ids(obj)
-    )
+    _log(request_or_user, action=AccessLogEntry.Action.EXPORT, obj=obj, person_ids=_person_ids(obj))
 
 
 class RecordMixin:

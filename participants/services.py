@@ -225,7 +225,8 @@ def referral_create(
         created_at=at or timezone.now(),
     )
     record_save(referral, acting_user=acting_user)
-    record_save(ReferralEvent(
+    record_save(
+        ReferralEvent(
             referral=referral,
             kind=ReferralEvent.Kind.TRANSITION,
             to_status=S.SUBMITTED,

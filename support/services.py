@@ -450,5 +450,7 @@ def activity_set_attendance(
             record_delete(attendance, acting_user=acting_user)
     for pk, participant in wanted.items():
         if pk not in existing:
-            record_save(Attendance(activity=activity, participant=participant), acting_user=acting_user)
+            record_save(
+                Attendance(activity=activity, participant=participant), acting_user=acting_user
+            )
     return activity
