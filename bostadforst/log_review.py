@@ -98,11 +98,3 @@ def flag_unusual(entries: list[AccessLogEntry]) -> dict[int, list]:
             if len({pid for _at, pid in events[start:end]}) > limit:
                 flags[entry.pk].append(BURST)
     return flags
-
-
-def csv_safe(value) -> str:
-    """A cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text

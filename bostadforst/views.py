@@ -1,11 +1,10 @@
-import csv
 import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -14,8 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import TemplateView
 
 from .access_log import log_access
+from .exports import csv_response
 from .forms import AccessLogFilterForm
-from .log_review import csv_safe, filter_log, flag_unusual
+from .log_review import filter_log, flag_unusual
 from .models import AccessLogEntry
 from .roles import role_of
 
@@ -121,15 +121,9 @@ class AccessLogExportView(AccessLogView):
             model=AccessLogEntry._meta.label,
             person_id=person,
         )
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y-%m-%d")
-        response["Content-Disposition"] = f'attachment; filename="atkomstlogg-{stamp}.csv"'
-        response.write("\ufeff")
-        writer = csv.writer(response, delimiter=";")
-        writer.writerow(self.COLUMNS)
-        for values in queryset.values_list(*self.COLUMNS).iterator(chunk_size=2000):
-            at, *rest = values
-            writer.writerow(
-                [timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S"), *map(csv_safe, rest)]
-            )
-        return response
+        rows = (
+            [timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S"), *rest]
+            for at, *rest in queryset.values_list(*self.COLUMNS).iterator(chunk_size=2000)
+        )
+        return csv_response(f"atkomstlogg-{stamp}.csv", self.COLUMNS, rows)

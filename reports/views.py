@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -16,6 +13,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 
 from bostadforst.access_log import log_access
+from bostadforst.exports import csv_response
 from bostadforst.mixins import ServiceFormMixin
 from bostadforst.models import AccessLogEntry
 
@@ -121,17 +119,11 @@ def _csv_cell(value, kind: str):
 
 
 def _csv_response(table: Table, filename: str) -> HttpResponse:
-    out = io.StringIO()
-    # Semicolons and a BOM: what Swedish Excel opens correctly.
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(table.headings)
-    for row in table.rows:
-        writer.writerow(
-            [_csv_cell(value, kind) for value, kind in zip(row, table.kinds, strict=False)]
-        )
-    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    rows = (
+        [_csv_cell(value, kind) for value, kind in zip(row, table.kinds, strict=False)]
+        for row in table.rows
+    )
+    return csv_response(filename, table.headings, rows)
 
 
 class DashboardCsvView(View):

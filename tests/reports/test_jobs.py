@@ -16,10 +16,10 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from bostadforst.celery import app
+from bostadforst.pdf import StaticOnlyFetcher, render_pdf
 from housing.models import ExitReason
 from reports import services
 from reports.models import Report
-from reports.pdf import StaticOnlyFetcher, html_to_pdf
 from reports.tasks import generate_report
 
 from .factories import LandlordFactory
@@ -255,26 +255,29 @@ def test_the_http_trap_catches_what_an_unrestricted_weasyprint_fetches(http_trap
 def test_the_fetcher_refuses_everything_but_static_files_and_data(http_trap):
     url, hits = http_trap
     html = (
-        f'<html><head><link rel="stylesheet" href="bfstatic:reports/pdf.css">'
+        f'<html><head><link rel="stylesheet" href="/static/reports/pdf.css">'
         f'<link rel="attachment" href="file:///etc/passwd"></head><body>'
         f'<img src="{url}/pixel.png"><img src="file:///etc/passwd">'
         f'<a rel="attachment" href="file:///etc/hostname">x</a>'
-        f'<img src="bfstatic:../../../../etc/passwd">'
+        f'<img src="/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd">'
         f'<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
         f"<p>hej</p></body></html>"
     )
-    pdf, refused = html_to_pdf(html)
+    fetcher = StaticOnlyFetcher()
+    pdf = render_pdf(html, fetcher=fetcher)
+    refused = fetcher.refused
     assert hits == []
     reader = PdfReader(io.BytesIO(pdf))
     assert not reader.attachments
     assert b"root:" not in pdf
     assert any(u.startswith("file:///etc/passwd") for u in refused)
     assert any(u.startswith(url) for u in refused)
-    assert not any(u == "bfstatic:reports/pdf.css" for u in refused)
+    assert any("%2e%2e" in u for u in refused)
+    assert not any(u.endswith("/static/reports/pdf.css") for u in refused)
 
 
 def test_static_fetcher_serves_the_apps_stylesheet():
-    response = StaticOnlyFetcher().fetch("bfstatic:reports/pdf.css")
+    response = StaticOnlyFetcher().fetch("https://bostadforst.invalid/static/reports/pdf.css")
     assert b"@page" in response.read()
 
 

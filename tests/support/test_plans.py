@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
+from bostadforst.pdf import StaticOnlyFetcher
 from support import services
 from support.models import ActionPlan, GoalAction, LifeArea
-from support.pdf import StaticOnlyFetcher
 from support.selectors import ReviewStatus, plan_review_list, review_status
 
 from .factories import ActionPlanFactory, NetworkContactFactory

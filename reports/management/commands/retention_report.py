@@ -1,13 +1,13 @@
 """python manage.py retention_report --as-of YYYY-MM-DD [--months N]
 [--format json|csv|pdf] [--output FILE]: the retention figures as JSON, CSV or PDF."""
 
-import csv
 import io
 import json
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from bostadforst.exports import write_csv
 from reports import retention
 from reports.presentation import report_context
 from reports.services import report_figures
@@ -70,13 +70,13 @@ class Command(BaseCommand):
             self.stdout.write(payload.decode(), ending="")
 
     def _csv(self, figures: dict) -> bytes:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["group_by", "group", *CSV_KEYS])
-        writer.writerow(["all", "", *[_cell(figures[k]) for k in CSV_KEYS]])
+        rows = [["all", "", *[_cell(figures[k]) for k in CSV_KEYS]]]
         for name, groups in figures["breakdown"].items():
             for group, counts in groups.items():
-                writer.writerow([name, group, *[_cell(counts[k]) for k in CSV_KEYS]])
+                rows.append([name, group, *[_cell(counts[k]) for k in CSV_KEYS]])
+        out = io.StringIO()
+        # Commas and no BOM: a machine-readable file, unlike the Excel downloads.
+        write_csv(out, ["group_by", "group", *CSV_KEYS], rows, delimiter=",")
         return out.getvalue().encode("utf-8")
 
 

