@@ -1,7 +1,6 @@
-"""Writing the access log. Logging a read is one line in a view:
-
-log_read(request, participant)
-"""
+"""Writing one access-log row. Views never call this: reads and denials go
+through ``bostadforst.records`` (the read path), changes through the history
+signal (the write path), logins and exports through their own receivers."""
 
 import ipaddress
 
@@ -48,6 +47,23 @@ def log_access(
     model: str = "",
 ) -> AccessLogEntry:
     """Append one row to the access log. ``user`` defaults to the request's user."""
+    entry = access_log_entry(
+        action=action, request=request, user=user, obj=obj, person_id=person_id, model=model
+    )
+    entry.save()
+    return entry
+
+
+def access_log_entry(
+    *,
+    action: str,
+    request=None,
+    user=None,
+    obj: models.Model | None = None,
+    person_id: int | None = None,
+    model: str = "",
+) -> AccessLogEntry:
+    """The unsaved row ``log_access`` writes (for writing several in one INSERT)."""
     if user is None and request is not None:
         user = request.user
     authenticated = getattr(user, "is_authenticated", False)
@@ -57,7 +73,7 @@ def log_access(
             person_id = obj.participant_pk()
     role = role_of(user) if authenticated else None
     match = getattr(request, "resolver_match", None)
-    return AccessLogEntry.objects.create(
+    return AccessLogEntry(
         user=user if authenticated else None,
         username=(user.get_username() if authenticated else ""),
         role=role or "",
@@ -68,11 +84,6 @@ def log_access(
         view_name=(match.view_name if match else "")[:100],
         ip=client_ip(request),
     )
-
-
-def log_read(request, obj: models.Model) -> AccessLogEntry:
-    """Record that the request's user opened ``obj`` (a person's record or part of it)."""
-    return log_access(action=AccessLogEntry.Action.READ, request=request, obj=obj)
 
 
 def log_denied(request, *, model: str = "", person_id: int | None = None) -> AccessLogEntry:

@@ -1,52 +1,36 @@
-"""View mixins every app uses: audited reads and service-backed forms."""
+"""The form views of every app: one service per submit, once per submit."""
 
+import uuid
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
-from django.http import Http404, HttpResponseRedirect
+from django.db import IntegrityError, transaction
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .access_log import log_denied, log_read
-from .models import StaleObjectError
+from .models import StaleObjectError, SubmitToken
+from .versioning import stale_error
+
+TOKEN_FIELD = "submit_token"
 
 
-class AuditedObjectMixin:
-    """For views that show one record of a person: every read is logged.
+def with_submit_token(form: forms.BaseForm) -> forms.BaseForm:
+    """Give ``form`` its one-time submit token (a hidden field, fresh per page).
 
-    Subclasses set ``get_queryset()`` to the user's scoped queryset (a selector
-    that answers only what the user may see), so a record outside it is a 404,
-    the same answer as a missing one.
+    For forms shown on another page than the one they post to (the referral
+    page's log form); ``ServiceFormMixin`` adds it to its own form.
     """
+    form.fields[TOKEN_FIELD] = forms.UUIDField(
+        required=False, widget=forms.HiddenInput, initial=uuid.uuid4
+    )
+    return form
 
-    def get_object(self, queryset=None):
-        try:
-            obj = super().get_object(queryset)
-        except Http404:
-            self._log_if_hidden()
-            raise
-        log_read(self.request, obj)
-        return obj
 
-    def _log_if_hidden(self) -> None:
-        """A record that exists but is outside the user's scope: log the denial."""
-        pk = self.kwargs.get(getattr(self, "pk_url_kwarg", "pk"))
-        model = getattr(self, "model", None) or getattr(
-            getattr(self, "queryset", None), "model", None
-        )
-        if model is None:
-            try:
-                model = self.get_queryset().model
-            except Exception:  # the 404 stands; logging must not turn it into a 500
-                return
-        if pk is None:
-            return
-        try:
-            hidden = model._base_manager.filter(pk=pk).first()
-        except (ValueError, TypeError):
-            return
-        if hidden is not None:
-            person_id = hidden.participant_pk() if hasattr(hidden, "participant_pk") else None
-            log_denied(self.request, model=hidden._meta.label, person_id=person_id)
+class _Replay(Exception):
+    def __init__(self, claim: SubmitToken) -> None:
+        self.claim = claim
 
 
 class ServiceFormMixin:
@@ -54,10 +38,14 @@ class ServiceFormMixin:
 
     Subclasses implement ``perform(form)`` (call the service, return the saved
     object or None) and ``get_success_url()``, and optionally
-    ``success_message``. Invalid input answers 400 with the form re-rendered. Rule violations raised
-    by the service as ValidationError, stale saves and database constraint
-    errors become form errors: a clear message and a 4xx-free re-render,
-    never a 500, and nothing half-saved (the service is atomic).
+    ``success_message``.
+
+    * Invalid input answers 400 with the form and its messages.
+    * Rule violations raised by the service (ValidationError), stale saves and
+      database constraint errors become form errors: never a 500, and nothing
+      half-saved (the service and the token claim share one transaction).
+    * The form's one-time submit token is claimed in that transaction; a
+      replay of it creates nothing and shows what the first submit saved.
     """
 
     success_message = ""
@@ -65,13 +53,32 @@ class ServiceFormMixin:
         "The change conflicts with other data (for example an overlapping period). "
         "Nothing was saved."
     )
+    replay_message = _(
+        "This form had already been sent. Nothing new was saved; this is what the first "
+        "submit saved."
+    )
 
     def perform(self, form):
         raise NotImplementedError
 
+    def get_form(self, form_class=None):
+        return with_submit_token(super().get_form(form_class))
+
     def form_valid(self, form):
+        token = form.cleaned_data.pop(TOKEN_FIELD, None)
         try:
-            self.object = self.perform(form)
+            with transaction.atomic():
+                if token is not None:
+                    self._claim(token)
+                self.object = self.perform(form)
+                url = self.get_success_url()
+                if token is not None:
+                    SubmitToken.objects.filter(token=token).update(result_url=url)
+        except _Replay as replay:
+            if replay.claim.user_id != self.request.user.pk:
+                return HttpResponseBadRequest(gettext("The form is not valid. Reload the page."))
+            messages.info(self.request, self.replay_message)
+            return HttpResponseRedirect(replay.claim.result_url or self.request.path)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for field, errors in exc.error_dict.items():
@@ -79,15 +86,31 @@ class ServiceFormMixin:
             else:
                 form.add_error(None, exc)
             return self.form_invalid(form)
-        except StaleObjectError:
-            form.add_stale_error()
+        except StaleObjectError as exc:
+            form.add_error(None, stale_error(exc.instance, form.data.get("version")))
             return self.form_invalid(form)
         except IntegrityError:
             form.add_error(None, self.integrity_error_message)
             return self.form_invalid(form)
         if self.success_message:
             messages.success(self.request, self.success_message)
-        return HttpResponseRedirect(self.get_success_url())
+        return HttpResponseRedirect(url)
+
+    def _claim(self, token) -> None:
+        """Claim ``token`` or raise ``_Replay`` with the earlier claim.
+
+        Two submits of one token at the same moment: the second insert waits
+        on the unique index until the first commits, then fails, and reads it.
+        """
+        claim = SubmitToken.objects.filter(token=token).first()
+        if claim is None:
+            try:
+                with transaction.atomic():
+                    SubmitToken.objects.create(token=token, user=self.request.user)
+                return
+            except IntegrityError:
+                claim = SubmitToken.objects.get(token=token)
+        raise _Replay(claim)
 
     def form_invalid(self, form):
         """Bad input answers 400 with the form and its messages."""

@@ -222,3 +222,29 @@ class GallringRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M} ({self.persons_culled})"
+
+
+class SubmitToken(models.Model):
+    """A form's one-time submit token, claimed by the submit that used it.
+
+    Every form that saves through a service carries a fresh token; the first
+    submit claims it in the same transaction as the record it creates, and
+    keeps where the record is shown. A replay of the token (Back and submit
+    again, a double click, a retry after a timeout) finds the claim and shows
+    that record instead of creating another (PITFALLS 16). The URL names a
+    record by id only, never a person.
+    """
+
+    token = models.UUIDField(_("token"), unique=True)
+    user = models.ForeignKey(
+        "bostadforst.User", verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    result_url = models.CharField(_("result"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("submit token")
+        verbose_name_plural = _("submit tokens")
+
+    def __str__(self) -> str:
+        return str(self.token)

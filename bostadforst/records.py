@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import Http404
 
-from .access_log import log_access
+from .access_log import access_log_entry
 from .models import AccessLogEntry, CaseModel
 
 # --- Read ---------------------------------------------------------------------------
@@ -37,10 +37,13 @@ def _person_ids(obj: models.Model) -> set[int]:
 
 
 def _log(request_or_user, *, action: str, obj: models.Model, person_ids: set[int]) -> None:
-    """One access-log row per person (one row without a person for reference data)."""
+    """One access-log row per person (one row without a person for reference
+    data), in one INSERT whatever the number of people."""
     request, user = _split(request_or_user)
-    for person_id in sorted(person_ids) or [None]:
-        log_access(action=action, request=request, user=user, obj=obj, person_id=person_id)
+    AccessLogEntry.objects.bulk_create(
+        access_log_entry(action=action, request=request, user=user, obj=obj, person_id=person_id)
+        for person_id in sorted(person_ids) or [None]
+    )
 
 
 def _split(request_or_user):

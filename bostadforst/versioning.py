@@ -1,6 +1,7 @@
 """Forms and views for records several people edit (optimistic locking)."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -18,13 +19,6 @@ class VersionedModelForm(forms.ModelForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
 
-    error_messages = {
-        "stale": _(
-            "Someone else saved this record after you opened it. Your changes have not "
-            "been saved. What they changed: %(changes)s. Check the values and save again."
-        ),
-    }
-
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
@@ -41,8 +35,22 @@ class VersionedModelForm(forms.ModelForm):
 
     def add_stale_error(self) -> None:
         """Explain a refused save: list what the other person changed."""
-        changes = describe_changes_since(self.instance, self.data.get("version"))
-        self.add_error(None, self.error_messages["stale"] % {"changes": changes})
+        self.add_error(None, stale_error(self.instance, self.data.get("version")))
+
+
+STALE_MESSAGE = _(
+    "Someone else saved this record after you opened it. Your changes have not "
+    "been saved. What they changed: %(changes)s. Check the values and save again."
+)
+
+
+def stale_error(instance: CaseModel, version) -> ValidationError:
+    """The one message for a refused stale save, naming who changed what."""
+    return ValidationError(
+        STALE_MESSAGE,
+        code="stale",
+        params={"changes": describe_changes_since(instance, version)},
+    )
 
 
 def describe_changes_since(instance: CaseModel, version) -> str:

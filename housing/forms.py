@@ -47,7 +47,6 @@ class ServiceModelForm(VersionedModelForm):
 
 class ApartmentForm(ServiceModelForm):
     error_messages = {
-        **VersionedModelForm.error_messages,
         "rent_negative": _("The rent cannot be negative."),
         "rent_too_low": _("A monthly rent below %(min)s SEK is not plausible. Check the amount."),
         "rent_too_high": _("A monthly rent above %(max)s SEK is not plausible. Check the amount."),

@@ -86,6 +86,12 @@ class Apartment(CaseModel):
     def get_absolute_url(self) -> str:
         return reverse("housing:apartment-detail", kwargs={"pk": self.pk})
 
+    def person_ids(self) -> set[int]:
+        """The apartment page shows its tenants, current and earlier: those
+        prefetched as ``tenancy_history`` (an apartment without them shows no
+        one)."""
+        return {t.participant_id for t in getattr(self, "tenancy_history", ())}
+
 
 class ContractType(models.TextChoices):
     FIRST_HAND = "first_hand", _("First-hand contract in the tenant's name")

@@ -8,7 +8,6 @@ same as a missing one.
 import datetime
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.http import Http404
 from django.utils import timezone
 
 from bostadforst.roles import TEAM, role_of
@@ -87,13 +86,6 @@ def apartment_list(
     return qs
 
 
-def apartment_get_for_user(*, user, pk: int) -> Apartment:
-    try:
-        return apartment_detail_queryset(user=user).get(pk=pk)
-    except Apartment.DoesNotExist:
-        raise Http404 from None
-
-
 def apartment_queryset(*, user) -> QuerySet[Apartment]:
     if not _is_team(user):
         return Apartment.objects.none()
@@ -156,13 +148,6 @@ def incident_queryset(*, user) -> QuerySet[TenancyIncident]:
     return TenancyIncident.objects.select_related(
         "tenancy__participant", "tenancy__apartment__landlord"
     )
-
-
-def incident_get_for_user(*, user, pk: int) -> TenancyIncident:
-    try:
-        return incident_queryset(user=user).get(pk=pk)
-    except TenancyIncident.DoesNotExist:
-        raise Http404 from None
 
 
 def eviction_risk_list(*, user, day: datetime.date | None = None) -> QuerySet[TenancyIncident]:

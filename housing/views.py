@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView
 
-from bostadforst.access import get_object_or_404_logged
-from bostadforst.mixins import AuditedObjectMixin, ServiceFormMixin
+from bostadforst.mixins import ServiceFormMixin
+from bostadforst.records import RecordMixin, record_get
 
 from . import selectors, services
 from .forms import (
@@ -69,11 +69,11 @@ class ApartmentListView(ListView):
         return context
 
 
-class ApartmentDetailView(AuditedObjectMixin, DetailView):
+class ApartmentDetailView(RecordMixin, DetailView):
     template_name = "housing/apartment_detail.html"
     context_object_name = "apartment"
 
-    def get_queryset(self):
+    def record_queryset(self):
         return selectors.apartment_detail_queryset(user=self.request.user)
 
     def get_context_data(self, **kwargs):
@@ -101,13 +101,13 @@ class ApartmentCreateView(ServiceFormMixin, CreateView):
         return self.object.get_absolute_url()
 
 
-class ApartmentUpdateView(ServiceFormMixin, UpdateView):
+class ApartmentUpdateView(ServiceFormMixin, RecordMixin, UpdateView):
     form_class = ApartmentForm
     template_name = "housing/apartment_form.html"
     context_object_name = "apartment"
     success_message = _("The apartment was saved.")
 
-    def get_queryset(self):
+    def record_queryset(self):
         return selectors.apartment_queryset(user=self.request.user)
 
     def perform(self, form):
@@ -138,10 +138,17 @@ class TenancyAssignView(ServiceFormMixin, FormView):
 
     def get_initial(self):
         initial = super().get_initial()
-        for name in ("apartment", "participant"):
-            value = _int_param(self.request, name)
-            if value is not None:
-                initial[name] = value
+        apartment = _int_param(self.request, "apartment")
+        if apartment is not None:
+            initial["apartment"] = apartment
+        participant = _int_param(self.request, "participant")
+        if participant is not None:
+            # Letting to a named person is about that person: a read.
+            initial["participant"] = record_get(
+                self.request,
+                selectors.participant_choices(user=self.request.user),
+                pk=participant,
+            ).pk
         return initial
 
     def perform(self, form):
@@ -151,11 +158,11 @@ class TenancyAssignView(ServiceFormMixin, FormView):
         return self.object.get_absolute_url()
 
 
-class TenancyDetailView(AuditedObjectMixin, DetailView):
+class TenancyDetailView(RecordMixin, DetailView):
     template_name = "housing/tenancy_detail.html"
     context_object_name = "tenancy"
 
-    def get_queryset(self):
+    def record_queryset(self):
         return selectors.tenancy_queryset(user=self.request.user).prefetch_related("incidents")
 
     def get_context_data(self, **kwargs):
@@ -165,11 +172,11 @@ class TenancyDetailView(AuditedObjectMixin, DetailView):
         return context
 
 
-class _TenancyFormView(AuditedObjectMixin, ServiceFormMixin, UpdateView):
+class _TenancyFormView(ServiceFormMixin, RecordMixin, UpdateView):
     context_object_name = "tenancy"
     integrity_error_message = OVERLAP_MESSAGE
 
-    def get_queryset(self):
+    def record_queryset(self):
         return selectors.tenancy_queryset(user=self.request.user)
 
     def get_success_url(self):
@@ -224,7 +231,7 @@ class IncidentCreateView(ServiceFormMixin, CreateView):
 
     def dispatch(self, request, *args, **kwargs):
         # The form shows the tenancy: opening it is a read of the person's record.
-        self.tenancy = get_object_or_404_logged(
+        self.tenancy = record_get(
             request, selectors.tenancy_queryset(user=request.user), pk=kwargs["pk"]
         )
         return super().dispatch(request, *args, **kwargs)
@@ -240,13 +247,13 @@ class IncidentCreateView(ServiceFormMixin, CreateView):
         return self.tenancy.get_absolute_url()
 
 
-class IncidentUpdateView(AuditedObjectMixin, ServiceFormMixin, UpdateView):
+class IncidentUpdateView(ServiceFormMixin, RecordMixin, UpdateView):
     form_class = IncidentForm
     template_name = "housing/incident_form.html"
     context_object_name = "incident"
     success_message = _("The incident was saved.")
 
-    def get_queryset(self):
+    def record_queryset(self):
         return selectors.incident_queryset(user=self.request.user)
 
     def get_context_data(self, **kwargs):

@@ -328,7 +328,6 @@ class ReferralDecisionForm(VersionedModelForm):
     field_order = ["decision", "decline_reason", "override_justification"]
 
     error_messages = {
-        **VersionedModelForm.error_messages,
         "reason_required": _("Write the reason for declining."),
     }
 
@@ -367,7 +366,7 @@ class ReferralDecisionForm(VersionedModelForm):
 
 
 class ParticipantForm(RegistrationDateMixin, VersionedModelForm):
-    error_messages = {**VersionedModelForm.error_messages, **REGISTRATION_ERRORS}
+    error_messages = REGISTRATION_ERRORS
 
     personnummer = PersonnummerField(required=False)
     children_in_household = forms.IntegerField(

@@ -10,12 +10,10 @@ joins done, so a page issues the same number of queries whatever its length.
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import NullIf
-from django.http import Http404
 
 from bostadforst.roles import TEAM, Role, role_of
 
 from .models import (
-    EligibilityAssessment,
     NetworkContact,
     Participant,
     Referral,
@@ -60,24 +58,6 @@ def referral_list(*, user, status: str = "", search: str = "") -> QuerySet[Refer
     return qs.order_by("-referral_date", "-pk")
 
 
-def referral_get_for_user(*, user, pk) -> Referral:
-    """One referral the user may see, or 404."""
-    try:
-        return (
-            referral_list(user=user)
-            .select_related("decided_by")
-            .prefetch_related(
-                Prefetch(
-                    "assessments",
-                    queryset=EligibilityAssessment.objects.select_related("assessor"),
-                )
-            )
-            .get(pk=pk)
-        )
-    except (Referral.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
 def referral_events_for_user(*, user, referral: Referral) -> list[ReferralEvent]:
     """The referral's log, newest first. The referring social worker sees the
     status changes and information entries, not the team's interview and
@@ -115,13 +95,6 @@ def participant_list(*, user, status: str = "", search: str = "") -> QuerySet[Pa
     )
 
 
-def participant_get_for_user(*, user, pk) -> Participant:
-    try:
-        return participant_list(user=user).get(pk=pk)
-    except (Participant.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
 def participant_referrals(*, participant: Participant) -> list[Referral]:
     return list(
         participant.referrals.select_related("referred_by", "decided_by").order_by(
@@ -130,15 +103,8 @@ def participant_referrals(*, participant: Participant) -> list[Referral]:
     )
 
 
-def network_contact_get_for_user(*, user, pk) -> NetworkContact:
-    if role_of(user) not in TEAM:
-        raise Http404
-    try:
-        return NetworkContact.objects.select_related("participant").get(pk=pk)
-    except (NetworkContact.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
-def participant_caseload(*, user) -> QuerySet[Participant]:
-    """The participants a support worker is assigned to."""
-    return Participant.objects.filter(support_worker=user)
+def network_contact_queryset(*, user) -> QuerySet[NetworkContact]:
+    """The network contacts of the participants ``user`` may see."""
+    return NetworkContact.objects.select_related("participant").filter(
+        participant__in=participant_list(user=user)
+    )

@@ -16,8 +16,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, FormView, ListView, UpdateView
 
-from bostadforst.access import get_object_or_404_logged
-from bostadforst.mixins import AuditedObjectMixin, ServiceFormMixin
+from bostadforst.mixins import ServiceFormMixin, with_submit_token
+from bostadforst.records import RecordMixin
 from bostadforst.registry import participant_sections
 from bostadforst.roles import MANAGERS, TEAM, role_of
 
@@ -36,7 +36,7 @@ from .forms import (
     ReferralWithdrawForm,
     SearchForm,
 )
-from .models import Criterion, NetworkContact, Participant, ReferralStatus
+from .models import Criterion, Participant, ReferralStatus
 from .timeline import timeline_page
 
 PAGE_SIZE = 25
@@ -156,28 +156,8 @@ class ReferralCreateView(ServiceFormMixin, FormView):
         return self.object.get_absolute_url()
 
 
-class ScopedObjectMixin:
-    """The row of the URL's ``pk`` in ``scoped_queryset()`` (what the user may
-    see), fetched once per request: 404 otherwise, and a denied attempt on a
-    row that exists is logged. The read is logged here too, except in views
-    that are AuditedObjectMixin, which log it themselves."""
-
-    def scoped_queryset(self):
-        raise NotImplementedError
-
-    def get_object(self, queryset=None):
-        if not hasattr(self, "_scoped_object"):
-            self._scoped_object = get_object_or_404_logged(
-                self.request,
-                self.scoped_queryset(),
-                log_found=not isinstance(self, AuditedObjectMixin),
-                pk=self.kwargs["pk"],
-            )
-        return self._scoped_object
-
-
-class ReferralObjectMixin(ScopedObjectMixin):
-    def scoped_queryset(self):
+class ReferralObjectMixin(RecordMixin):
+    def record_queryset(self):
         return selectors.referral_list(user=self.request.user).select_related("decided_by")
 
     @property
@@ -185,7 +165,7 @@ class ReferralObjectMixin(ScopedObjectMixin):
         return self.get_object()
 
 
-class ReferralDetailView(AuditedObjectMixin, ReferralObjectMixin, DetailView):
+class ReferralDetailView(ReferralObjectMixin, DetailView):
     template_name = "participants/referral_detail.html"
     context_object_name = "referral"
 
@@ -201,14 +181,14 @@ class ReferralDetailView(AuditedObjectMixin, ReferralObjectMixin, DetailView):
             ReferralStatus.DECLINED,
             ReferralStatus.WITHDRAWN,
         }
-        context["information_form"] = InformationForm()
+        context["information_form"] = with_submit_token(InformationForm())
         if team:
             context["checklist"] = _checklist(referral)
             context["all_met"] = all(row["answer"] == "met" for row in context["checklist"])
             context["can_start"] = services.transition_allowed(referral, ReferralStatus.ASSESSING)
             context["can_decide"] = services.transition_allowed(referral, ReferralStatus.APPROVED)
-            context["start_form"] = ReferralVersionForm(instance=referral)
-            context["log_form"] = LogEntryForm()
+            context["start_form"] = with_submit_token(ReferralVersionForm(instance=referral))
+            context["log_form"] = with_submit_token(LogEntryForm())
             context["network_contacts"] = list(referral.participant.network_contacts.all())
         else:
             # The referring social worker follows how it goes for the person:
@@ -370,12 +350,12 @@ class ReferralDecideView(ReferralActionMixin, UpdateView):
 # --- Participants -------------------------------------------------------------------
 
 
-class ParticipantObjectMixin(ScopedObjectMixin):
-    def scoped_queryset(self):
+class ParticipantObjectMixin(RecordMixin):
+    def record_queryset(self):
         return selectors.participant_list(user=self.request.user)
 
 
-class ParticipantDetailView(AuditedObjectMixin, ParticipantObjectMixin, DetailView):
+class ParticipantDetailView(ParticipantObjectMixin, DetailView):
     """The participant's own page: the only place the full personnummer shows."""
 
     template_name = "participants/participant_detail.html"
@@ -446,15 +426,13 @@ class NetworkContactCreateView(ServiceFormMixin, ParticipantObjectMixin, FormVie
         return self.get_object().get_absolute_url() + "#network"
 
 
-class NetworkContactUpdateView(ServiceFormMixin, ScopedObjectMixin, UpdateView):
+class NetworkContactUpdateView(ServiceFormMixin, RecordMixin, UpdateView):
     form_class = NetworkContactForm
     template_name = "participants/networkcontact_form.html"
     success_message = _("The network contact has been saved.")
 
-    def scoped_queryset(self):
-        return NetworkContact.objects.select_related("participant").filter(
-            participant__in=selectors.participant_list(user=self.request.user)
-        )
+    def record_queryset(self):
+        return selectors.network_contact_queryset(user=self.request.user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -519,7 +519,6 @@ class PlacementEndForm(VersionedModelForm):
         labels = {"end": _("Day the participant went home")}
 
     error_messages = {
-        **VersionedModelForm.error_messages,
         "end_required": _("Enter the day the stay ended."),
     }
 

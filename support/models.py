@@ -366,6 +366,10 @@ class Activity(CaseModel):
     def __str__(self) -> str:
         return f"{self.title} {self.date:%Y-%m-%d}"
 
+    def person_ids(self) -> set[int]:
+        """The activity page shows who attended."""
+        return {a.participant_id for a in self.attendances.all()}
+
 
 class Attendance(CaseModel):
     activity = models.ForeignKey(

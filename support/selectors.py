@@ -96,14 +96,6 @@ def participant_queryset(*, user) -> QuerySet[Participant]:
     return Participant.objects.none()
 
 
-def participant_get_for_team(*, user, pk) -> Participant:
-    _require_team(user)
-    try:
-        return Participant.objects.get(pk=pk)
-    except (Participant.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
 def participant_choices(*, user) -> QuerySet[Participant]:
     """Active participants for a picker, the user's own caseload first."""
     if not is_team(user):
@@ -153,13 +145,6 @@ def _plan_queryset() -> QuerySet[ActionPlan]:
 def plan_queryset(*, user) -> QuerySet[ActionPlan]:
     """Plans the user may open, with goals and actions loaded (team only)."""
     return _plan_queryset() if is_team(user) else ActionPlan.objects.none()
-
-
-def plan_get_for_user(*, user, pk) -> ActionPlan:
-    try:
-        return plan_queryset(user=user).get(pk=pk)
-    except (ActionPlan.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
 
 
 def plan_versions(*, participant: Participant) -> QuerySet[ActionPlan]:
@@ -234,13 +219,6 @@ def visit_queryset(*, user) -> QuerySet[SupportVisit]:
             queryset=SupportVisit.objects.select_related("author").order_by("created_at", "pk"),
         ),
     )
-
-
-def visit_get_for_user(*, user, pk) -> SupportVisit:
-    try:
-        return visit_queryset(user=user).get(pk=pk)
-    except (SupportVisit.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
 
 
 def visit_list_for_participant(*, user, participant: Participant) -> QuerySet[SupportVisit]:
@@ -358,16 +336,6 @@ def placement_queryset(*, user) -> QuerySet[CrisisPlacement]:
     return CrisisPlacement.objects.select_related("participant", "place")
 
 
-def placement_get_for_user(*, user, pk) -> CrisisPlacement:
-    try:
-        return placement_queryset(user=user).get(pk=pk)
-    except (CrisisPlacement.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
-# --- Meeting place -------------------------------------------------------------
-
-
 def activity_list(*, user) -> QuerySet[Activity]:
     if not is_team(user):
         return Activity.objects.none()
@@ -385,13 +353,6 @@ def activity_queryset(*, user) -> QuerySet[Activity]:
             ),
         )
     )
-
-
-def activity_get_for_user(*, user, pk) -> Activity:
-    try:
-        return activity_queryset(user=user).get(pk=pk)
-    except (Activity.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
 
 
 def participation_counts(*, user, since: date) -> QuerySet[Participant]:

@@ -11,9 +11,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from bostadforst.access_log import log_access, log_read
-from bostadforst.mixins import AuditedObjectMixin, ServiceFormMixin
-from bostadforst.models import AccessLogEntry
+from bostadforst.mixins import ServiceFormMixin
+from bostadforst.records import RecordMixin, record_exported, record_get
 
 from . import selectors, services
 from .forms import (
@@ -31,11 +30,13 @@ from .models import LifeArea
 
 
 def _participant_from_query(request):
-    """An optional ``?participant=<id>`` preselection (an id, never a personnummer)."""
+    """An optional ``?participant=<id>`` preselection (an id, never a
+    personnummer). The form then shows the person's plan goals or name: a
+    read of the person, through the read path (404 for someone not active)."""
     raw = request.GET.get("participant", "")
-    if not raw.isdigit():
+    if not raw.isdigit() or len(raw) > 18:
         return None
-    return selectors.participant_choices(user=request.user).filter(pk=raw).first()
+    return record_get(request, selectors.participant_choices(user=request.user), pk=raw)
 
 
 class ParticipantScopedMixin:
@@ -43,11 +44,11 @@ class ParticipantScopedMixin:
 
     @cached_property
     def participant(self):
-        participant = selectors.participant_get_for_team(
-            user=self.request.user, pk=self.kwargs["participant_pk"]
+        return record_get(
+            self.request,
+            selectors.participant_queryset(user=self.request.user),
+            pk=self.kwargs["participant_pk"],
         )
-        log_read(self.request, participant)
-        return participant
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(participant=self.participant, **kwargs)
@@ -106,16 +107,14 @@ class VisitGoalChoicesView(TemplateView):
     def get_context_data(self, **kwargs):
         participant = _participant_from_query(self.request)
         form = VisitQuickLogForm(user=self.request.user, participant=participant)
-        if form.goal_plan is not None:
-            log_read(self.request, form.goal_plan)
         return super().get_context_data(form=form, **kwargs)
 
 
-class VisitDetailView(AuditedObjectMixin, DetailView):
+class VisitDetailView(RecordMixin, DetailView):
     template_name = "support/visit_detail.html"
     context_object_name = "visit"
 
-    def get_queryset(self):
+    def record_queryset(self):
         return selectors.visit_queryset(user=self.request.user)
 
     def get_context_data(self, **kwargs):
@@ -130,14 +129,15 @@ class VisitDetailView(AuditedObjectMixin, DetailView):
         )
 
 
-class VisitObjectFormMixin(ServiceFormMixin):
+class VisitObjectFormMixin(ServiceFormMixin, RecordMixin):
     """Form pages about one visit (edit, sign, correct)."""
 
-    @cached_property
+    def record_queryset(self):
+        return selectors.visit_queryset(user=self.request.user)
+
+    @property
     def visit(self):
-        visit = selectors.visit_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
-        log_read(self.request, visit)
-        return visit
+        return self.get_object()
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(visit=self.visit, **kwargs)
@@ -259,11 +259,11 @@ class PlanCreateView(ParticipantScopedMixin, ServiceFormMixin, FormView):
         return reverse("support:plan-detail", kwargs={"pk": self.object.pk})
 
 
-class PlanDetailView(AuditedObjectMixin, DetailView):
+class PlanDetailView(RecordMixin, DetailView):
     template_name = "support/plan_detail.html"
     context_object_name = "plan"
 
-    def get_queryset(self):
+    def record_queryset(self):
         return selectors.plan_queryset(user=self.request.user)
 
     def get_context_data(self, **kwargs):
@@ -284,13 +284,13 @@ class PlanPrintView(PlanDetailView):
     template_name = "support/plan_print.html"
 
 
-class PlanPdfView(AuditedObjectMixin, DetailView):
-    def get_queryset(self):
+class PlanPdfView(RecordMixin, DetailView):
+    def record_queryset(self):
         return selectors.plan_queryset(user=self.request.user)
 
     def get(self, request, *args, **kwargs):
         plan = self.get_object()
-        log_access(action=AccessLogEntry.Action.EXPORT, request=request, obj=plan)
+        record_exported(request, plan)
         # Imported here: loading WeasyPrint parses its stylesheets (slow), and
         # only this page needs it.
         from .pdf import render_plan_pdf
@@ -361,24 +361,25 @@ class PlacementCreateView(ServiceFormMixin, FormView):
         return reverse("support:placement-detail", kwargs={"pk": self.object.pk})
 
 
-class PlacementDetailView(AuditedObjectMixin, DetailView):
+class PlacementDetailView(RecordMixin, DetailView):
     template_name = "support/placement_detail.html"
     context_object_name = "placement"
 
-    def get_queryset(self):
+    def record_queryset(self):
         return selectors.placement_queryset(user=self.request.user)
 
 
-class PlacementEndView(ServiceFormMixin, FormView):
+class PlacementEndView(ServiceFormMixin, RecordMixin, FormView):
     form_class = PlacementEndForm
     template_name = "support/placement_end.html"
     success_message = _("The stay was ended; the participant is back home.")
 
-    @cached_property
+    def record_queryset(self):
+        return selectors.placement_queryset(user=self.request.user)
+
+    @property
     def placement(self):
-        placement = selectors.placement_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
-        log_read(self.request, placement)
-        return placement
+        return self.get_object()
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "instance": self.placement}
@@ -433,22 +434,25 @@ class ActivityCreateView(ServiceFormMixin, FormView):
         return reverse("support:activity-detail", kwargs={"pk": self.object.pk})
 
 
-class ActivityDetailView(DetailView):
+class ActivityDetailView(RecordMixin, DetailView):
     template_name = "support/activity_detail.html"
     context_object_name = "activity"
 
-    def get_queryset(self):
+    def record_queryset(self):
         return selectors.activity_queryset(user=self.request.user)
 
 
-class ActivityAttendanceView(ServiceFormMixin, FormView):
+class ActivityAttendanceView(ServiceFormMixin, RecordMixin, FormView):
     form_class = AttendanceForm
     template_name = "support/activity_attendance.html"
     success_message = _("The attendance was saved.")
 
-    @cached_property
+    def record_queryset(self):
+        return selectors.activity_queryset(user=self.request.user)
+
+    @property
     def activity(self):
-        return selectors.activity_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
+        return self.get_object()
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user, "activity": self.activity}

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bostadforst import registry
-from bostadforst.access import get_object_or_404_logged
+from bostadforst.records import record_get
 from bostadforst.access_log import log_access
 from bostadforst.models import AccessLogEntry
 from participants.models import Participant
@@ -34,7 +34,7 @@ def request_as(user, view_name="participants:participant-detail"):
 
 def test_a_read_through_the_scoped_helper_is_logged_with_user_role_person_and_ip(support_staff):
     person = ParticipantFactory()
-    get_object_or_404_logged(request_as(support_staff), Participant.objects.all(), pk=person.pk)
+    record_get(request_as(support_staff), Participant.objects.all(), pk=person.pk)
     row = AccessLogEntry.objects.get(action=Action.READ)
     assert (row.user, row.role, row.person_id, row.ip) == (
         support_staff,
@@ -49,9 +49,7 @@ def test_a_read_through_the_scoped_helper_is_logged_with_user_role_person_and_ip
 def test_a_record_outside_the_users_scope_is_a_404_and_logged_as_denied(social_worker):
     person = ParticipantFactory()
     with pytest.raises(Http404):
-        get_object_or_404_logged(
-            request_as(social_worker), Participant.objects.none(), pk=person.pk
-        )
+        record_get(request_as(social_worker), Participant.objects.none(), pk=person.pk)
     row = AccessLogEntry.objects.get(action=Action.DENIED)
     assert (row.person_id, row.user, row.model) == (
         person.pk,
@@ -62,9 +60,9 @@ def test_a_record_outside_the_users_scope_is_a_404_and_logged_as_denied(social_w
 
 def test_a_missing_record_is_the_same_404_without_a_denied_row(social_worker):
     with pytest.raises(Http404):
-        get_object_or_404_logged(request_as(social_worker), Participant.objects.all(), pk=987654)
+        record_get(request_as(social_worker), Participant.objects.all(), pk=987654)
     with pytest.raises(Http404):
-        get_object_or_404_logged(request_as(social_worker), Participant.objects.all(), pk="x")
+        record_get(request_as(social_worker), Participant.objects.all(), pk="x")
     assert not AccessLogEntry.objects.filter(action=Action.DENIED).exists()
 
 

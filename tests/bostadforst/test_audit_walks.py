@@ -8,6 +8,7 @@ a model, page or form added later is covered without touching this file.
 
 import importlib
 import inspect
+import re
 
 import pytest
 from django import forms
@@ -19,7 +20,9 @@ from simple_history.models import HistoricalChanges
 
 from bostadforst.models import AccessLogEntry, CaseModel, StaleObjectError
 from bostadforst.permissions import ACCESS_TABLE
+from bostadforst.records import RecordMixin
 from bostadforst.roles import Role
+from participants.models import Participant
 
 from ..urlwalk import project_routes
 from ..world import local_apps
@@ -53,7 +56,7 @@ def person_models() -> list[type[CaseModel]]:
 
 
 def person_records_in(context) -> list[CaseModel]:
-    """Case-model instances belonging to a person that the page's own template
+    """Case-model instances showing a person that the page's own template
     was given (the first context rendered; partials rendered inside loops show
     rows of lists, which are not reads of one record)."""
     found = []
@@ -63,7 +66,7 @@ def person_records_in(context) -> list[CaseModel]:
     for layer in layers[:1]:
         flat = layer.flatten() if hasattr(layer, "flatten") else layer
         for value in flat.values():
-            if isinstance(value, CaseModel) and value.pk and value.participant_pk() is not None:
+            if isinstance(value, CaseModel) and value.pk and value.person_ids():
                 found.append(value)
     return found
 
@@ -76,32 +79,64 @@ def record_routes():
     ]
 
 
+def new_reads(user, seen_before: set[int]) -> set[int]:
+    return set(
+        AccessLogEntry.objects.filter(user=user, action=AccessLogEntry.Action.READ)
+        .exclude(pk__in=seen_before)
+        .values_list("person_id", flat=True)
+    )
+
+
+def read_ids(user) -> set[int]:
+    return set(
+        AccessLogEntry.objects.filter(user=user, action=AccessLogEntry.Action.READ).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+OUTSIDE_FORMS = re.compile(r"<form\b.*?</form>", re.S)
+
+
+def people_named_in(html: str) -> set[int]:
+    """The participants whose full name the page shows outside its forms (a
+    form's pick list offers names; it does not show a person's record)."""
+    text = OUTSIDE_FORMS.sub("", html)
+    return {
+        pk
+        for pk, first, last in Participant.objects.values_list("pk", "first_name", "last_name")
+        if first and last and f"{first} {last}" in text
+    }
+
+
 @pytest.mark.parametrize("route", record_routes(), ids=lambda r: r.name)
 def test_every_page_showing_a_persons_record_logs_the_read(world, route):
     url = reverse(route.name, kwargs=world.url_kwargs(route))
     for role in sorted(ACCESS_TABLE[route.name]):
         user = world.user(role)
         client = world.client(user)
-        before = AccessLogEntry.objects.filter(user=user, action=AccessLogEntry.Action.READ)
-        seen_before = set(before.values_list("pk", flat=True))
+        seen_before = read_ids(user)
         response = client.get(url)
         if response.status_code != 200:
             continue
-        shown = person_records_in(response.context)
-        logged = set(
-            AccessLogEntry.objects.filter(user=user, action=AccessLogEntry.Action.READ)
-            .exclude(pk__in=seen_before)
-            .values_list("person_id", flat=True)
-        )
-        for record in shown:
-            assert record.participant_pk() in logged, (
+        logged = new_reads(user, seen_before)
+        for record in person_records_in(response.context):
+            missing = record.person_ids() - logged
+            assert not missing, (
                 f"{route.name} showed {record._meta.label} #{record.pk} to {role} without "
-                "logging the read: use AuditedObjectMixin, log_read() or get_object_or_404_logged"
+                f"logging a read of persons {missing}: fetch it with bostadforst.records"
             )
+        if not response["Content-Type"].startswith("text/html"):
+            continue
+        named = people_named_in(response.content.decode())
+        assert named <= logged, (
+            f"{route.name} named persons {named - logged} to {role} without logging a read"
+        )
 
 
 def test_the_walk_recognises_pages_that_show_a_persons_record(world):
-    """The walk above only proves something if it sees records on pages."""
+    """The walk above only proves something if it sees records on pages,
+    also records that show several people (an apartment, an activity)."""
     seen = set()
     for route in record_routes():
         role = sorted(ACCESS_TABLE[route.name])[0]
@@ -113,30 +148,66 @@ def test_the_walk_recognises_pages_that_show_a_persons_record(world):
         if response.status_code == 200 and person_records_in(response.context):
             seen.add(route.name)
     assert len(seen) >= 3, seen
+    assert {"housing:apartment-detail", "support:activity-detail"} <= seen, seen
 
 
-def test_detail_views_of_person_records_use_the_audited_mixin_or_log_themselves():
-    """A static backstop for detail views the demo data does not reach."""
-    from django.views.generic.detail import BaseDetailView
+@pytest.mark.parametrize(
+    "route",
+    [r for r in project_routes() if not r.converters and r.name in ACCESS_TABLE],
+    ids=lambda r: r.name,
+)
+def test_a_page_prefilled_for_a_person_logs_a_read_of_the_person(world, route):
+    """``?participant=<id>`` on any page: when the page then preselects the
+    person or names them more often than without it, it used the person's
+    data and must log the read."""
+    person = Participant.objects.filter(status="housed").order_by("pk").first()
+    name = f"{person.first_name} {person.last_name}"
+    selected = re.compile(rf'value="{person.pk}"[^>]*\bselected')
+    for role in sorted(ACCESS_TABLE[route.name]):
+        user = world.user(role)
+        client = world.client(user)
+        plain = client.get(reverse(route.name))
+        seen_before = read_ids(user)
+        prefilled = client.get(reverse(route.name), {"participant": person.pk})
+        if prefilled.status_code != 200 or not prefilled["Content-Type"].startswith("text/html"):
+            continue
+        html = prefilled.content.decode()
+        uses_person = selected.search(html) or html.count(name) > plain.content.decode().count(name)
+        if uses_person:
+            assert person.pk in new_reads(user, seen_before), (
+                f"{route.name}?participant= shows {role} the person without logging a read"
+            )
 
-    from bostadforst.mixins import AuditedObjectMixin
 
+def test_views_of_one_record_go_through_the_read_path():
+    """A static backstop for views the demo data does not reach: every view
+    of a route with an id in its URL fetches through bostadforst.records."""
     offenders = []
-    for route in project_routes():
+    for route in record_routes():
         view_class = getattr(route.callback, "view_class", None)
-        if view_class is None or not issubclass(view_class, BaseDetailView):
+        if view_class is None or route.name.split(":")[0] not in CASE_APPS:
             continue
-        model = getattr(view_class, "model", None) or getattr(
-            getattr(view_class, "queryset", None), "model", None
-        )
-        # Views whose model is only known at run time are covered by the walk above.
-        if model is None or not (issubclass(model, CaseModel) and model.participant_path):
-            continue
-        source = inspect.getsource(view_class)
-        if issubclass(view_class, AuditedObjectMixin) or "log_read" in source:
+        sources = [
+            inspect.getsource(k)
+            for k in view_class.__mro__
+            if k.__module__.split(".")[0] in CASE_APPS
+        ]
+        if issubclass(view_class, RecordMixin) or any("record_get(" in s for s in sources):
             continue
         offenders.append(route.name)
-    assert not offenders, f"Detail views that do not log reads: {offenders}"
+    assert not offenders, f"Views of one record outside the read path: {offenders}"
+
+
+def test_no_view_logs_or_fetches_case_records_by_hand():
+    """Views never call the access log, get_object_or_404 or save() on a case
+    record themselves (STYLE.md, "One read path, one write path")."""
+    forbidden = re.compile(r"\b(log_access|log_read|get_object_or_404)\(|\.save\(\)")
+    offenders = []
+    for app in CASE_APPS:
+        path = settings.BASE_DIR / app / "views.py"
+        if path.exists() and forbidden.search(path.read_text()):
+            offenders.append(str(path.relative_to(settings.BASE_DIR)))
+    assert not offenders, offenders
 
 
 # --- 3. Change history on every case model --------------------------------------

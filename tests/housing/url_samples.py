@@ -9,7 +9,8 @@ def _ongoing_tenancy() -> Tenancy:
 
 
 SAMPLES = {
-    "housing:apartment-detail": lambda world: {"pk": Apartment.objects.order_by("pk").first().pk},
+    # A let apartment: its page shows the tenant.
+    "housing:apartment-detail": lambda world: {"pk": _ongoing_tenancy().apartment_id},
     "housing:apartment-update": lambda world: {"pk": Apartment.objects.order_by("pk").first().pk},
     "housing:tenancy-detail": lambda world: {"pk": _ongoing_tenancy().pk},
     "housing:tenancy-takeover": lambda world: {

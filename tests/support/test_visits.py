@@ -180,7 +180,7 @@ def test_the_goals_box_explains_when_there_is_nothing_to_choose(ss_client, suppo
 
 
 @pytest.mark.django_db
-def test_the_goals_box_logs_the_plan_read_and_hides_other_peoples_goals(
+def test_the_goals_box_logs_a_read_of_the_person_and_hides_other_peoples_goals(
     ss_client, support_staff, housed
 ):
     from bostadforst.models import AccessLogEntry
@@ -192,7 +192,7 @@ def test_the_goals_box_logs_the_plan_read_and_hides_other_peoples_goals(
     box = ss_client.get(goals_url, {"participant": housed.pk}).content.decode()
     assert "Mitt eget mål" in box and "Någon annans mål" not in box
     assert AccessLogEntry.objects.filter(
-        action=AccessLogEntry.Action.READ, model="support.ActionPlan", object_id=str(plan.pk)
+        action=AccessLogEntry.Action.READ, person_id=housed.pk, user=support_staff
     ).exists()
     # An exited person is not in the picker, so their goals are not offered.
     other.plan.participant.status = "exited"
