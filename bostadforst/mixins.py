@@ -87,7 +87,7 @@ class ServiceFormMixin:
                 form.add_error(None, exc)
             return self.form_invalid(form)
         except StaleObjectError as exc:
-            form.add_error(None, stale_error(exc.instance, form.data.get("version")))
+            form.add_error(None, stale_error(exc.instance, exc.read_version))
             return self.form_invalid(form)
         except IntegrityError:
             form.add_error(None, self.integrity_error_message)

@@ -49,6 +49,7 @@ class StaleObjectError(Exception):
     def __init__(self, instance: "CaseModel") -> None:
         super().__init__(f"{instance._meta.label} {instance.pk} was changed by someone else")
         self.instance = instance
+        self.read_version = instance.version
 
 
 class CaseModel(models.Model):

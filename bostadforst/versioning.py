@@ -54,7 +54,7 @@ def stale_error(instance: CaseModel, version) -> ValidationError:
 
 
 def describe_changes_since(instance: CaseModel, version) -> str:
-    """Who changed which fields of ``instance`` after ``version``, in words."""
+    """Who last changed which fields of ``instance`` after ``version``, in words."""
     try:
         version = int(version)
     except (TypeError, ValueError):
@@ -65,20 +65,19 @@ def describe_changes_since(instance: CaseModel, version) -> str:
     )
     base = next((r for r in reversed(records) if r.version <= version), None)
     later = [r for r in records if r.version > version]
-    if base is None or not later:
+    if not later:
         return gettext("unknown changes")
-    parts = []
     latest = later[-1]
-    delta = latest.diff_against(base)
-    names = []
-    for change in delta.changes:
-        if change.field in {"version", "updated_at"}:
-            continue
-        names.append(str(model._meta.get_field(change.field).verbose_name))
-    who = str(latest.history_user or gettext("unknown user"))
-    when = timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M")
-    parts.append(
-        gettext("%(who)s at %(when)s changed %(fields)s")
-        % {"who": who, "when": when, "fields": ", ".join(names) or gettext("nothing visible")}
-    )
-    return "; ".join(parts)
+    params = {
+        "who": str(latest.history_user or gettext("unknown user")),
+        "when": timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M"),
+    }
+    if base is None:  # the record did not exist when the form was opened
+        return gettext("%(who)s at %(when)s created it") % params
+    names = [
+        str(model._meta.get_field(change.field).verbose_name)
+        for change in latest.diff_against(base).changes
+        if change.field not in {"version", "updated_at"}
+    ]
+    params["fields"] = ", ".join(names) or gettext("nothing visible")
+    return gettext("%(who)s at %(when)s changed %(fields)s") % params

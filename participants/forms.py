@@ -30,20 +30,6 @@ from .services import NETWORK_FIELDS, PARTICIPANT_FIELDS
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class StaleAwareFormMixin:
-    """For plain forms whose service saves a referral (e.g. an interview entry
-    that starts the assessment): a concurrent save is reported, not a 500."""
-
-    def add_stale_error(self) -> None:
-        self.add_error(
-            None,
-            _(
-                "Someone else changed this referral at the same moment. Nothing was saved: "
-                "reload the page and try again."
-            ),
-        )
-
-
 def _not_future(value, message):
     if value and value > timezone.localdate():
         raise ValidationError(message, code="future")
@@ -96,7 +82,7 @@ class PersonnummerField(forms.CharField):
         return normalise(value)
 
 
-class ReferralCreateForm(RegistrationDateMixin, StaleAwareFormMixin, forms.Form):
+class ReferralCreateForm(RegistrationDateMixin, forms.Form):
     """The social worker's referral (remiss): the applicant and the situation."""
 
     error_messages = {
@@ -206,7 +192,7 @@ class ReferralCreateForm(RegistrationDateMixin, StaleAwareFormMixin, forms.Form)
         return cleaned
 
 
-class InformationForm(StaleAwareFormMixin, forms.Form):
+class InformationForm(forms.Form):
     note = forms.CharField(
         label=_("Information"),
         max_length=5000,
@@ -215,7 +201,7 @@ class InformationForm(StaleAwareFormMixin, forms.Form):
     )
 
 
-class LogEntryForm(StaleAwareFormMixin, forms.Form):
+class LogEntryForm(forms.Form):
     """An interview booked or held, or a reference contacted."""
 
     error_messages = {"future": _("Only a booked interview can have a date in the future.")}
@@ -255,8 +241,10 @@ class LogEntryForm(StaleAwareFormMixin, forms.Form):
         return cleaned
 
 
-class AssessmentForm(StaleAwareFormMixin, forms.Form):
-    """The six criteria at once: an answer and a note for each."""
+class AssessmentForm(forms.Form):
+    """The six criteria at once: an answer and a note for each, and the
+    version each criterion's row had when the page was opened (0: not yet
+    assessed), so a save over someone else's answer is refused."""
 
     def __init__(self, *args, existing: dict, suggestions: dict, **kwargs):
         super().__init__(*args, **kwargs)
@@ -285,12 +273,21 @@ class AssessmentForm(StaleAwareFormMixin, forms.Form):
                 initial=row.note if row else "",
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
+            self.fields[f"version_{criterion.value}"] = forms.IntegerField(
+                widget=forms.HiddenInput,
+                min_value=0,
+                max_value=2**31 - 1,
+                initial=row.version if row else 0,
+            )
 
     def answers(self) -> dict[str, tuple[str, str]]:
         return {
             c: (self.cleaned_data[f"answer_{c}"], self.cleaned_data[f"note_{c}"])
             for c in Criterion.values
         }
+
+    def versions(self) -> dict[str, int]:
+        return {c: self.cleaned_data[f"version_{c}"] for c in Criterion.values}
 
     def criterion_rows(self):
         years = settings.RESIDENCE_YEARS_REQUIRED

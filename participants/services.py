@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from bostadforst.models import StaleObjectError
 from bostadforst.records import record_save
 from bostadforst.roles import MANAGERS, TEAM, role_of
 
@@ -320,12 +321,16 @@ def assessment_record(
     referral: Referral,
     acting_user,
     answers: dict[str, tuple[str, str]],
+    versions: dict[str, int] | None = None,
     at: datetime | None = None,
 ) -> list[EligibilityAssessment]:
     """Record the assessor's answers, ``{criterion: (answer, note)}``.
 
     Only criteria whose answer or note changed are saved, so the history shows
     who last changed what; each saved row names the assessor and the date.
+    ``versions`` holds each criterion's version when the form was opened (0:
+    not assessed then): an answer that differs from one someone else saved
+    since is refused with ``StaleObjectError``, and nothing is saved.
     """
     _require_team(acting_user)
     unknown = set(answers) - set(Criterion.values)
@@ -342,6 +347,10 @@ def assessment_record(
         )
         if row.pk is not None and row.answer == answer and row.note == note:
             continue
+        read = versions.get(criterion) if versions is not None else row.version
+        if row.pk is not None and read != row.version:
+            row.version = read or 0
+            raise StaleObjectError(row)
         row.answer, row.note = answer, note
         row.assessor, row.assessed_on = acting_user, timezone.localdate(at)
         record_save(row, acting_user=acting_user)
@@ -483,16 +492,21 @@ def participant_update(
 
 
 @transaction.atomic
-def participant_mark_housed(*, participant: Participant, acting_user) -> Participant:
+def participant_mark_housed(
+    *, participant: Participant, acting_user, reopen: bool = False
+) -> Participant:
     """An approved participant moves into a tenancy (called by housing).
 
     Only an approved participant can be housed; a participant who is already
-    housed (moving between Housing First apartments) stays housed.
+    housed (moving between Housing First apartments) stays housed. ``reopen``
+    also houses a closed (exited) case again and clears its closing day: an
+    imported cohort file corrected to show the tenancy going on.
     """
     participant.refresh_from_db(fields=["status", "version", "closed_on"])
     if participant.status == ParticipantStatus.HOUSED:
         return participant
-    if participant.status != ParticipantStatus.APPROVED:
+    allowed = {ParticipantStatus.APPROVED} | ({ParticipantStatus.EXITED} if reopen else set())
+    if participant.status not in allowed:
         raise ValidationError(
             gettext(
                 "Only a participant whose referral is approved can be housed; "
@@ -515,6 +529,25 @@ def participant_mark_exited(
     participant.refresh_from_db(fields=["status", "version", "closed_on"])
     participant.status = ParticipantStatus.EXITED
     participant.closed_on = closed_on or _today()
+    record_save(participant, acting_user=acting_user)
+    return participant
+
+
+@transaction.atomic
+def participant_create_imported(
+    *, external_ref: str, personnummer: str | None = None, acting_user
+) -> Participant:
+    """A participant from a municipality's cohort file (the reports' import).
+
+    The municipality admitted them before their records came here, so they
+    start approved; the housing app then houses them or closes their case from
+    the tenancies in the file (``housing.services.participant_update_from_tenancies``).
+    """
+    participant = Participant(
+        external_ref=external_ref,
+        personnummer=personnummer,
+        status=ParticipantStatus.APPROVED,
+    )
     record_save(participant, acting_user=acting_user)
     return participant
 

@@ -285,7 +285,10 @@ class ReferralAssessView(ReferralActionMixin, FormView):
 
     def perform(self, form):
         return services.assessment_record(
-            referral=self.referral, acting_user=self.request.user, answers=form.answers()
+            referral=self.referral,
+            acting_user=self.request.user,
+            answers=form.answers(),
+            versions=form.versions(),
         )
 
 

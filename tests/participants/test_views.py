@@ -240,12 +240,9 @@ def test_the_team_works_a_referral_to_a_managers_approval(ss_client, um_client, 
         },
     )
     assert response.status_code == 302
-    data = {}
-    for criterion, (answer, note) in ALL_MET.items():
-        data[f"answer_{criterion}"] = answer
-        data[f"note_{criterion}"] = note
     response = ss_client.post(
-        reverse("participants:referral-assess", kwargs={"pk": submitted.pk}), data
+        reverse("participants:referral-assess", kwargs={"pk": submitted.pk}),
+        assessment_post(ALL_MET, versions={}),
     )
     assert response.status_code == 302
     referral = Referral.objects.get()
@@ -258,6 +255,39 @@ def test_the_team_works_a_referral_to_a_managers_approval(ss_client, um_client, 
     referral.refresh_from_db()
     assert referral.status == ReferralStatus.APPROVED
     assert referral.participant.status == ParticipantStatus.APPROVED
+
+
+def assessment_post(answers: dict, *, versions: dict) -> dict:
+    """The assessment form's POST: each criterion's answer, note and the
+    version its row had when the page was opened (0: not assessed yet)."""
+    data = {}
+    for criterion, (answer, note) in answers.items():
+        data[f"answer_{criterion}"] = answer
+        data[f"note_{criterion}"] = note
+        data[f"version_{criterion}"] = versions.get(criterion, 0)
+    return data
+
+
+def test_two_tabs_saving_the_assessment_the_second_is_refused_and_overwrites_nothing(
+    ss_client, support_staff, client_for, unit_manager, assessing
+):
+    """Two team members open the same assessment; the first changes criterion
+    5; the second, still showing the old answer, saves criterion 2: refused,
+    naming who changed it, and criterion 5 keeps the first one's answer."""
+    url = reverse("participants:referral-assess", kwargs={"pk": assessing.pk})
+    services.assessment_record(referral=assessing, acting_user=unit_manager, answers=ALL_MET)
+    opened = {a.criterion: a.version for a in assessing.assessments.all()}
+    first = {**ALL_MET, "motivated": ("not_met", "Vill inte ha stöd just nu.")}
+    assert ss_client.post(url, assessment_post(first, versions=opened)).status_code == 302
+
+    other = client_for(unit_manager)
+    second = {**ALL_MET, "support_need": ("unknown", "Osäkert.")}
+    response = other.post(url, assessment_post(second, versions=opened))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Någon annan sparade posten" in html and str(support_staff) in html
+    rows = {a.criterion: a for a in assessing.assessments.all()}
+    assert rows["motivated"].answer == "not_met" and rows["support_need"].answer == "met"
 
 
 def test_the_assessment_form_suggests_residence_and_homelessness(ss_client, assessing):
