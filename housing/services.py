@@ -9,15 +9,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.records import record_save
-from participants.models import Participant, ParticipantStatus
+from participants.models import ACTIVE_STATUSES, Participant, ParticipantStatus
 from participants.services import participant_mark_exited, participant_mark_housed
 
 from .models import Apartment, ExitReason, Landlord, Tenancy, TenancyIncident
-
-# Participants who may get an apartment: approved and waiting, or already
-# housed and moving to another apartment (the old tenancy ended, or ends on
-# the new move-in day; the overlap check refuses anything else).
-ASSIGNABLE_STATUSES = (ParticipantStatus.APPROVED, ParticipantStatus.HOUSED)
 
 ERROR_MESSAGES = {
     "participant_not_approved": _(
@@ -131,7 +126,10 @@ def tenancy_assign(
     exclusion constraints refuse the loser in any case).
     """
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
-    if participant.status not in ASSIGNABLE_STATUSES:
+    # Approved and waiting, or already housed and moving to another apartment
+    # (the old tenancy ended, or ends on the new move-in day; the overlap
+    # check refuses anything else).
+    if participant.status not in ACTIVE_STATUSES:
         raise _error(
             "participant_not_approved",
             "participant",
@@ -229,6 +227,83 @@ def tenancy_end(
             participant=tenancy.participant, acting_user=acting_user, closed_on=move_out
         )
     return tenancy
+
+
+# The fields a cohort file gives for a tenancy identified by (participant, move-in day).
+IMPORTED_TENANCY_FIELDS = ("apartment", "contract_type", "move_out", "exit_reason", "takeover")
+
+
+@transaction.atomic
+def tenancy_import(
+    *,
+    participant: Participant,
+    apartment: Apartment,
+    contract_type: str,
+    move_in: datetime.date,
+    move_out: datetime.date | None = None,
+    exit_reason: str = "",
+    takeover: datetime.date | None = None,
+    acting_user,
+) -> tuple[Tenancy, str]:
+    """Record a tenancy as a municipality's cohort file gives it, ended or not.
+
+    A tenancy is identified by (participant, move-in day): a new one is
+    created, a known one takes the file's values, an identical one is left
+    alone (no history row), so importing the same file twice changes nothing.
+    Returns the tenancy and ``"created"``, ``"updated"`` or ``"unchanged"``.
+
+    The tenancy's own validation applies as for ``tenancy_assign`` (the
+    half-open overlap rule of ``Tenancy.clean``), but not the letting rules:
+    the file records the past, so neither the participant's status nor a
+    since withdrawn apartment is checked, and the participant's case is left
+    to ``participant_update_from_tenancies`` once all their tenancies are in.
+    """
+    values = {
+        "apartment": apartment,
+        "contract_type": contract_type,
+        "move_out": move_out,
+        "exit_reason": exit_reason,
+        "takeover": takeover,
+    }
+    tenancy = Tenancy.objects.filter(participant=participant, move_in=move_in).first()
+    if tenancy is None:
+        tenancy = Tenancy(participant=participant, move_in=move_in, **values)
+        record_save(tenancy, acting_user=acting_user)
+        return tenancy, "created"
+    unchanged = tenancy.apartment_id == apartment.pk and all(
+        getattr(tenancy, name) == value for name, value in values.items() if name != "apartment"
+    )
+    if unchanged:
+        return tenancy, "unchanged"
+    _update(tenancy, allowed=IMPORTED_TENANCY_FIELDS, changes=values, acting_user=acting_user)
+    return tenancy, "updated"
+
+
+@transaction.atomic
+def participant_update_from_tenancies(*, participant: Participant, acting_user) -> bool:
+    """Bring an imported participant's case in line with their tenancies.
+
+    A cohort file records tenancies, not case decisions: the person is housed
+    while their latest tenancy goes on or ended by a move to another Housing
+    First apartment, and otherwise their case is closed as of that tenancy's
+    move-out day, the day culling counts from. Writes nothing when the case
+    already says so; returns whether it changed.
+    """
+    participant.refresh_from_db(fields=["status", "version", "closed_on"])
+    latest = participant.tenancies.order_by("-move_in", "-pk").first()
+    if latest is None:
+        return False
+    if latest.move_out is None or latest.exit_reason == ExitReason.OTHER_HF_APARTMENT:
+        if participant.status == ParticipantStatus.HOUSED:
+            return False
+        participant_mark_housed(participant=participant, acting_user=acting_user, reopen=True)
+        return True
+    if participant.status == ParticipantStatus.EXITED and participant.closed_on == latest.move_out:
+        return False
+    participant_mark_exited(
+        participant=participant, acting_user=acting_user, closed_on=latest.move_out
+    )
+    return True
 
 
 @transaction.atomic

@@ -9,12 +9,19 @@ reference are that person's successive tenancies), ``personnummer``
 (optional: without it each tenancy gets its own apartment named after the
 reference and the move-in day).
 
-Every row is checked first; any error means nothing is written, and every
-bad row is reported with its line number (the header is line 1). A tenancy is
-identified by (reference, move-in day), so importing the same file again
-changes nothing, and a corrected file updates what changed. Rows are saved
-one by one through ``full_clean()`` and ``save()`` (never ``bulk_create``),
-so change history and the access log see every row.
+Any error means nothing is written, and every bad row is reported with its
+line number (the header is line 1). A tenancy is identified by (reference,
+move-in day), so importing the same file again changes nothing, and a
+corrected file updates what changed.
+
+This module reads the file; the lower apps' services write it, one row at a
+time through ``record_save`` (change history and the access log see every
+row): ``participant_create_imported``, ``landlord_create``,
+``apartment_create``, ``tenancy_import`` (the tenancy's own validation, so
+overlaps are refused by the rule and message ``tenancy_assign`` meets) and
+``participant_update_from_tenancies``, which houses the person or closes the
+case through ``participant_mark_exited`` as of the last move-out day, the day
+culling (gallring) counts from.
 """
 
 from __future__ import annotations
@@ -29,8 +36,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from housing.models import Apartment, ContractType, ExitReason, Landlord, Tenancy
-from participants.models import Participant, ParticipantStatus
+from bostadforst.records import record_save
+from housing.models import Apartment, ContractType, ExitReason, Landlord
+from housing.services import (
+    apartment_create,
+    landlord_create,
+    participant_update_from_tenancies,
+    tenancy_import,
+)
+from participants.models import Participant
+from participants.services import participant_create_imported
 
 REQUIRED_COLUMNS = ("participant_id", "move_in", "landlord", "contract_type")
 OPTIONAL_COLUMNS = ("personnummer", "move_out", "exit_reason", "takeover", "address")
@@ -116,7 +131,11 @@ def _date(value: str, column: str, errors: list[str]) -> date | None:
 
 
 def parse(text: str) -> tuple[list[CohortRow], list[RowError]]:
-    """Parse and check every row on its own and across rows; no database writes."""
+    """Parse and check every row on its own and across rows; no database writes.
+
+    Overlapping tenancies are not checked here: writing the rows (``_write``)
+    meets the housing app's rule, for rows of the file and rows already held.
+    """
     from participants.personnummer import normalise
 
     errors: list[RowError] = []
@@ -206,13 +225,6 @@ def parse(text: str) -> tuple[list[CohortRow], list[RowError]]:
     return rows, sorted(errors, key=lambda e: e.line)
 
 
-def _overlaps(a: CohortRow, b: CohortRow) -> bool:
-    """Half-open periods [move_in, move_out) overlap."""
-    a_end = a.move_out or date.max
-    b_end = b.move_out or date.max
-    return a.move_in < b_end and b.move_in < a_end
-
-
 def _cross_row_errors(rows: list[CohortRow]) -> list[RowError]:
     errors = []
     by_ref: dict[str, list[CohortRow]] = defaultdict(list)
@@ -233,19 +245,13 @@ def _cross_row_errors(rows: list[CohortRow]) -> list[RowError]:
                     )
                 )
         for earlier, later in zip(own, own[1:], strict=False):
+            # (reference, move_in) identifies a tenancy: a second row with both
+            # would silently overwrite the first.
             if earlier.move_in == later.move_in:
                 errors.append(
                     RowError(
                         later.line,
                         _("%(ref)s has two tenancies with the same move_in (line %(other)s).")
-                        % {"ref": ref, "other": earlier.line},
-                    )
-                )
-            elif _overlaps(earlier, later):
-                errors.append(
-                    RowError(
-                        later.line,
-                        _("%(ref)s: this tenancy overlaps the one on line %(other)s.")
                         % {"ref": ref, "other": earlier.line},
                     )
                 )
@@ -260,32 +266,7 @@ def _cross_row_errors(rows: list[CohortRow]) -> list[RowError]:
                                 _("The same personnummer is given for several participant_id."),
                             )
                         )
-    by_address: dict[tuple[str, str], list[CohortRow]] = defaultdict(list)
-    for row in rows:
-        if row.address:
-            by_address[(row.landlord, row.address)].append(row)
-    for own in by_address.values():
-        own.sort(key=lambda r: (r.move_in, r.line))
-        for i, row in enumerate(own):
-            for other in own[:i]:
-                if other.ref != row.ref and _overlaps(other, row):
-                    errors.append(
-                        RowError(
-                            row.line,
-                            _(
-                                "The apartment is let to someone else "
-                                "(line %(other)s) in the same period."
-                            )
-                            % {"other": other.line},
-                        )
-                    )
     return errors
-
-
-def _save(instance, acting_user) -> None:
-    instance.full_clean()
-    instance._history_user = acting_user
-    instance.save()
 
 
 def _messages(exc: ValidationError) -> str:
@@ -296,15 +277,20 @@ def cohort_import(*, text: str, acting_user=None, commit: bool = True) -> Import
     """Import the CSV ``text``; with ``commit=False`` a preview that writes nothing.
 
     Raises nothing for bad data: the result's ``errors`` list every bad row,
-    and then nothing was written.
+    and then nothing was written. Rows that pass the checks of ``parse`` are
+    written even when others failed them (and rolled back), so that rows the
+    database refuses (an overlap) are reported in the same round.
     """
     rows, errors = parse(text)
     result = ImportResult(rows=len(rows), errors=errors)
-    if errors:
+    bad_lines = {e.line for e in errors}
+    rows = [row for row in rows if row.line not in bad_lines]
+    if not rows:
         return result
     try:
         with transaction.atomic():
             _write(rows, result, acting_user)
+            result.errors.sort(key=lambda e: e.line)
             if result.errors or not commit:
                 raise _Rollback
     except _Rollback:
@@ -317,20 +303,88 @@ def _write(rows: list[CohortRow], result: ImportResult, acting_user) -> None:
     by_ref: dict[str, list[CohortRow]] = defaultdict(list)
     for row in rows:
         by_ref[row.ref].append(row)
+    for own in by_ref.values():
+        own.sort(key=lambda r: r.move_in)
+    created: set[str] = set()
+    updated: set[str] = set()
+    participants = _write_participants(by_ref, result, created, updated, acting_user)
     landlords = {landlord.name: landlord for landlord in Landlord.objects.all()}
+    apartments: dict[tuple[int, str], Apartment] = {}
+    failed: set[str] = set()
+    # Oldest move-in first, across people: a row is checked against the
+    # tenancies already held, and every tenancy that starts earlier then holds
+    # the file's values (an earlier tenant's corrected move-out day frees the
+    # apartment). One that starts later overlaps the row or not whatever its
+    # end, the value a corrected file changes (only a file that also moves it
+    # to another apartment can meet its old one here).
+    for row in sorted(rows, key=lambda r: (r.move_in, r.line)):
+        participant = participants.get(row.ref)
+        if participant is None:
+            continue
+        try:
+            apartment = _apartment(row, landlords, apartments, result, acting_user)
+            _tenancy, outcome = tenancy_import(
+                participant=participant,
+                apartment=apartment,
+                contract_type=row.contract_type,
+                move_in=row.move_in,
+                move_out=row.move_out,
+                exit_reason=row.exit_reason,
+                takeover=row.takeover,
+                acting_user=acting_user,
+            )
+        except ValidationError as exc:
+            result.errors.append(RowError(row.line, _messages(exc)))
+            failed.add(row.ref)
+            continue
+        except IntegrityError:
+            # Only a race gets here (the validation above checks the same
+            # rule); the service's savepoint keeps the import's transaction.
+            result.errors.append(
+                RowError(
+                    row.line,
+                    _("The tenancy conflicts with an existing one (overlapping period)."),
+                )
+            )
+            failed.add(row.ref)
+            continue
+        if outcome == "created":
+            result.tenancies_created += 1
+        elif outcome == "updated":
+            result.tenancies_updated += 1
+        else:
+            result.tenancies_unchanged += 1
+    for ref, participant in participants.items():
+        if ref in failed:
+            continue  # the import rolls back; the case would follow a partial record
+        try:
+            changed = participant_update_from_tenancies(
+                participant=participant, acting_user=acting_user
+            )
+        except ValidationError as exc:
+            result.errors.append(RowError(by_ref[ref][0].line, _messages(exc)))
+            continue
+        if changed and ref not in created:
+            updated.add(ref)
+    result.participants_updated = len(updated)
+
+
+def _write_participants(
+    by_ref: dict[str, list[CohortRow]],
+    result: ImportResult,
+    created: set[str],
+    updated: set[str],
+    acting_user,
+) -> dict[str, Participant]:
+    """The participant of each reference, created or with a personnummer
+    filled in (the references go into ``created`` / ``updated``)."""
     existing = {
         p.external_ref: p for p in Participant.objects.filter(external_ref__in=list(by_ref))
     }
+    found: dict[str, Participant] = {}
     for ref, own in by_ref.items():
-        own.sort(key=lambda r: r.move_in)
         first_line = own[0].line
         pnr = next((r.personnummer for r in own if r.personnummer), None)
-        latest = own[-1]
-        status = (
-            ParticipantStatus.HOUSED
-            if latest.move_out is None or (latest.exit_reason == ExitReason.OTHER_HF_APARTMENT)
-            else ParticipantStatus.EXITED
-        )
         participant = existing.get(ref)
         try:
             if participant is None:
@@ -342,91 +396,44 @@ def _write(rows: list[CohortRow], result: ImportResult, acting_user) -> None:
                         )
                     )
                     continue
-                participant = Participant(external_ref=ref, personnummer=pnr, status=status)
-                _save(participant, acting_user)
+                participant = participant_create_imported(
+                    external_ref=ref, personnummer=pnr, acting_user=acting_user
+                )
                 result.participants_created += 1
-            else:
-                changed = False
-                if pnr and participant.personnummer and participant.personnummer != pnr:
-                    result.errors.append(
-                        RowError(
-                            first_line,
-                            _("%(ref)s already has another personnummer.") % {"ref": ref},
-                        )
+                created.add(ref)
+            elif pnr and participant.personnummer and participant.personnummer != pnr:
+                result.errors.append(
+                    RowError(
+                        first_line, _("%(ref)s already has another personnummer.") % {"ref": ref}
                     )
-                    continue
-                if pnr and not participant.personnummer:
-                    participant.personnummer = pnr
-                    changed = True
-                if participant.status != status:
-                    participant.status = status
-                    changed = True
-                if changed:
-                    _save(participant, acting_user)
-                    result.participants_updated += 1
+                )
+                continue
+            elif pnr and not participant.personnummer:
+                participant.personnummer = pnr
+                record_save(participant, acting_user=acting_user)
+                updated.add(ref)
         except ValidationError as exc:
             result.errors.append(RowError(first_line, _messages(exc)))
             continue
-        current = {t.move_in: t for t in participant.tenancies.select_related("apartment")}
-        for row in own:
-            try:
-                _write_tenancy(
-                    row, participant, current.get(row.move_in), landlords, result, acting_user
-                )
-            except ValidationError as exc:
-                result.errors.append(RowError(row.line, _messages(exc)))
-            except IntegrityError:
-                result.errors.append(
-                    RowError(
-                        row.line,
-                        _("The tenancy conflicts with an existing one (overlapping period)."),
-                    )
-                )
+        found[ref] = participant
+    return found
 
 
-def _write_tenancy(row, participant, tenancy, landlords, result, acting_user) -> None:
+def _apartment(row, landlords, apartments, result, acting_user) -> Apartment:
+    """The row's apartment (created with its landlord when unknown)."""
     landlord = landlords.get(row.landlord)
     if landlord is None:
-        landlord = Landlord(name=row.landlord)
-        _save(landlord, acting_user)
+        landlord = landlord_create(name=row.landlord, acting_user=acting_user)
         landlords[row.landlord] = landlord
         result.landlords_created += 1
     address = row.address or f"{row.ref} ({row.move_in:%Y-%m-%d})"
-    apartment = Apartment.objects.filter(landlord=landlord, address=address).first()
-    if apartment is None:
-        apartment = Apartment(landlord=landlord, address=address)
-        _save(apartment, acting_user)
-        result.apartments_created += 1
-    _check_overlaps(row, participant, apartment, tenancy)
-    values = {
-        "apartment_id": apartment.pk,
-        "contract_type": row.contract_type,
-        "move_out": row.move_out,
-        "exit_reason": row.exit_reason,
-        "takeover": row.takeover,
-    }
-    if tenancy is None:
-        tenancy = Tenancy(participant=participant, move_in=row.move_in, **values)
-        with transaction.atomic():  # a constraint error must not spoil the outer transaction
-            _save(tenancy, acting_user)
-        result.tenancies_created += 1
-    elif any(getattr(tenancy, k) != v for k, v in values.items()):
-        for k, v in values.items():
-            setattr(tenancy, k, v)
-        with transaction.atomic():
-            _save(tenancy, acting_user)
-        result.tenancies_updated += 1
-    else:
-        result.tenancies_unchanged += 1
-
-
-def _check_overlaps(row, participant, apartment, tenancy) -> None:
-    """Existing tenancies (outside this file's matches) that the row would overlap."""
-    end = row.move_out or date.max
-    clash = Tenancy.objects.filter(move_in__lt=end).exclude(move_out__lte=row.move_in)
-    if tenancy is not None:
-        clash = clash.exclude(pk=tenancy.pk)
-    if clash.filter(participant=participant).exclude(move_in=row.move_in).exists():
-        raise ValidationError(_("The participant already has a tenancy in this period."))
-    if clash.filter(apartment=apartment).exclude(participant=participant).exists():
-        raise ValidationError(_("The apartment is let to someone else in this period."))
+    key = (landlord.pk, address)
+    if key not in apartments:
+        apartment = Apartment.objects.filter(landlord=landlord, address=address).first()
+        if apartment is None:
+            apartment = apartment_create(
+                landlord=landlord, address=address, acting_user=acting_user
+            )
+            result.apartments_created += 1
+        apartments[key] = apartment
+    return apartments[key]

@@ -517,3 +517,101 @@ def test_bad_incidents_are_refused(kind, occurred_on, amount, resolved_on, expec
         )
     assert codes(exc.value) == expected
     assert not TenancyIncident.objects.exists()
+
+
+# --- a cohort file's tenancies (the reports' import) ---------------------------
+
+
+def import_tenancy(participant, apartment, move_in, user, **kwargs):
+    return services.tenancy_import(
+        participant=participant,
+        apartment=apartment,
+        contract_type=kwargs.pop("contract_type", ContractType.SOCIAL),
+        move_in=move_in,
+        acting_user=user,
+        **kwargs,
+    )
+
+
+@pytest.mark.django_db
+def test_an_imported_tenancy_meets_the_overlap_rule_of_a_letting(
+    apartment, approved, support_staff
+):
+    """One rule, in ``Tenancy.clean``: the import gets the codes and messages
+    that ``tenancy_assign`` gets."""
+    assign(approved, apartment, D(2024, 1, 1), support_staff)
+    with pytest.raises(ValidationError) as exc:
+        import_tenancy(ParticipantFactory(), apartment, D(2024, 6, 1), support_staff)
+    assert codes(exc.value) == {"apartment": ["apartment_overlap"]}
+    with pytest.raises(ValidationError) as exc:
+        import_tenancy(approved, ApartmentFactory(), D(2023, 6, 1), support_staff)
+    assert codes(exc.value) == {"participant": ["participant_overlap"]}
+    assert Tenancy.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_imported_tenancy_is_created_then_updated_then_left_alone(support_staff):
+    person, apartment = ParticipantFactory(), ApartmentFactory()
+    tenancy, outcome = import_tenancy(person, apartment, D(2015, 1, 1), support_staff)
+    assert outcome == "created"
+    _same, outcome = import_tenancy(
+        person,
+        apartment,
+        D(2015, 1, 1),
+        support_staff,
+        move_out=D(2017, 1, 1),
+        exit_reason=ExitReason.EVICTED,
+    )
+    assert outcome == "updated"
+    history = tenancy.history.count()
+    _same, outcome = import_tenancy(
+        person,
+        apartment,
+        D(2015, 1, 1),
+        support_staff,
+        move_out=D(2017, 1, 1),
+        exit_reason=ExitReason.EVICTED,
+    )
+    assert outcome == "unchanged"
+    assert tenancy.history.count() == history == 2
+    assert tenancy.history.first().history_user == support_staff
+
+
+@pytest.mark.django_db
+def test_the_case_follows_the_latest_imported_tenancy(approved, support_staff):
+    """Housed while it goes on; closed through participant_mark_exited on its
+    move-out day (culling counts from there); reopened by a correction."""
+    tenancy, _ = import_tenancy(
+        approved,
+        ApartmentFactory(),
+        D(2012, 1, 1),
+        support_staff,
+        move_out=D(2014, 5, 31),
+        exit_reason=ExitReason.OTHER_HF_APARTMENT,
+    )
+    assert services.participant_update_from_tenancies(
+        participant=approved, acting_user=support_staff
+    )
+    assert (approved.status, approved.closed_on) == (ParticipantStatus.HOUSED, None)
+    import_tenancy(
+        approved,
+        ApartmentFactory(),
+        D(2014, 5, 31),
+        support_staff,
+        move_out=D(2016, 2, 29),
+        exit_reason=ExitReason.LOST_CONTACT,
+    )
+    assert services.participant_update_from_tenancies(
+        participant=approved, acting_user=support_staff
+    )
+    assert (approved.status, approved.closed_on) == (ParticipantStatus.EXITED, D(2016, 2, 29))
+    history = approved.history.count()
+    assert not services.participant_update_from_tenancies(
+        participant=approved, acting_user=support_staff
+    )
+    assert approved.history.count() == history
+    import_tenancy(approved, ApartmentFactory(), D(2014, 5, 31), support_staff)  # corrected
+    assert services.participant_update_from_tenancies(
+        participant=approved, acting_user=support_staff
+    )
+    assert (approved.status, approved.closed_on) == (ParticipantStatus.HOUSED, None)

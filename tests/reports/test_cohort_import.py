@@ -1,14 +1,16 @@
 """The cohort import: all or nothing, line-numbered errors, idempotent."""
 
 import random
+from datetime import date
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from bostadforst.models import AccessLogEntry
 from housing.models import Apartment, Landlord, Tenancy
-from participants.models import Participant
+from participants.models import Participant, ParticipantStatus
 from participants.personnummer import generate
 from reports.cohort import cohort_import
 
@@ -168,7 +170,88 @@ def test_a_clash_with_existing_tenancies_is_reported_by_line_and_nothing_is_writ
     result = cohort_import(text=text)
     assert not result.committed
     assert [e.line for e in result.errors] == [3, 4]
-    assert "någon annan" in result.errors[0].message
-    assert "redan ett hyresförhållande" in result.errors[1].message
+    assert "redan uthyrd" in result.errors[0].message
+    assert "redan ett boende" in result.errors[1].message
     assert counts() == before
     assert not Participant.objects.filter(external_ref="NEW1").exists()
+
+
+def test_an_imported_person_whose_last_tenancy_ended_is_closed_on_its_move_out_day(unit_manager):
+    """Culling counts from ``closed_on``: an imported case must carry it, set
+    by the participants' own service and named to the importing user."""
+    text = (
+        f"{HEADER}\n"
+        "P1,,2012-01-01,2014-01-01,other_hf_apartment,X,social,\n"
+        "P1,,2014-01-01,2016-03-31,evicted,X,social,\n"
+        "P2,,2013-01-01,,,X,social,\n"
+    )
+    assert cohort_import(text=text, acting_user=unit_manager).ok
+    closed = Participant.objects.get(external_ref="P1")
+    assert (closed.status, closed.closed_on) == (ParticipantStatus.EXITED, date(2016, 3, 31))
+    latest = closed.history.order_by("-history_id").first()
+    assert (latest.status, latest.closed_on) == (ParticipantStatus.EXITED, date(2016, 3, 31))
+    assert latest.history_user == unit_manager
+    housed = Participant.objects.get(external_ref="P2")
+    assert (housed.status, housed.closed_on) == (ParticipantStatus.HOUSED, None)
+
+
+def test_a_corrected_file_closes_and_reopens_a_case_with_its_closing_day(unit_manager):
+    cohort_import(text=HELSINGBORG.read_text(), acting_user=unit_manager)
+    person = Participant.objects.get(external_ref="HBG-02")
+    assert (person.status, person.closed_on) == (ParticipantStatus.HOUSED, None)
+    ended = HELSINGBORG.read_text().replace(
+        "HBG-02,,2010-05-17,,,", "HBG-02,,2010-05-17,2014-01-01,moved_on,"
+    )
+    assert cohort_import(text=ended, acting_user=unit_manager).ok
+    person.refresh_from_db()
+    assert (person.status, person.closed_on) == (ParticipantStatus.EXITED, date(2014, 1, 1))
+    assert cohort_import(text=HELSINGBORG.read_text(), acting_user=unit_manager).ok
+    person.refresh_from_db()
+    assert (person.status, person.closed_on) == (ParticipantStatus.HOUSED, None)
+
+
+@pytest.mark.parametrize(
+    ("rows", "rule"),
+    [
+        # Two people in one apartment at once.
+        (
+            "A,,2020-01-01,2021-01-01,evicted,X,social,,Storgatan 1\n"
+            "B,,2020-12-31,,,X,social,,Storgatan 1\n",
+            "apartment_overlap",
+        ),
+        # One person in two apartments at once.
+        (
+            "A,,2020-01-01,,,X,social,,Storgatan 1\nA,,2020-06-01,,,X,social,,Storgatan 2\n",
+            "participant_overlap",
+        ),
+    ],
+)
+def test_overlapping_rows_are_refused_by_the_housing_rule_and_its_message(rows, rule):
+    """The import has no overlap rule of its own: the tenancy's validation
+    (the one ``tenancy_assign`` goes through) refuses the later row."""
+    with translation.override("en"):
+        result = cohort_import(text=f"{HEADER},address\n{rows}")
+        expected = str(Tenancy.error_messages[rule]).split(":")[0]
+    assert [e.line for e in result.errors] == [3]
+    assert result.errors[0].message.startswith(expected)
+    assert not Tenancy.objects.exists()
+
+
+def test_a_preview_writes_nothing(unit_manager):
+    before = counts()
+    result = cohort_import(text=HELSINGBORG.read_text(), acting_user=unit_manager, commit=False)
+    assert result.ok and not result.committed
+    assert result.participants_created == 19 and result.tenancies_created == 20
+    assert counts() == before
+
+
+def test_a_bad_cell_and_an_overlap_are_reported_together():
+    text = (
+        f"{HEADER},address\n"
+        "A,,2020-01-01,,,X,social,,Storgatan 1\n"
+        "B,,2020-06-01,,,X,social,,Storgatan 1\n"
+        "C,,2020-13-01,,,X,social,,Storgatan 2\n"
+    )
+    result = cohort_import(text=text)
+    assert [e.line for e in result.errors] == [3, 4]
+    assert not Participant.objects.exists()
