@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sub
 from django.utils import timezone
 
 from bostadforst.roles import TEAM, role_of
-from participants.models import Participant, ParticipantStatus
+from participants.models import Participant
 
 from .models import Apartment, Landlord, Tenancy, TenancyIncident
 
@@ -176,9 +176,7 @@ def assignable_participants(*, user) -> QuerySet[Participant]:
     """Participants an apartment may be let to (approved, or housed and moving)."""
     if not _is_team(user):
         return Participant.objects.none()
-    return Participant.objects.filter(
-        status__in=[ParticipantStatus.APPROVED, ParticipantStatus.HOUSED]
-    ).order_by("last_name", "first_name", "pk")
+    return Participant.objects.active().order_by("last_name", "first_name", "pk")
 
 
 def lettable_apartments(*, user) -> QuerySet[Apartment]:

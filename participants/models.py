@@ -44,6 +44,18 @@ class ParticipantStatus(models.TextChoices):
     EXITED = "exited", _("Exited")
 
 
+class ParticipantQuerySet(models.QuerySet):
+    def active(self) -> "ParticipantQuerySet":
+        """People in the programme now: approved and waiting, or housed (not
+        anonymised by culling)."""
+        return self.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
+
+
+# Approved and waiting for an apartment, or housed: who the team works with,
+# who may be let an apartment (a housed person moving on too).
+ACTIVE_STATUSES = (ParticipantStatus.APPROVED, ParticipantStatus.HOUSED)
+
+
 class Participant(CaseModel):
     """A person referred to, or living in, Housing First."""
 
@@ -88,6 +100,8 @@ class Participant(CaseModel):
     # When the case was closed; culling (gallring) counts from this date.
     closed_on = models.DateField(_("case closed"), null=True, blank=True)
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
+
+    objects = ParticipantQuerySet.as_manager()
 
     participant_path = "self"
 

@@ -39,7 +39,6 @@ from .presentation import (
 
 LINK = "link"
 # People the team still works with (the caseload and the review list).
-ACTIVE_STATUSES = (ParticipantStatus.APPROVED, ParticipantStatus.HOUSED)
 
 
 def _require_manager(user) -> None:
@@ -74,7 +73,7 @@ def _name(first: str, last: str, ref: str | None, pk: int) -> str:
 def caseload_table() -> Table:
     """Active participants per assigned support worker (one query)."""
     rows = (
-        Participant.objects.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
+        Participant.objects.active()
         .values(
             "support_worker_id",
             "support_worker__first_name",
@@ -109,7 +108,7 @@ def overdue_reviews_table(*, today: date) -> Table:
     has passed (one query; the current plan is found with a subquery)."""
     latest = ActionPlan.objects.filter(participant=OuterRef("pk")).order_by("-number")
     rows = (
-        Participant.objects.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
+        Participant.objects.active()
         .annotate(review_on=Subquery(latest.values("review_on")[:1]))
         .filter(review_on__lt=today)
         .values(

@@ -11,6 +11,7 @@ from bostadforst.versioning import VersionedModelForm
 from participants.models import NetworkContact
 
 from .models import (
+    MAX_VISIT_MINUTES,
     ActionPlan,
     Activity,
     CrisisPlace,
@@ -39,9 +40,8 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=DATETIME_LOCAL)
 
 
+# Parse errors only: the range is the model's rule (SupportVisit).
 DURATION_ERRORS = {
-    "min_value": _("The duration cannot be negative."),
-    "max_value": _("The duration can be at most 1440 minutes (24 hours)."),
     "required": _("Enter the duration in minutes."),
     "invalid": _("Enter the duration as a whole number of minutes."),
 }
@@ -64,19 +64,19 @@ def _check_date_order(form, *, earlier: str, later: str, code: str) -> None:
 class VisitFieldsMixin:
     """What the quick-log, edit and correction forms share."""
 
-    error_messages = {
-        "visit_in_future": _("A visit cannot be logged for a day after today."),
-    }
-
     def _setup_visit_fields(self, *, user, participant) -> None:
         f = self.fields
         f["started_at"].widget = DateTimeLocalInput()
         f["started_at"].input_formats = [DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
         f["duration_minutes"].widget = forms.NumberInput(
-            attrs={"inputmode": "numeric", "min": 0, "max": 1440, "step": 5}
+            attrs={"inputmode": "numeric", "min": 0, "max": MAX_VISIT_MINUTES, "step": 5}
         )
         f["duration_minutes"].error_messages.update(DURATION_ERRORS)
-        f["duration_minutes"].help_text = _("0 for a short call; at most 1440.")
+        # The range is checked once, by the model's validators and messages.
+        f["duration_minutes"].validators = []
+        f["duration_minutes"].help_text = _("0 for a short call; at most %(max)s.") % {
+            "max": MAX_VISIT_MINUTES
+        }
         f["kind"].widget = forms.RadioSelect(choices=SupportVisit.Kind.choices)
         f["kind"].choices = SupportVisit.Kind.choices
         staff = f["staff"]
@@ -109,14 +109,6 @@ class VisitFieldsMixin:
             "goals": data.get("goals") or [],
             "sign": data["sign"],
         }
-
-    def clean_started_at(self):
-        value = self.cleaned_data["started_at"]
-        if value and timezone.localtime(value).date() > timezone.localdate():
-            raise forms.ValidationError(
-                self.error_messages["visit_in_future"], code="visit_in_future"
-            )
-        return value
 
 
 class VisitQuickLogForm(VisitFieldsMixin, forms.ModelForm):

@@ -147,6 +147,11 @@ class JournalLockedError(ValidationError):
         )
 
 
+# A visit lasts a day at most: the one limit the model, the database
+# constraint and the form's input all take.
+MAX_VISIT_MINUTES = 24 * 60
+
+
 class SupportVisit(CaseModel):
     """A support contact and its journal note.
 
@@ -171,7 +176,14 @@ class SupportVisit(CaseModel):
     )
     started_at = models.DateTimeField(_("date and time"), db_index=True)
     duration_minutes = models.PositiveSmallIntegerField(
-        _("duration (minutes)"), validators=[MinValueValidator(0), MaxValueValidator(24 * 60)]
+        _("duration (minutes)"),
+        validators=[
+            MinValueValidator(0, message=_("The duration cannot be negative.")),
+            MaxValueValidator(
+                MAX_VISIT_MINUTES,
+                message=_("The duration can be at most %(limit_value)s minutes (24 hours)."),
+            ),
+        ],
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     staff = models.ManyToManyField(
@@ -204,7 +216,8 @@ class SupportVisit(CaseModel):
         indexes = [models.Index(fields=["participant", "-started_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(duration_minutes__lte=24 * 60), name="visit_duration_at_most_a_day"
+                condition=Q(duration_minutes__lte=MAX_VISIT_MINUTES),
+                name="visit_duration_at_most_a_day",
             ),
         ]
 

@@ -49,7 +49,6 @@ REVIEW_DUE_SOON_DAYS = 14
 
 # Participants the team works with (pickers, review list): not yet housed but
 # approved, or housed. Referred/assessing people have no support record yet.
-ACTIVE_STATUSES = (ParticipantStatus.APPROVED, ParticipantStatus.HOUSED)
 
 
 class ReviewStatus:
@@ -101,7 +100,7 @@ def participant_choices(*, user) -> QuerySet[Participant]:
     if not is_team(user):
         return Participant.objects.none()
     return (
-        Participant.objects.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
+        Participant.objects.active()
         .annotate(
             caseload_rank=Case(
                 When(support_worker=user, then=Value(0)),
@@ -170,7 +169,7 @@ def plan_review_list(*, user, today: date) -> list[Participant]:
         return []
     latest = _latest_plan(OuterRef("pk"))
     rows = (
-        Participant.objects.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
+        Participant.objects.active()
         .select_related("support_worker")
         .annotate(
             plan_pk=Subquery(latest.values("pk")[:1]),

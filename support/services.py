@@ -44,7 +44,6 @@ ERRORS = {
     ),
     "staff_not_team": _("Only members of the team can be named."),
     "visit_in_future": _("A visit cannot be logged for a day after today."),
-    "duration_range": _("The duration must be between 0 and 1440 minutes (24 hours)."),
     "staff_required": _("Choose at least one staff member."),
     "goal_not_participants": _("Only goals from the participant's own action plan can be chosen."),
     "not_author": _("Only the author of a journal entry can change or sign it."),
@@ -191,15 +190,14 @@ def _check_visit(
     *,
     participant: Participant,
     started_at: datetime,
-    duration_minutes: int,
     staff: Iterable,
     goals: Iterable[Goal],
 ) -> None:
+    """The rules of a visit that span rows; the duration's range is the
+    model's own (checked by ``full_clean`` when the entry is saved)."""
     errors: dict[str, list] = {}
     if timezone.localtime(started_at).date() > timezone.localdate():
         errors["started_at"] = [_error(None, "visit_in_future")]
-    if duration_minutes is None or not 0 <= duration_minutes <= 24 * 60:
-        errors["duration_minutes"] = [_error(None, "duration_range")]
     staff = list(staff)
     if not staff:
         errors["staff"] = [_error(None, "staff_required")]
@@ -236,7 +234,6 @@ def visit_log(
     _check_visit(
         participant=participant,
         started_at=started_at,
-        duration_minutes=duration_minutes,
         staff=staff,
         goals=goals,
     )
@@ -305,7 +302,6 @@ def visit_update(
     _check_visit(
         participant=visit.participant,
         started_at=started_at,
-        duration_minutes=duration_minutes,
         staff=staff,
         goals=goals,
     )
