@@ -63,9 +63,6 @@ class CullPlan:
     rows: dict[type, set] = field(default_factory=dict)
     history_rows: dict[type, set] = field(default_factory=dict)
 
-    def row_count(self) -> int:
-        return sum(map(len, self.rows.values())) + sum(map(len, self.history_rows.values()))
-
 
 def person_model() -> type[models.Model]:
     return apps.get_model(settings.GALLRING_PERSON_MODEL)

@@ -26,7 +26,7 @@ from .models import (
     TargetGroupCode,
     TemporaryArrangement,
 )
-from .personnummer import generate
+from .personnummer import birth_date, generate
 
 SEED = 5005
 
@@ -160,8 +160,6 @@ def build_people(today: date) -> list[DemoPerson]:
 
 
 def _birth(number: str) -> date:
-    from .personnummer import birth_date
-
     return birth_date(number)
 
 

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from bostadforst.models import CaseModel
 
+from .personnummer import birth_date, mask, normalise
+
 
 class TargetGroupCode(models.TextChoices):
     """Stockholm's six target groups for Housing First."""
@@ -120,8 +122,6 @@ class Participant(CaseModel):
     def clean(self) -> None:
         """One-row rules: the number in its normalised form; a registration
         date neither in the future nor before the person was born."""
-        from .personnummer import birth_date, normalise
-
         errors = {}
         born = None
         if self.personnummer:
@@ -148,9 +148,7 @@ class Participant(CaseModel):
     @property
     def personnummer_masked(self) -> str:
         """YYYYMMDD-**** : the form shown everywhere but the person's own page."""
-        if not self.personnummer:
-            return ""
-        return f"{self.personnummer[:8]}-****"
+        return mask(self.personnummer)
 
     @property
     def personnummer_display(self) -> str:

@@ -9,7 +9,6 @@ Swedish message the form shows (never a 500).
 
 from datetime import date, datetime
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -590,7 +589,3 @@ def network_contact_update(*, contact: NetworkContact, acting_user, **fields) ->
     _set_fields(contact, fields, NETWORK_FIELDS)
     record_save(contact, acting_user=acting_user)
     return contact
-
-
-def residence_years() -> int:
-    return settings.RESIDENCE_YEARS_REQUIRED

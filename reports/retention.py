@@ -279,11 +279,6 @@ def readings(data: RetentionData, *, as_of: date, months: int = 0, filters=None)
     return out
 
 
-def status_of(reading: tuple) -> str:
-    """The status name of a reading from ``readings()``."""
-    return STATUS_NAMES[reading[R_STATUS]]
-
-
 def _matches(filters: dict, first: tuple, target_groups: tuple[str, ...]) -> bool:
     if "landlord" in filters and str(first[5]) != str(filters["landlord"]):
         return False

@@ -26,7 +26,7 @@ def status_of(person, as_of=D, months=0):
     data = retention.load(until=as_of)
     for reading in retention.readings(data, as_of=as_of, months=months):
         if reading[retention.R_PID] == person.pk:
-            return retention.status_of(reading)
+            return retention.STATUS_NAMES[reading[retention.R_STATUS]]
     return None
 
 
