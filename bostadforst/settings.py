@@ -267,6 +267,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Workers and beat log through settings.LOGGING and its personnummer filter
+# (bostadforst.celery.configure_worker_logging); Celery must not swap the root
+# handler for its own unfiltered one.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A publish must never hang a request when Redis is down (celery#4296): few,
 # short retries and socket timeouts; durable work also has an outbox row.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

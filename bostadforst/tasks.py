@@ -1,10 +1,24 @@
 from celery import shared_task
+from celery.utils.log import get_task_logger
+
+# Celery's task logger: its records pass through the root handler and its
+# personnummer filter only because bostadforst.celery keeps Celery from
+# installing handlers of its own (see ``configure_worker_logging``).
+logger = get_task_logger(__name__)
 
 
 @shared_task(name="bostadforst.ping")
-def ping() -> str:
-    """Answer "pong": proves that a worker receives and runs tasks."""
-    return "pong"
+def ping(message: str = "") -> str:
+    """Answer "pong": proves that a worker receives and runs tasks.
+
+    With a message (``celery -A bostadforst call bostadforst.ping --args
+    '["deploy check"]'``) the worker logs it and echoes it back, so one message
+    can be followed through the broker, the worker's log and the result backend.
+    """
+    if not message:
+        return "pong"
+    logger.info("ping: %s", message)
+    return f"pong: {message}"
 
 
 @shared_task(name="bostadforst.gallra")

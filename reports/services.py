@@ -8,6 +8,9 @@ message, so an order placed while Redis is down is committed and later sent by
 ``report_sweep_unsent`` (every minute from beat, and when a worker starts).
 A report is rendered at most once: ``report_run`` claims the row with a
 conditional UPDATE (queued → running) before doing any work.
+
+Imports run one way: ``tasks.py`` imports this module and stays a thin
+wrapper; this module queues the job by its task name (``GENERATE_TASK``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from django.core.files.base import ContentFile
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from bostadforst.celery import task_by_name
+
 from . import retention
 from .models import Report
 
@@ -31,6 +36,10 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 SWEEP_GRACE = timedelta(seconds=30)
 # A running job older than this is taken to have died with its worker.
 STALE_RUNNING = timedelta(hours=1)
+# The Celery task that runs ``report_run`` (reports.tasks.generate_report).
+GENERATE_TASK = "reports.generate"
+# What ``report_run`` answers for an id with no row (deleted after the order).
+MISSING = "missing"
 
 
 @transaction.atomic
@@ -66,10 +75,8 @@ def report_send(*, report_id: int) -> bool:
     sends it later. Publishing is bounded by the broker transport options in
     settings (short timeouts, one retry), so a request is not held up.
     """
-    from .tasks import generate_report
-
     try:
-        generate_report.apply_async(args=[report_id], retry=False)
+        task_by_name(GENERATE_TASK).apply_async(args=[report_id], retry=False)
     except Exception:  # kombu raises many kinds (OperationalError, OSError …)
         logger.warning(
             "report %s: broker unavailable; left for the sweep", report_id, exc_info=True
@@ -143,7 +150,7 @@ def report_run(*, report_id: int) -> str:
     report = _claim(report_id)
     if report is None:
         state = Report.objects.filter(pk=report_id).values_list("state", flat=True).first()
-        return state or "missing"
+        return Report.State(state) if state else MISSING
     try:
         from .pdf import render_report_pdf
         from .presentation import report_context

@@ -2,16 +2,18 @@
 personnummer or notes (task arguments end up in broker and worker logs)."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from celery.signals import worker_ready
 
 from . import services
+from .models import Report
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, name="reports.generate", max_retries=3, acks_late=True)
+@shared_task(bind=True, name=services.GENERATE_TASK, max_retries=3, acks_late=True)
 def generate_report(self, report_id: int) -> str:
     """Compute and render report ``report_id`` (idempotent: once per id)."""
     try:
@@ -19,7 +21,7 @@ def generate_report(self, report_id: int) -> str:
     except services.TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             services.report_fail(report_id=report_id, reason=f"{type(exc).__name__}: {exc}")
-            return "failed"
+            return Report.State.FAILED
         services.report_requeue(report_id=report_id)
         raise self.retry(exc=exc, countdown=5 * 2**self.request.retries) from exc
 
@@ -41,6 +43,6 @@ def order_monthly_report() -> int | None:
 def _sweep_on_worker_start(**kwargs) -> None:
     """Orders left unsent while no worker or broker was up are sent at start."""
     try:
-        services.report_sweep_unsent(grace=services.timedelta(0))
+        services.report_sweep_unsent(grace=timedelta(0))
     except Exception:  # a worker must start even if the sweep cannot run
         logger.exception("sweep of unsent report orders failed at worker start")

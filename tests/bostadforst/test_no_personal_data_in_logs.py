@@ -4,9 +4,13 @@ or free text of a seeded person to any log."""
 
 import io
 import logging
+import os
 import re
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from bostadforst.logging import PERSONNUMMER_RE, ScrubPersonalDataFilter, scrub
@@ -111,3 +115,43 @@ def test_the_filter_scrubs_arguments_and_survives_a_bad_format_string():
     broken = logging.LogRecord("x", logging.INFO, "f", 1, "oops %s %s 811218-9876", ("a",), None)
     assert ScrubPersonalDataFilter().filter(broken)
     assert "9876" not in broken.getMessage()
+
+
+# Run in a process of its own: Celery's logging set-up happens once per process
+# and replaces handlers that pytest's own capture relies on.
+CELERY_LOGGING_SCRIPT = """
+import logging
+
+import django
+
+django.setup()
+from celery.utils.log import get_task_logger
+
+from bostadforst.celery import app
+
+app.log.setup(loglevel="INFO", redirect_stdouts=True)  # what a worker and beat call
+# A personnummer from the personnummer project's test data (as in test_celery.py).
+get_task_logger("reports.tasks").warning("task log 19821105-9954")
+logging.getLogger("celery.app.trace").warning("Task x succeeded: 'pong 821105-9954'")
+"""
+
+
+def test_celery_logging_set_up_as_in_a_worker_or_beat_keeps_the_scrub_filter():
+    """The fast companion of the real-worker test in test_celery.py (which
+    needs Redis): after Celery's logging set-up, a task logger and Celery's
+    "succeeded" logger still write personnummer masked."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bostadforst.settings", "LOG_LEVEL": "INFO"}
+    env.pop("DATABASE_URL", None)  # nothing here touches a database
+    done = subprocess.run(
+        [sys.executable, "-c", CELERY_LOGGING_SCRIPT],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "task log [personnummer]" in output, output
+    assert "succeeded: 'pong [personnummer]'" in output, output
+    assert "9954" not in output

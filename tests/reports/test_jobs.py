@@ -1,8 +1,11 @@
 """Report jobs: eager and through a real worker, idempotence, failure, the
 outbox when the broker is down, and the PDF (real, with figures, fetching nothing)."""
 
+import ast
 import io
 import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import date
@@ -214,6 +217,55 @@ def test_the_sweep_resends_a_job_whose_worker_died_mid_run(cohort):
     busy.refresh_from_db()
     assert died.state == Report.State.DONE and died.pdf
     assert busy.state == Report.State.RUNNING  # a live job is left alone
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module an ``import`` in the reports app's file names, at any depth."""
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(filter(None, ["reports" if node.level else "", node.module]))
+            modules |= {base, *(f"{base}.{alias.name}" for alias in node.names)}
+    return modules
+
+
+def test_imports_run_one_way_from_tasks_to_services():
+    assert "reports.services" in imported_modules(Path(services.__file__).with_name("tasks.py"))
+    assert "reports.tasks" not in imported_modules(Path(services.__file__))
+
+
+def test_a_process_that_never_imported_the_tasks_finds_the_report_task_by_name(settings):
+    """A web process imports no tasks module (autodiscovery runs only in a
+    worker); the service still finds its task, so an order runs in-process
+    without a broker and is sent by name with one."""
+    script = (
+        "import sys\n"
+        "import django\n"
+        "django.setup()\n"
+        "from bostadforst.celery import task_by_name\n"
+        "from reports import services\n"
+        "before = 'reports.tasks' in sys.modules\n"
+        "task = task_by_name(services.GENERATE_TASK)\n"
+        "print(before, task.name, task.run.__module__)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bostadforst.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "reports.generate", "reports.tasks"]
+
+
+@pytest.mark.django_db
+def test_running_a_deleted_order_answers_missing():
+    assert services.report_run(report_id=987654) == services.MISSING
 
 
 # --- PDF safety -----------------------------------------------------------------
