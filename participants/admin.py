@@ -106,6 +106,13 @@ class ReferralEventAdmin(CaseModelAdmin):
     raw_id_fields = ("referral",)
     readonly_fields = ("from_status", "to_status", "created_by", "created_at", "updated_at")
 
+    def save_model(self, request, obj, form, change):
+        # "By" is required but read-only here: an event added in the admin is
+        # by whoever adds it (full_clean in record_save would refuse it empty).
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(EligibilityAssessment)
 class EligibilityAssessmentAdmin(CaseModelAdmin):
