@@ -299,6 +299,17 @@ class Tenancy(CaseModel):
                 add("participant", "participant_overlap", {"tenancy": str(clash)})
 
 
+class TenancyIncidentQuerySet(models.QuerySet):
+    def eviction_risks(self, day: datetime.date) -> "TenancyIncidentQuerySet":
+        """Open rent arrears and notices of termination on tenancies not yet
+        ended on ``day``."""
+        return self.filter(
+            Q(tenancy__move_out__isnull=True) | Q(tenancy__move_out__gt=day),
+            kind__in=TenancyIncident.EVICTION_RISK_KINDS,
+            resolved_on__isnull=True,
+        )
+
+
 class TenancyIncident(CaseModel):
     """Something that threatens the tenancy; open ones raise an eviction-risk flag."""
 
@@ -328,6 +339,8 @@ class TenancyIncident(CaseModel):
     description = models.TextField(_("description"), max_length=5000)
     resolved_on = models.DateField(_("resolved"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), max_length=5000, blank=True)
+
+    objects = TenancyIncidentQuerySet.as_manager()
 
     participant_path = "tenancy__participant"
 

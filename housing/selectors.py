@@ -154,15 +154,7 @@ def eviction_risk_list(*, user, day: datetime.date | None = None) -> QuerySet[Te
     """Open rent arrears and notices of termination on tenancies not yet
     ended on ``day``, oldest first: the longest-running threat comes first."""
     day = day or timezone.localdate()
-    return (
-        incident_queryset(user=user)
-        .filter(
-            kind__in=TenancyIncident.EVICTION_RISK_KINDS,
-            resolved_on__isnull=True,
-        )
-        .filter(Q(tenancy__move_out__isnull=True) | Q(tenancy__move_out__gt=day))
-        .order_by("occurred_on", "pk")
-    )
+    return incident_queryset(user=user).eviction_risks(day).order_by("occurred_on", "pk")
 
 
 def participant_choices(*, user) -> QuerySet[Participant]:

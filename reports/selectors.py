@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -149,10 +149,7 @@ def overdue_reviews_table(*, today: date) -> Table:
 def eviction_risks_table(*, today: date) -> Table:
     """Open rent arrears and notices on tenancies still running (one query)."""
     rows = (
-        TenancyIncident.objects.filter(
-            kind__in=TenancyIncident.EVICTION_RISK_KINDS, resolved_on__isnull=True
-        )
-        .filter(Q(tenancy__move_out__isnull=True) | Q(tenancy__move_out__gt=today))
+        TenancyIncident.objects.eviction_risks(today)
         .values(
             "kind",
             "occurred_on",
@@ -196,13 +193,8 @@ def eviction_risks_table(*, today: date) -> Table:
 
 def crisis_occupancy_table(*, today: date) -> Table:
     """Beds taken per crisis place today, [start, end) containing today (one query)."""
-    occupied = Q(placements__start__lte=today) & (
-        Q(placements__end__isnull=True) | Q(placements__end__gt=today)
-    )
     places = (
-        CrisisPlace.objects.filter(is_active=True)
-        .annotate(occupied=Count("placements", filter=occupied))
-        .annotate(free=F("capacity") - F("occupied"))
+        CrisisPlace.objects.with_occupancy(today)
         .values("name", "capacity", "occupied", "free")
         .order_by("name")
     )

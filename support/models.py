@@ -1,12 +1,12 @@
 """Action plans, support visits, crisis placements and meeting-place activities."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -287,6 +287,29 @@ def _is_locked(signed_at, created_at, *, now=None) -> bool:
     return signed_at is not None or created_at + SupportVisit.LOCK_AFTER <= now
 
 
+def occupying_on(day: date, prefix: str = "") -> Q:
+    """Placements that occupy a bed on ``day``: [start, end) contains it
+    (``prefix`` reaches them from another model, e.g. ``placements__``)."""
+    return Q(**{f"{prefix}start__lte": day}) & (
+        Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gt": day})
+    )
+
+
+class CrisisPlaceQuerySet(models.QuerySet):
+    def with_occupancy(self, day: date) -> "CrisisPlaceQuerySet":
+        """Places in use, with ``occupied`` and ``free`` beds on ``day``."""
+        return (
+            self.filter(is_active=True)
+            .annotate(occupied=Count("placements", filter=occupying_on(day, "placements__")))
+            .annotate(free=F("capacity") - F("occupied"))
+        )
+
+
+class CrisisPlacementQuerySet(models.QuerySet):
+    def active_on(self, day: date) -> "CrisisPlacementQuerySet":
+        return self.filter(occupying_on(day))
+
+
 class CrisisPlace(CaseModel):
     """A crisis or emergency place (sviktplats/akutplats) with a capacity."""
 
@@ -296,6 +319,8 @@ class CrisisPlace(CaseModel):
         _("capacity"), validators=[MinValueValidator(1), MaxValueValidator(500)]
     )
     is_active = models.BooleanField(_("in use"), default=True)
+
+    objects = CrisisPlaceQuerySet.as_manager()
 
     participant_path = None
 
@@ -334,6 +359,8 @@ class CrisisPlacement(CaseModel):
     end = models.DateField(_("end"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     note = models.TextField(_("note"), max_length=5000, blank=True)
+
+    objects = CrisisPlacementQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("crisis placement")

@@ -302,28 +302,16 @@ def caseload_for_user(*, user, today: date) -> list[CaseloadRow]:
 # --- Crisis places -------------------------------------------------------------
 
 
-def _active_on(day: date, prefix: str = "") -> Q:
-    """Placements that occupy a bed on ``day``: [start, end) contains it."""
-    return Q(**{f"{prefix}start__lte": day}) & (
-        Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gt": day})
-    )
-
-
 def crisis_place_occupancy(*, day: date) -> QuerySet[CrisisPlace]:
     """Places in use with ``occupied`` and ``free`` beds on ``day``."""
-    return (
-        CrisisPlace.objects.filter(is_active=True)
-        .annotate(occupied=Count("placements", filter=_active_on(day, "placements__")))
-        .annotate(free=F("capacity") - F("occupied"))
-        .order_by("name")
-    )
+    return CrisisPlace.objects.with_occupancy(day).order_by("name")
 
 
 def placements_current(*, user, day: date) -> QuerySet[CrisisPlacement]:
     if not is_team(user):
         return CrisisPlacement.objects.none()
     return (
-        CrisisPlacement.objects.filter(_active_on(day))
+        CrisisPlacement.objects.active_on(day)
         .select_related("participant", "place")
         .order_by("place__name", "start", "pk")
     )
