@@ -63,7 +63,8 @@ def bulk_writes_on_case_models(source: str, models: set[str], accessors: set[str
 def local_app_sources():
     for config in apps.get_app_configs():
         path = Path(config.path)
-        if ROOT not in path.parents:
+        # The project's own apps: not the packages of a virtualenv inside it.
+        if ROOT not in path.parents or "site-packages" in path.parts:
             continue
         for file in sorted(path.rglob("*.py")):
             if "migrations" in file.parts:
@@ -96,3 +97,46 @@ Report.objects.filter(pk=1).update(state="done")
 tenancy.save()
 """
     assert bulk_writes_on_case_models(fine, models, accessors) == []
+
+
+# simple-history's private attributes: who made the change, why, and skipping
+# the history row. Set in one place, the write path; anywhere else they would
+# be a second, unchecked way to write a case record.
+PRIVATE_HISTORY_ATTRIBUTES = {"_history_user", "_change_reason", "skip_history_when_saving"}
+WRITE_PATH = ROOT / "bostadforst" / "records.py"
+
+
+def private_history_writes(source: str) -> list:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = [node.target] if not isinstance(node, ast.Delete) else node.targets
+        for target in targets:
+            if isinstance(target, ast.Attribute) and target.attr in PRIVATE_HISTORY_ATTRIBUTES:
+                found.append((node.lineno, ast.unparse(node)[:100]))
+    return found
+
+
+def test_only_the_write_path_sets_simple_historys_private_attributes():
+    offenders = [
+        f"{file.relative_to(ROOT)}:{line}: {code}"
+        for file in local_app_sources()
+        if file != WRITE_PATH
+        for line, code in private_history_writes(file.read_text())
+    ]
+    assert not offenders, "use bostadforst.records.record_save:\n" + "\n".join(offenders)
+    assert private_history_writes(WRITE_PATH.read_text()), "the walk no longer sees the write path"
+
+
+def test_the_private_attribute_walk_catches_each_kind():
+    bad = """
+visit._history_user = user
+tenancy._change_reason = "why"
+visit.skip_history_when_saving = True
+del visit.skip_history_when_saving
+"""
+    assert len(private_history_writes(bad)) == 4
+    assert private_history_writes("user = visit._history_user\nvisit.note = 'x'") == []
