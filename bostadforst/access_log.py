@@ -37,19 +37,9 @@ def client_ip(request) -> str | None:
         return None
 
 
-def log_access(
-    *,
-    action: str,
-    request=None,
-    user=None,
-    obj: models.Model | None = None,
-    person_id: int | None = None,
-    model: str = "",
-) -> AccessLogEntry:
-    """Append one row to the access log. ``user`` defaults to the request's user."""
-    entry = access_log_entry(
-        action=action, request=request, user=user, obj=obj, person_id=person_id, model=model
-    )
+def log_access(**fields) -> AccessLogEntry:
+    """Append one row to the access log (the arguments of ``access_log_entry``)."""
+    entry = access_log_entry(**fields)
     entry.save()
     return entry
 
@@ -63,7 +53,8 @@ def access_log_entry(
     person_id: int | None = None,
     model: str = "",
 ) -> AccessLogEntry:
-    """The unsaved row ``log_access`` writes (for writing several in one INSERT)."""
+    """One unsaved access-log row (several can then be written in one INSERT).
+    ``user`` defaults to the request's user."""
     if user is None and request is not None:
         user = request.user
     authenticated = getattr(user, "is_authenticated", False)
