@@ -138,8 +138,11 @@ class ReferralCreateView(ServiceFormMixin, FormView):
         return services.referral_create(acting_user=self.request.user, **form.cleaned_data)
 
     def form_valid(self, form):
+        # A replayed submit saves nothing and leaves ``object`` None; the mixin
+        # then shows the first submit's referral with its own message.
+        self.object = None
         response = super().form_valid(form)
-        if response.status_code == 302:
+        if response.status_code == 302 and self.object is not None:
             if self.object.linked_to_existing:
                 messages.info(
                     self.request,

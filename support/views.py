@@ -11,7 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from bostadforst.mixins import ServiceFormMixin
+from bostadforst.mixins import ServiceFormMixin, with_submit_token
 from bostadforst.records import RecordMixin, record_exported, record_get
 
 from . import selectors, services
@@ -124,7 +124,7 @@ class VisitDetailView(RecordMixin, DetailView):
             can_sign=visit.signed_at is None
             and not visit.is_locked
             and visit.author_id == self.request.user.pk,
-            sign_form=VisitSignForm(instance=visit),
+            sign_form=with_submit_token(VisitSignForm(instance=visit)),
             **kwargs,
         )
 

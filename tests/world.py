@@ -2,10 +2,13 @@
 
 ``build_world()`` runs ``seed_demo`` with a fixed password and returns the
 demo users by username and by role, a logged-in client for any of them, and
-the URL samples every app declares in ``tests/<app>/url_samples.py``::
+the samples every app declares in ``tests/<app>/url_samples.py``::
 
     SAMPLES = {"participants:referral-detail": lambda world: {"pk": ...}}
+    FORM_SAMPLES = {"participants:referral-add-information": lambda world: {"note": ...}}
 
+``SAMPLES`` give a URL's arguments, ``FORM_SAMPLES`` valid POST data for a
+form page (what a user would type; the walk adds the page's submit token).
 Apps without that module (yet) are skipped, so a new app adds its samples
 without touching this file.
 """
@@ -41,8 +44,8 @@ def local_apps() -> list[str]:
     ]
 
 
-def load_samples() -> dict[str, Callable]:
-    """Merge ``SAMPLES`` from every ``tests/<app>/url_samples.py`` that exists."""
+def _load(name: str) -> dict[str, Callable]:
+    """Merge the dict ``name`` from every ``tests/<app>/url_samples.py`` that exists."""
     samples: dict[str, Callable] = {}
     for app in local_apps():
         module_name = f"tests.{app}.url_samples"
@@ -52,8 +55,18 @@ def load_samples() -> dict[str, Callable]:
             if exc.name != module_name:
                 raise
             continue
-        samples.update(getattr(module, "SAMPLES", {}))
+        samples.update(getattr(module, name, {}))
     return samples
+
+
+def load_samples() -> dict[str, Callable]:
+    """Merge ``SAMPLES`` (URL arguments) from every app."""
+    return _load("SAMPLES")
+
+
+def load_form_samples() -> dict[str, Callable]:
+    """Merge ``FORM_SAMPLES`` (valid POST data per form page) from every app."""
+    return _load("FORM_SAMPLES")
 
 
 @dataclass
@@ -61,6 +74,7 @@ class World:
     users: dict[str, User]
     password: str = WORLD_PASSWORD
     samples: dict[str, Callable] = field(default_factory=load_samples)
+    form_samples: dict[str, Callable] = field(default_factory=load_form_samples)
 
     def user(self, role: Role) -> User:
         return self.users[ROLE_USERNAMES[Role(role)]]
@@ -123,6 +137,24 @@ class World:
                 f"URL {route.name!r} ({route.pattern}) takes {sorted(route.converters)} but "
                 f"tests/{app}/url_samples.py has no SAMPLES[{route.name!r}]: add a lambda "
                 "world: {...} giving real arguments"
+            ) from None
+        return sample(self)
+
+    def form_data(self, route) -> dict:
+        """Valid POST data for the form page ``route``, from the apps' samples.
+
+        Raises LookupError naming the route when no ``tests/<app>/url_samples.py``
+        gives a ``FORM_SAMPLES`` entry for it.
+        """
+        try:
+            sample = self.form_samples[route.name]
+        except KeyError:
+            app = route.name.split(":", 1)[0]
+            raise LookupError(
+                f"Form page {route.name!r} ({route.pattern}) saves through a service but "
+                f"tests/{app}/url_samples.py has no FORM_SAMPLES[{route.name!r}]: add a "
+                "lambda world: {...} giving valid POST data (include the current 'version' "
+                "for a VersionedModelForm)"
             ) from None
         return sample(self)
 

@@ -1,9 +1,26 @@
-"""Arguments for the participants URLs in the project-wide walking tests.
+"""Arguments and POST data for the participants URLs in the project-wide
+walking tests.
 
 The samples point at a referral filed by the demo social worker
 (socialsekreterare), so that role reaches the page (not only a 404)."""
 
-from participants.models import NetworkContact, Referral
+from datetime import timedelta
+
+from django.utils import timezone
+
+from participants.models import (
+    Answer,
+    Criterion,
+    HousingSituation,
+    NetworkContact,
+    Participant,
+    Referral,
+    ReferralEvent,
+    ReferralStatus,
+    SupportNeed,
+)
+
+from .factories import fictional_personnummer
 
 
 def _referral(world) -> Referral:
@@ -14,6 +31,11 @@ def _referral(world) -> Referral:
     ) or Referral.objects.filter(referred_by=world.social_worker).order_by("pk").first()
 
 
+def _submitted(world) -> Referral:
+    """A referral the team has not started to assess (only that can be started)."""
+    return Referral.objects.filter(status=ReferralStatus.SUBMITTED).order_by("pk").first()
+
+
 def _referral_pk(world) -> dict:
     return {"pk": _referral(world).pk}
 
@@ -22,18 +44,129 @@ def _participant_pk(world) -> dict:
     return {"pk": _referral(world).participant_id}
 
 
+def _contact() -> NetworkContact:
+    return NetworkContact.objects.order_by("pk").first()
+
+
 SAMPLES = {
     "participants:referral-detail": _referral_pk,
     "participants:referral-add-information": _referral_pk,
     "participants:referral-withdraw": _referral_pk,
-    "participants:referral-start-assessment": _referral_pk,
+    "participants:referral-start-assessment": lambda world: {"pk": _submitted(world).pk},
     "participants:referral-log-entry": _referral_pk,
     "participants:referral-assess": _referral_pk,
     "participants:referral-decide": _referral_pk,
     "participants:participant-detail": _participant_pk,
     "participants:participant-update": _participant_pk,
     "participants:network-contact-create": _participant_pk,
-    "participants:network-contact-update": lambda world: {
-        "pk": NetworkContact.objects.order_by("pk").first().pk
+    "participants:network-contact-update": lambda world: {"pk": _contact().pk},
+}
+
+
+# --- Valid POST data for the form pages (tests/bostadforst/test_submit_walks.py) --
+
+
+def _today() -> str:
+    return timezone.localdate().isoformat()
+
+
+def _referral_create(world) -> dict:
+    today = timezone.localdate()
+    return {
+        "personnummer": fictional_personnummer(),
+        "first_name": "Gunnel",
+        "last_name": "Provström",
+        "phone": "",
+        "email": "",
+        "postal_address": "",
+        "registered_since": (today - timedelta(days=365 * 4)).isoformat(),
+        "children_in_household": "0",
+        "referral_date": today.isoformat(),
+        "housing_situation": HousingSituation.ACUTE,
+        "temporary_arrangement": "",
+        "situation_since": "",
+        "support_need": SupportNeed.BOTH,
+        "description": "Sover på härbärge sedan ett år och vill ha en egen lägenhet.",
+    }
+
+
+def _participant_update(world) -> dict:
+    participant: Participant = _referral(world).participant
+    return {
+        "personnummer": participant.personnummer or "",
+        "first_name": participant.first_name,
+        "last_name": participant.last_name,
+        "phone": "070-111 22 33",
+        "email": participant.email,
+        "postal_address": "Provgatan 7",
+        "registered_since": (
+            participant.registered_since.isoformat() if participant.registered_since else ""
+        ),
+        "children_in_household": str(participant.children_in_household),
+        "support_worker": str(participant.support_worker_id or ""),
+        "target_groups": [str(pk) for pk in participant.target_groups.values_list("pk", flat=True)],
+        "version": str(participant.version),
+    }
+
+
+def _network_contact_update(world) -> dict:
+    contact = _contact()
+    return {
+        "name": contact.name,
+        "relation": contact.relation,
+        "organisation": contact.organisation,
+        "phone": contact.phone,
+        "email": contact.email,
+        "consent_to_contact": "on" if contact.consent_to_contact else "",
+        "note": "Nås bäst på förmiddagen.",
+        "version": str(contact.version),
+    }
+
+
+def _referral_assess(world) -> dict:
+    """All six met; each criterion with the version it was read at (0: not yet assessed)."""
+    read = dict(_referral(world).assessments.values_list("criterion", "version"))
+    data = {}
+    for criterion in Criterion.values:
+        data[f"answer_{criterion}"] = Answer.MET
+        data[f"note_{criterion}"] = ""
+        data[f"version_{criterion}"] = str(read.get(criterion, 0))
+    return data
+
+
+FORM_SAMPLES = {
+    "participants:referral-create": _referral_create,
+    "participants:referral-add-information": lambda world: {
+        "note": "Har fått kontakt med psykiatrin."
     },
+    "participants:referral-withdraw": lambda world: {
+        "reason": "Har fått ett eget boende på annat sätt.",
+        "version": str(_referral(world).version),
+    },
+    "participants:referral-start-assessment": lambda world: {
+        "version": str(_submitted(world).version)
+    },
+    "participants:referral-log-entry": lambda world: {
+        "kind": ReferralEvent.Kind.INTERVIEW_HELD,
+        "occurred_on": _today(),
+        "note": "Intervju på mötesplatsen.",
+    },
+    "participants:referral-assess": _referral_assess,
+    "participants:referral-decide": lambda world: {
+        "decision": "decline",
+        "decline_reason": "Uppfyller inte kriteriet om hemlöshet.",
+        "override_justification": "",
+        "version": str(_referral(world).version),
+    },
+    "participants:participant-update": _participant_update,
+    "participants:network-contact-create": lambda world: {
+        "name": "Lisa Ombud",
+        "relation": NetworkContact.Relation.PERSONAL_REPRESENTATIVE,
+        "organisation": "Personligt ombud i kommunen",
+        "phone": "",
+        "email": "",
+        "consent_to_contact": "on",
+        "note": "",
+    },
+    "participants:network-contact-update": _network_contact_update,
 }

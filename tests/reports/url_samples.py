@@ -1,6 +1,8 @@
-"""Arguments for the reports URLs in the project-wide walking tests."""
+"""Arguments and POST data for the reports URLs in the project-wide walking tests."""
 
 from datetime import date
+
+from django.utils import timezone
 
 from reports.models import Report
 
@@ -18,4 +20,16 @@ SAMPLES = {
     "reports:report-status": lambda world: {"pk": _report_pk(world)},
     "reports:report-pdf": lambda world: {"pk": _report_pk(world)},
     "reports:report-csv": lambda world: {"pk": _report_pk(world), "table": "summary"},
+}
+
+# Valid POST data for the form pages (tests/bostadforst/test_submit_walks.py).
+FORM_SAMPLES = {
+    "reports:report-list": lambda world: {
+        "as_of": timezone.localdate().isoformat(),
+        "months": "12",
+        "title": "Uppföljning till nämnden",
+        "landlord": "",
+        "contract_type": "",
+        "target_group": "",
+    },
 }

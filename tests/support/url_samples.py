@@ -1,7 +1,24 @@
-"""Arguments for every support URL that takes one, for the walking tests."""
+"""Arguments and POST data for every support URL that takes them, for the
+walking tests."""
+
+from datetime import timedelta
+
+from django.utils import timezone
 
 from participants.models import Participant, ParticipantStatus
-from support.models import ActionPlan, Activity, CrisisPlacement, SupportVisit
+from support import services
+from support.models import (
+    ActionPlan,
+    Activity,
+    CrisisPlace,
+    CrisisPlacement,
+    GoalAction,
+    LifeArea,
+    SupportVisit,
+)
+from support.selectors import participant_choices, plan_current
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
 def _housed(world):
@@ -12,6 +29,30 @@ def _visit(world):
     return SupportVisit.objects.order_by("pk").first()
 
 
+def _open_visit(world) -> SupportVisit:
+    """An entry its author may still change and sign (the demo journal is all
+    signed): unsigned and fresh, written by the demo support worker, the
+    first role the walks use for team pages. Logged here when there is none."""
+    author = world.support_staff
+    visit = (
+        SupportVisit.objects.filter(author=author, signed_at__isnull=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if visit is not None and not visit.is_locked:
+        return visit
+    return services.visit_log(
+        participant=_housed(world),
+        started_at=timezone.localtime().replace(second=0, microsecond=0),
+        duration_minutes=30,
+        kind=SupportVisit.Kind.HOME_VISIT,
+        staff=[author],
+        note="Hembesök. Pratade om veckans inköp.",
+        sign=False,
+        acting_user=author,
+    )
+
+
 def _plan(world):
     return ActionPlan.objects.order_by("pk").first()
 
@@ -20,14 +61,20 @@ def _placement(world):
     return CrisisPlacement.objects.order_by("end", "pk").first()
 
 
+def _ongoing_placement(world):
+    return CrisisPlacement.objects.filter(end__isnull=True).order_by("pk").first() or _placement(
+        world
+    )
+
+
 def _activity(world):
     return Activity.objects.order_by("pk").first()
 
 
 SAMPLES = {
     "support:visit-detail": lambda world: {"pk": _visit(world).pk},
-    "support:visit-edit": lambda world: {"pk": _visit(world).pk},
-    "support:visit-sign": lambda world: {"pk": _visit(world).pk},
+    "support:visit-edit": lambda world: {"pk": _open_visit(world).pk},
+    "support:visit-sign": lambda world: {"pk": _open_visit(world).pk},
     "support:visit-correct": lambda world: {"pk": _visit(world).pk},
     "support:visit-list": lambda world: {"participant_pk": _housed(world).pk},
     "support:plan-list": lambda world: {"participant_pk": _housed(world).pk},
@@ -36,7 +83,121 @@ SAMPLES = {
     "support:plan-print": lambda world: {"pk": _plan(world).pk},
     "support:plan-pdf": lambda world: {"pk": _plan(world).pk},
     "support:placement-detail": lambda world: {"pk": _placement(world).pk},
-    "support:placement-end": lambda world: {"pk": _placement(world).pk},
+    "support:placement-end": lambda world: {"pk": _ongoing_placement(world).pk},
     "support:activity-detail": lambda world: {"pk": _activity(world).pk},
     "support:activity-attendance": lambda world: {"pk": _activity(world).pk},
+}
+
+
+# --- Valid POST data for the form pages (tests/bostadforst/test_submit_walks.py) --
+
+
+def _now() -> str:
+    return timezone.localtime().strftime(DATETIME_LOCAL)
+
+
+def _today() -> str:
+    return timezone.localdate().isoformat()
+
+
+def _visit_quick_log(world) -> dict:
+    return {
+        "participant": str(_housed(world).pk),
+        "kind": SupportVisit.Kind.HOME_VISIT,
+        "started_at": _now(),
+        "duration_minutes": "30",
+        "staff": [str(world.support_staff.pk)],
+        "note": "Hembesök. Gick igenom räkningar tillsammans, hyran betald.",
+        "sign": "on",
+    }
+
+
+def _visit_edit(world) -> dict:
+    visit = _open_visit(world)
+    return {
+        "kind": visit.kind,
+        "started_at": timezone.localtime(visit.started_at).strftime(DATETIME_LOCAL),
+        "duration_minutes": str(visit.duration_minutes),
+        "staff": [str(pk) for pk in visit.staff.values_list("pk", flat=True)],
+        "note": "Hembesök. Kompletterat: pratade även om posten.",
+        "version": str(visit.version),
+    }
+
+
+def _visit_correct(world) -> dict:
+    original = _visit(world)
+    return {
+        "kind": original.kind,
+        "started_at": timezone.localtime(original.started_at).strftime(DATETIME_LOCAL),
+        "duration_minutes": str(original.duration_minutes),
+        "staff": [str(world.support_staff.pk)],
+        "note": "Rättelse: besöket var ett telefonsamtal.",
+        "sign": "on",
+    }
+
+
+def _plan_create(world) -> dict:
+    current = plan_current(participant=_housed(world))
+    return {
+        "based_on": str(current.number if current else 0),
+        "agreed_on": _today(),
+        "review_on": (timezone.localdate() + timedelta(days=180)).isoformat(),
+        "on_breach": "Sviktplats en tid, sedan hem igen.",
+        "goal-TOTAL_FORMS": "1",
+        "goal-INITIAL_FORMS": "0",
+        "goal-0-life_area": LifeArea.FINANCES,
+        "goal-0-text": "Jag vill att hyran alltid är betald i tid.",
+        "goal-0-action-TOTAL_FORMS": "1",
+        "goal-0-action-INITIAL_FORMS": "0",
+        "goal-0-action-0-who": GoalAction.Who.TENANT,
+        "goal-0-action-0-what": "Autogiro för hyran",
+    }
+
+
+def _placement_create(world) -> dict:
+    """Someone with no stay at all, at a place with no ongoing stay."""
+    participant = (
+        participant_choices(user=world.support_staff).filter(crisis_placements__isnull=True).first()
+    )
+    place = (
+        CrisisPlace.objects.filter(is_active=True)
+        .exclude(placements__end__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    return {
+        "participant": str(participant.pk),
+        "place": str(place.pk),
+        "start": _today(),
+        "end": "",
+        "reason": CrisisPlacement.Reason.RELAPSE,
+        "note": "Kraftigt återfall; bostaden behålls.",
+    }
+
+
+def _activity_attendance(world) -> dict:
+    """Who took part already, and one more."""
+    activity = _activity(world)
+    attending = set(activity.attendances.values_list("participant_id", flat=True))
+    newcomer = participant_choices(user=world.support_staff).exclude(pk__in=attending).first().pk
+    return {"participants": [str(pk) for pk in sorted(attending | {newcomer})]}
+
+
+FORM_SAMPLES = {
+    "support:visit-quick-log": _visit_quick_log,
+    "support:visit-edit": _visit_edit,
+    "support:visit-sign": lambda world: {"version": str(_open_visit(world).version)},
+    "support:visit-correct": _visit_correct,
+    "support:plan-create": _plan_create,
+    "support:placement-create": _placement_create,
+    "support:placement-end": lambda world: {
+        "end": _today(),
+        "version": str(_ongoing_placement(world).version),
+    },
+    "support:activity-create": lambda world: {
+        "title": "Boule i parken",
+        "date": _today(),
+        "description": "Vi spelar boule och fikar efteråt.",
+    },
+    "support:activity-attendance": _activity_attendance,
 }
