@@ -35,20 +35,6 @@ class AdminVersionedForm(VersionedModelForm):
             if live is not None:
                 self.fields["version"].initial = live
 
-    def _live_version(self) -> int | None:
-        return (
-            type(self.instance)
-            ._base_manager.filter(pk=self.instance.pk)
-            .values_list("version", flat=True)
-            .first()
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        version = cleaned.get("version")
-        if self.instance.pk is not None and version and version != self._live_version():
-            self.add_stale_error()
-        return cleaned
 
 
 class CaseModelAdmin(SimpleHistoryAdmin):

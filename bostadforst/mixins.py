@@ -64,6 +64,25 @@ class ServiceFormMixin:
     def get_form(self, form_class=None):
         return with_submit_token(super().get_form(form_class))
 
+    def post(self, request, *args, **kwargs):
+        # A replay is answered before the form is read: the first submit may
+        # have changed what the form would now accept (a recorded takeover
+        # turns the takeover form into a correction).
+        try:
+            token = uuid.UUID(request.POST.get(TOKEN_FIELD, ""))
+        except ValueError:
+            token = None
+        claim = SubmitToken.objects.filter(token=token).first() if token else None
+        if claim is not None:
+            return self._replay(claim)
+        return super().post(request, *args, **kwargs)
+
+    def _replay(self, claim: SubmitToken):
+        if claim.user_id != self.request.user.pk:
+            return HttpResponseBadRequest(gettext("The form is not valid. Reload the page."))
+        messages.info(self.request, self.replay_message)
+        return HttpResponseRedirect(claim.result_url or self.request.path)
+
     def form_valid(self, form):
         token = form.cleaned_data.pop(TOKEN_FIELD, None)
         try:
@@ -74,11 +93,8 @@ class ServiceFormMixin:
                 url = self.get_success_url()
                 if token is not None:
                     SubmitToken.objects.filter(token=token).update(result_url=url)
-        except _Replay as replay:
-            if replay.claim.user_id != self.request.user.pk:
-                return HttpResponseBadRequest(gettext("The form is not valid. Reload the page."))
-            messages.info(self.request, self.replay_message)
-            return HttpResponseRedirect(replay.claim.result_url or self.request.path)
+        except _Replay as replay:  # sent twice at the same moment
+            return self._replay(replay.claim)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for field, errors in exc.error_dict.items():

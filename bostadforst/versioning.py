@@ -12,9 +12,12 @@ from .models import CaseModel
 class VersionedModelForm(forms.ModelForm):
     """A ModelForm that carries the version it was read at in a hidden field.
 
-    The service saves the instance with that version, so a save made by
-    someone else in between is refused (``StaleObjectError``) instead of being
-    overwritten. A tampered version is refused the same way.
+    A version older than the stored row's is refused here, before any rule of
+    the service answers (a stale tab is told what changed, not that e.g. the
+    referral is already decided). The service then saves the instance with that
+    version, so a save made by someone else in between is refused as well
+    (``StaleObjectError``) instead of being overwritten. A tampered version is
+    refused the same way.
     """
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
@@ -30,12 +33,19 @@ class VersionedModelForm(forms.ModelForm):
         cleaned = super().clean()
         version = cleaned.get("version")
         if self.instance.pk is not None and version:
-            self.instance.version = version
+            if version != self._live_version():
+                self.add_error(None, stale_error(self.instance, version))
+            else:
+                self.instance.version = version
         return cleaned
 
-    def add_stale_error(self) -> None:
-        """Explain a refused save: list what the other person changed."""
-        self.add_error(None, stale_error(self.instance, self.data.get("version")))
+    def _live_version(self) -> int | None:
+        return (
+            type(self.instance)
+            ._base_manager.filter(pk=self.instance.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
 
 
 STALE_MESSAGE = _(

@@ -10,8 +10,7 @@ from bostadforst.history import change_history
 from bostadforst.models import StaleObjectError
 from bostadforst.versioning import VersionedModelForm, describe_changes_since
 from participants.models import Participant
-
-from .factories import ParticipantFactory
+from tests.participants.factories import ParticipantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,16 +62,29 @@ def test_a_stale_save_is_refused_with_what_the_other_person_changed(support_staf
     edit(theirs, social_worker, phone="070-deras", postal_address="Deras väg 1")
 
     form = ParticipantContactForm(form_data, instance=Participant.objects.get(pk=person.pk))
-    assert form.is_valid()
-    with pytest.raises(StaleObjectError):
-        form.save()
-    form.add_stale_error()
+    assert not form.is_valid()
     message = " ".join(form.non_field_errors())
     assert "Någon annan" in message
     assert str(social_worker) in message
     assert "telefon" in message and "postadress" in message
     person.refresh_from_db()
     assert person.phone == "070-deras"  # never a silent overwrite
+
+
+def test_a_save_that_loses_the_race_after_validation_is_refused_too(support_staff, social_worker):
+    """The form checked the version; someone saves before this form's UPDATE:
+    the UPDATE's own version check refuses it."""
+    person = ParticipantFactory(phone="070-1")
+    form = ParticipantContactForm(
+        {"phone": "070-mitt", "postal_address": "", "version": person.version},
+        instance=Participant.objects.get(pk=person.pk),
+    )
+    assert form.is_valid()
+    edit(Participant.objects.get(pk=person.pk), social_worker, phone="070-deras")
+    with pytest.raises(StaleObjectError):
+        form.save()
+    person.refresh_from_db()
+    assert person.phone == "070-deras"
 
 
 def test_describe_changes_since_an_unknown_version_does_not_crash():
@@ -86,9 +98,10 @@ def test_a_tampered_version_is_refused_like_a_stale_one(support_staff):
     form = ParticipantContactForm(
         {"phone": "1", "postal_address": "", "version": person.version + 5}, instance=person
     )
-    assert form.is_valid()
-    with pytest.raises(StaleObjectError):
-        form.save()
+    assert not form.is_valid()
+    assert "Någon annan" in " ".join(form.non_field_errors())
+    person.refresh_from_db()
+    assert person.phone != "1"
 
 
 def test_the_version_field_is_hidden_and_required_when_editing():

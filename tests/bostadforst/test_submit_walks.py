@@ -68,32 +68,6 @@ CREATES = frozenset(
 # tests). The walks still require 400 or a redirect and nothing saved twice or
 # overwritten; only the part named here is expected to fail, and the walk fails
 # once it passes, so the entry is then removed.
-REPLAY_GAPS = {
-    "housing:tenancy-takeover": (
-        "ServiceFormMixin reads the token only once the form is valid; after the first "
-        "save the form turns into a correction needing a reason, so the replay answers "
-        "400 'reason required' instead of showing what the first submit saved"
-    ),
-}
-_RULE_BEFORE_VERSION = (
-    "ServiceFormMixin lets the service's state rule (already started, decided, withdrawn, "
-    "ended, signed; a takeover now needing a reason) answer before the version check, so "
-    "tab B is told that rule instead of the stale-save message"
-)
-STALE_GAPS = dict.fromkeys(
-    [
-        "participants:referral-start-assessment",
-        "participants:referral-decide",
-        "participants:referral-withdraw",
-        "housing:tenancy-takeover",
-        "housing:tenancy-end",
-        "support:visit-sign",
-        "support:placement-end",
-    ],
-    _RULE_BEFORE_VERSION,
-)
-
-
 def service_form_routes():
     return [
         r
@@ -243,9 +217,6 @@ def test_a_replayed_submit_saves_nothing_and_shows_what_the_first_saved(world, r
     replay = client.post(url, {**data, TOKEN_FIELD: token})
     assert replay.status_code in (302, 400), f"{route.name}: replay answered {replay.status_code}"
     assert changes(after_first, snapshot()) == {}, f"{route.name}: the replay saved again"
-    if route.name in REPLAY_GAPS:
-        assert replay.status_code == 400, f"{route.name} is fixed: remove it from REPLAY_GAPS"
-        pytest.xfail(REPLAY_GAPS[route.name])
     assert replay.status_code == 302, (
         f"{route.name}: the replayed submit answered {replay.status_code}, not the first "
         "submit's result: " + form_errors(replay)
@@ -372,9 +343,6 @@ def test_a_save_from_a_stale_tab_is_refused_and_keeps_the_other_save(world, rout
     assert stale.status_code == 400, f"{route.name}: tab B answered {stale.status_code}"
     assert record_values(form.instance) == after_a, f"{route.name}: tab B overwrote tab A"
     told = stale_text() in unescape(stale.content.decode())
-    if route.name in STALE_GAPS:
-        assert not told, f"{route.name} is fixed: remove it from STALE_GAPS"
-        pytest.xfail(STALE_GAPS[route.name])
     assert told, f"{route.name}: tab B was refused without the stale-save message: " + form_errors(
         stale
     )
