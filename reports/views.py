@@ -203,6 +203,7 @@ class ReportStatusView(View):
         return JsonResponse(
             {
                 "state": report.state,
+                "finished": report.state in (Report.State.DONE, Report.State.FAILED),
                 "label": str(report.get_state_display()),
                 "error": report.error if report.state == Report.State.FAILED else "",
                 "pdf_url": (

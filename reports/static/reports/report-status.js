@@ -16,7 +16,7 @@
       })
       .then(function (data) {
         if (label && data.label) { label.textContent = data.label; }
-        if (data.state !== current && (data.state === "done" || data.state === "failed")) {
+        if (data.state !== current && data.finished) {
           window.location.reload();
           return;
         }
