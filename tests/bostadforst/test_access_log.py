@@ -14,12 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bostadforst import registry
-from bostadforst.records import record_get
 from bostadforst.access_log import log_access
 from bostadforst.models import AccessLogEntry
+from bostadforst.records import record_get
 from participants.models import Participant
-
-from .factories import ParticipantFactory, ReferralFactory
+from tests.participants.factories import ParticipantFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
 Action = AccessLogEntry.Action

@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from bostadforst.models import AccessLogEntry, CaseModel, GallringRun
 from participants.models import Participant, ReferralEvent
-
-from .factories import (
+from tests.participants.factories import (
     NetworkContactFactory,
     ParticipantFactory,
     ReferralFactory,

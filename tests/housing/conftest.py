@@ -3,8 +3,9 @@ import datetime
 import pytest
 
 from participants.models import ParticipantStatus
+from tests.participants.factories import ParticipantFactory
 
-from .factories import ApartmentFactory, ParticipantFactory
+from .factories import ApartmentFactory
 
 
 @pytest.fixture

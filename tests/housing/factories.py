@@ -1,5 +1,5 @@
-"""Factories for housing tests. Participants are made here too (fictional,
-no personnummer) so that these tests do not depend on another app's factories."""
+"""Factories for landlords, apartments, tenancies and incidents. Participants
+come from ``tests.participants.factories``; support and reports import these."""
 
 import datetime
 from decimal import Decimal
@@ -8,16 +8,8 @@ import factory
 from factory.django import DjangoModelFactory
 
 from housing.models import Apartment, ContractType, Landlord, Tenancy, TenancyIncident
-from participants.models import Participant, ParticipantStatus
-
-
-class ParticipantFactory(DjangoModelFactory[Participant]):
-    class Meta:
-        model = Participant
-
-    first_name = factory.Faker("first_name", locale="sv_SE")
-    last_name = factory.Faker("last_name", locale="sv_SE")
-    status = ParticipantStatus.APPROVED
+from participants.models import ParticipantStatus
+from tests.participants.factories import ParticipantFactory
 
 
 class LandlordFactory(DjangoModelFactory[Landlord]):
@@ -44,7 +36,8 @@ class ApartmentFactory(DjangoModelFactory[Apartment]):
 
 
 class TenancyFactory(DjangoModelFactory[Tenancy]):
-    """Saved directly (tests of the rules use the services)."""
+    """Saved directly (tests of the rules use the services). As letting through
+    the service does, a current tenancy makes an approved participant housed."""
 
     class Meta:
         model = Tenancy
@@ -53,6 +46,15 @@ class TenancyFactory(DjangoModelFactory[Tenancy]):
     apartment = factory.SubFactory(ApartmentFactory)
     contract_type = ContractType.SOCIAL
     move_in = datetime.date(2024, 1, 1)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        tenancy = super()._create(model_class, *args, **kwargs)
+        participant = tenancy.participant
+        if tenancy.move_out is None and participant.status == ParticipantStatus.APPROVED:
+            participant.status = ParticipantStatus.HOUSED
+            participant.save(update_fields=["status"])
+        return tenancy
 
 
 class IncidentFactory(DjangoModelFactory[TenancyIncident]):

@@ -8,8 +8,9 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from housing.models import ContractType, ExitReason, Tenancy
+from tests.participants.factories import ParticipantFactory
 
-from .factories import ApartmentFactory, ParticipantFactory, TenancyFactory
+from .factories import ApartmentFactory, TenancyFactory
 
 D = datetime.date
 

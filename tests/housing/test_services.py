@@ -13,8 +13,9 @@ from bostadforst.models import AccessLogEntry
 from housing import services
 from housing.models import ContractType, ExitReason, Tenancy, TenancyIncident
 from participants.models import ParticipantStatus
+from tests.participants.factories import ParticipantFactory
 
-from .factories import ApartmentFactory, ParticipantFactory, TenancyFactory
+from .factories import ApartmentFactory, TenancyFactory
 
 D = datetime.date
 

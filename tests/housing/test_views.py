@@ -12,8 +12,9 @@ from bostadforst.roles import Role
 from housing.models import ContractType, ExitReason, Tenancy, TenancyIncident
 from housing.participant_page import housing_timeline, tenancy_section_context
 from participants.models import ParticipantStatus
+from tests.participants.factories import ParticipantFactory
 
-from .factories import ApartmentFactory, IncidentFactory, ParticipantFactory, TenancyFactory
+from .factories import ApartmentFactory, IncidentFactory, TenancyFactory
 
 D = datetime.date
 

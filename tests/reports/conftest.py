@@ -4,16 +4,21 @@ from datetime import date
 
 import pytest
 
-from .factories import ApartmentFactory, ParticipantFactory, TenancyFactory
+from housing.models import ContractType
+from participants.models import ParticipantStatus
+from tests.housing.factories import ApartmentFactory, TenancyFactory
+from tests.participants.factories import ParticipantFactory
 
 
 @pytest.fixture
 def tenancy(db):
     """``tenancy(person, "2020-01-31", "2021-01-01", "evicted", ...)``: one tenancy
-    of ``person`` (a new participant when None), in an apartment of its own."""
+    of ``person`` (a new imported participant when None), in an apartment of its
+    own, first-hand unless ``contract_type`` says otherwise."""
 
     def make(person=None, move_in="2020-01-01", move_out=None, reason="", **kwargs):
-        person = person or ParticipantFactory()
+        person = person or ParticipantFactory(imported=True, status=ParticipantStatus.HOUSED)
+        kwargs.setdefault("contract_type", ContractType.FIRST_HAND)
         landlord = kwargs.pop("landlord", None)
         apartment = ApartmentFactory(landlord=landlord) if landlord else ApartmentFactory()
         return TenancyFactory(

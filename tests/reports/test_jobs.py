@@ -24,8 +24,7 @@ from housing.models import ExitReason
 from reports import services
 from reports.models import Report
 from reports.tasks import generate_report
-
-from .factories import LandlordFactory
+from tests.housing.factories import LandlordFactory
 
 HELSINGBORG = Path(__file__).with_name("helsingborg.csv")
 

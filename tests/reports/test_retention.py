@@ -10,8 +10,7 @@ from housing.models import ContractType, ExitReason
 from participants.models import TargetGroup, TargetGroupCode
 from reports import retention
 from reports.cohort import cohort_import
-
-from .factories import LandlordFactory
+from tests.housing.factories import LandlordFactory
 
 pytestmark = pytest.mark.django_db
 

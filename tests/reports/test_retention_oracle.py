@@ -26,8 +26,8 @@ from housing.models import Tenancy
 from participants.models import TargetGroup
 from reports import retention
 from reports.retention import RetentionData
-
-from .factories import ApartmentFactory, LandlordFactory, ParticipantFactory
+from tests.housing.factories import ApartmentFactory, LandlordFactory
+from tests.participants.factories import ParticipantFactory
 
 REASONS = [
     "moved_on",

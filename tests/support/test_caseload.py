@@ -14,15 +14,14 @@ from support import services
 from support.models import Activity, SupportVisit
 from support.participant_page import TIMELINE_SOURCES, section_context
 from support.selectors import ReviewStatus, caseload_for_user
+from tests.housing.factories import IncidentFactory, TenancyFactory
+from tests.participants.factories import ParticipantFactory
 
 from .factories import (
     ActionPlanFactory,
     AttendanceFactory,
     CrisisPlacementFactory,
-    IncidentFactory,
-    ParticipantFactory,
     SupportVisitFactory,
-    TenancyFactory,
 )
 
 

@@ -10,8 +10,8 @@ from participants.models import Participant, ParticipantStatus
 from support import demo
 from support.models import ActionPlan, Activity, CrisisPlace, CrisisPlacement, SupportVisit
 from tests.factories import UserFactory
-
-from .factories import ParticipantFactory, TenancyFactory
+from tests.housing.factories import TenancyFactory
+from tests.participants.factories import ParticipantFactory
 
 
 def _counts():

@@ -13,8 +13,9 @@ from support import services
 from support.models import CrisisPlacement
 from support.selectors import crisis_place_occupancy
 from support.services import _peak_occupancy
+from tests.participants.factories import ParticipantFactory
 
-from .factories import CrisisPlaceFactory, CrisisPlacementFactory, ParticipantFactory
+from .factories import CrisisPlaceFactory, CrisisPlacementFactory
 
 D = datetime.date
 

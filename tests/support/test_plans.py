@@ -14,8 +14,9 @@ from bostadforst.pdf import StaticOnlyFetcher
 from support import services
 from support.models import ActionPlan, GoalAction, LifeArea
 from support.selectors import ReviewStatus, plan_review_list, review_status
+from tests.participants.factories import NetworkContactFactory
 
-from .factories import ActionPlanFactory, NetworkContactFactory
+from .factories import ActionPlanFactory
 
 TODAY = datetime.date(2026, 11, 23)
 
@@ -237,7 +238,7 @@ def test_overdue_review_is_flagged_on_the_participant_page_and_in_team_lists(
 
 @pytest.mark.django_db
 def test_the_review_list_puts_overdue_first_then_missing_then_due_soon(support_staff):
-    from .factories import ParticipantFactory
+    from tests.participants.factories import ParticipantFactory
 
     today = timezone.localdate()
 

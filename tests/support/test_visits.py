@@ -10,8 +10,9 @@ from django.utils import timezone
 from support import services
 from support.forms import VisitQuickLogForm
 from support.models import JournalLockedError, SupportVisit
+from tests.participants.factories import ParticipantFactory
 
-from .factories import ActionPlanFactory, GoalFactory, ParticipantFactory, SupportVisitFactory
+from .factories import ActionPlanFactory, GoalFactory, SupportVisitFactory
 
 
 def _quick_post(participant, **overrides):
