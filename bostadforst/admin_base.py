@@ -36,7 +36,6 @@ class AdminVersionedForm(VersionedModelForm):
                 self.fields["version"].initial = live
 
 
-
 class CaseModelAdmin(SimpleHistoryAdmin):
     """History view and restore for administrators; stale saves refused."""
 

@@ -104,6 +104,8 @@ class ServiceFormMixin:
             return self.form_invalid(form)
         except StaleObjectError as exc:
             form.add_error(None, stale_error(exc.instance, exc.read_version))
+            if hasattr(form, "take_current_version"):
+                form.take_current_version()
             return self.form_invalid(form)
         except IntegrityError:
             form.add_error(None, self.integrity_error_message)

@@ -35,9 +35,17 @@ class VersionedModelForm(forms.ModelForm):
         if self.instance.pk is not None and version:
             if version != self._live_version():
                 self.add_error(None, stale_error(self.instance, version))
+                self.take_current_version()
             else:
                 self.instance.version = version
         return cleaned
+
+    def take_current_version(self) -> None:
+        """After a refused save: the form shown again keeps what the user
+        typed but carries the stored version, so that saving again, once
+        they have checked what the other person changed, goes through."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("version")] = self._live_version()
 
     def _live_version(self) -> int | None:
         return (
@@ -83,7 +91,8 @@ def describe_changes_since(instance: CaseModel, version) -> str:
         "when": timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M"),
     }
     if base is None:  # the record did not exist when the form was opened
-        return gettext("%(who)s at %(when)s created it") % params
+        params["record"] = str(instance)
+        return gettext("%(who)s at %(when)s saved “%(record)s”") % params
     names = [
         str(model._meta.get_field(change.field).verbose_name)
         for change in latest.diff_against(base).changes

@@ -246,8 +246,9 @@ class AssessmentForm(forms.Form):
     version each criterion's row had when the page was opened (0: not yet
     assessed), so a save over someone else's answer is refused."""
 
-    def __init__(self, *args, existing: dict, suggestions: dict, **kwargs):
+    def __init__(self, *args, referral, existing: dict, suggestions: dict, **kwargs):
         super().__init__(*args, **kwargs)
+        self.referral = referral
         for criterion in Criterion:
             row = existing.get(criterion.value)
             suggestion = suggestions.get(criterion.value)
@@ -288,6 +289,18 @@ class AssessmentForm(forms.Form):
 
     def versions(self) -> dict[str, int]:
         return {c: self.cleaned_data[f"version_{c}"] for c in Criterion.values}
+
+    def take_current_version(self) -> None:
+        """After a refused save: criteria someone else saved since the page
+        was opened show what is stored now (and its version); the user's other
+        answers stay as typed, so saving again keeps both."""
+        self.data = self.data.copy()
+        for row in self.referral.assessments.all():
+            c = row.criterion
+            if str(self.data.get(f"version_{c}")) != str(row.version):
+                self.data[f"answer_{c}"] = row.answer
+                self.data[f"note_{c}"] = row.note
+                self.data[f"version_{c}"] = row.version
 
     def criterion_rows(self):
         years = settings.RESIDENCE_YEARS_REQUIRED

@@ -280,6 +280,7 @@ class ReferralAssessView(ReferralActionMixin, FormView):
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         referral = self.referral
+        kwargs["referral"] = referral
         kwargs["existing"] = {a.criterion: a for a in referral.assessments.all()}
         kwargs["suggestions"] = eligibility.suggestions(
             referral, on=timezone.localdate(), years=settings.RESIDENCE_YEARS_REQUIRED

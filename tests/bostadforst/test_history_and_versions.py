@@ -71,6 +71,22 @@ def test_a_stale_save_is_refused_with_what_the_other_person_changed(support_staf
     assert person.phone == "070-deras"  # never a silent overwrite
 
 
+def test_after_a_refused_save_the_form_keeps_the_text_and_saving_again_goes_through(
+    social_worker,
+):
+    person = ParticipantFactory(phone="070-1")
+    stale = {"phone": "070-mitt", "postal_address": "", "version": person.version}
+    edit(Participant.objects.get(pk=person.pk), social_worker, phone="070-deras")
+    form = ParticipantContactForm(stale, instance=Participant.objects.get(pk=person.pk))
+    assert not form.is_valid()
+    assert form["phone"].value() == "070-mitt"
+    again = ParticipantContactForm(form.data, instance=Participant.objects.get(pk=person.pk))
+    assert again.is_valid(), again.errors
+    again.save()
+    person.refresh_from_db()
+    assert person.phone == "070-mitt"
+
+
 def test_a_save_that_loses_the_race_after_validation_is_refused_too(support_staff, social_worker):
     """The form checked the version; someone saves before this form's UPDATE:
     the UPDATE's own version check refuses it."""

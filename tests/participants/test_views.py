@@ -289,6 +289,14 @@ def test_two_tabs_saving_the_assessment_the_second_is_refused_and_overwrites_not
     rows = {a.criterion: a for a in assessing.assessments.all()}
     assert rows["motivated"].answer == "not_met" and rows["support_need"].answer == "met"
 
+    # The page shown again holds what is stored now for criterion 5 and the
+    # second person's own change; saving it again keeps both.
+    shown = response.context["form"].data
+    assert shown["answer_motivated"] == "not_met" and shown["answer_support_need"] == "unknown"
+    assert other.post(url, shown).status_code == 302
+    rows = {a.criterion: a.answer for a in assessing.assessments.all()}
+    assert rows["motivated"] == "not_met" and rows["support_need"] == "unknown"
+
 
 def test_the_assessment_form_suggests_residence_and_homelessness(ss_client, assessing):
     html = ss_client.get(
