@@ -53,6 +53,16 @@ def _split(request_or_user):
     return None, request_or_user
 
 
+def query_id(request, name: str) -> int | None:
+    """The id in ``?name=`` (a preselection, a filter), or None when it is
+    missing or not a plain id: ASCII digits that fit a database id ("²" is a
+    digit to Python, not to ``int``)."""
+    value = request.GET.get(name, "")
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 def record_get(request_or_user, queryset: models.QuerySet, **lookup) -> models.Model:
     """The row of the user-scoped ``queryset`` matching ``lookup``, else Http404.
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView
 
 from bostadforst.mixins import ServiceFormMixin
-from bostadforst.records import RecordMixin, record_get
+from bostadforst.records import RecordMixin, query_id, record_get
 
 from . import selectors, services
 from .forms import (
@@ -40,11 +40,6 @@ def _field_values(form) -> dict:
     return {k: v for k, v in form.cleaned_data.items() if k != "version"}
 
 
-def _int_param(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
-
-
 class ApartmentListView(ListView):
     template_name = "housing/apartment_list.html"
     context_object_name = "apartments"
@@ -54,7 +49,7 @@ class ApartmentListView(ListView):
         occupancy = self.request.GET.get("occupancy", "")
         self.filters = {
             "occupancy": occupancy if occupancy in selectors.Occupancy.CHOICES else "",
-            "landlord": _int_param(self.request, "landlord"),
+            "landlord": query_id(self.request, "landlord"),
             "q": self.request.GET.get("q", "").strip()[:100],
         }
         return selectors.apartment_list(user=self.request.user, **self.filters)
@@ -138,10 +133,10 @@ class TenancyAssignView(ServiceFormMixin, FormView):
 
     def get_initial(self):
         initial = super().get_initial()
-        apartment = _int_param(self.request, "apartment")
+        apartment = query_id(self.request, "apartment")
         if apartment is not None:
             initial["apartment"] = apartment
-        participant = _int_param(self.request, "participant")
+        participant = query_id(self.request, "participant")
         if participant is not None:
             # Letting to a named person is about that person: a read.
             initial["participant"] = record_get(

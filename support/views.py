@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from bostadforst.mixins import ServiceFormMixin, with_submit_token
-from bostadforst.records import RecordMixin, record_exported, record_get
+from bostadforst.records import RecordMixin, query_id, record_exported, record_get
 
 from . import selectors, services
 from .forms import (
@@ -33,10 +33,10 @@ def _participant_from_query(request):
     """An optional ``?participant=<id>`` preselection (an id, never a
     personnummer). The form then shows the person's plan goals or name: a
     read of the person, through the read path (404 for someone not active)."""
-    raw = request.GET.get("participant", "")
-    if not raw.isdigit() or len(raw) > 18:
+    pk = query_id(request, "participant")
+    if pk is None:
         return None
-    return record_get(request, selectors.participant_choices(user=request.user), pk=raw)
+    return record_get(request, selectors.participant_choices(user=request.user), pk=pk)
 
 
 class ParticipantScopedMixin:

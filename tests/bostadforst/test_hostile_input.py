@@ -310,11 +310,11 @@ COMMON_QUERY_NAMES = {
     "action",
 }
 # request.GET.get("x"), .getlist("x"), GET["x"], and helpers called as
-# <...param...>(request, "x") (housing's _int_param).
+# query_id(request, "x") (bostadforst.records).
 QUERY_READS = re.compile(
     r"""GET(?:\.get|\.getlist|\.pop|\.setdefault)?\(\s*["']([^"']+)["']"""
     r"""|GET\[\s*["']([^"']+)["']\s*\]"""
-    r"""|param\w*\(\s*(?:self\.)?request\s*,\s*["']([\w-]+)["']"""
+    r"""|query_id\(\s*(?:self\.)?request\s*,\s*["']([\w-]+)["']"""
 )
 # Each sent for every name at once, by the allowed roles in turn.
 NUL = "a\x00b"
@@ -397,39 +397,8 @@ def get_calmly(client, url: str, params) -> int:
     return status
 
 
-# Pages that still answer 500 for a value the middleware rightly lets through,
-# reported to the app's owners: only that exception is expected (any other
-# failure of the page still fails), and strictly, so the fix turns the xfail
-# into a failure that says to remove the entry.
-STILL_CRASHES = {
-    "housing:apartment-list": (
-        ValueError,
-        "?landlord=² (housing.views._int_param: isdigit() but not int())",
-    ),
-    "housing:tenancy-assign": (
-        ValueError,
-        "?apartment=² (housing.views._int_param: isdigit() but not int())",
-    ),
-}
-
-
 def query_params():
-    return [
-        pytest.param(
-            route,
-            id=route.name,
-            marks=[
-                pytest.mark.xfail(
-                    strict=True,
-                    raises=STILL_CRASHES[route.name][0],
-                    reason=STILL_CRASHES[route.name][1],
-                )
-            ]
-            if route.name in STILL_CRASHES
-            else [],
-        )
-        for route in query_routes()
-    ]
+    return [pytest.param(route, id=route.name) for route in query_routes()]
 
 
 @pytest.mark.parametrize("route", query_params())
