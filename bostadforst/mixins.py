@@ -19,6 +19,10 @@ TOKEN_FIELD = "submit_token"
 def with_submit_token(form: forms.BaseForm) -> forms.BaseForm:
     """Give ``form`` its one-time submit token (a hidden field, fresh per page).
 
+    Pages are not cached (``NoStoreMiddleware``), so Back fetches the form
+    page again with a fresh token; ``static/js/app.js`` then puts back the
+    token the form was submitted with, so that submitting again is a replay.
+
     For forms shown on another page than the one they post to (the referral
     page's log form); ``ServiceFormMixin`` adds it to its own form.
     """

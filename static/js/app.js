@@ -119,7 +119,7 @@
 
   function draftFields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
-      if (!el.name || el.disabled || el.name === "csrfmiddlewaretoken") {
+      if (!el.name || el.disabled || el.name === "csrfmiddlewaretoken" || el.name === "submit_token") {
         return false;
       }
       var type = (el.type || "").toLowerCase();
@@ -233,4 +233,36 @@
     extendButton.addEventListener("click", extend);
   }
   schedule();
+})();
+
+/* One-time submit tokens (bostadforst/mixins.py). Pages are not cached, so
+ * Back after a submit fetches the form page again, with a fresh token, while
+ * the browser restores what was typed: submitting that again would save it
+ * twice. On such a history navigation the form gets back the token it was
+ * submitted with (kept in this tab only), and the server answers the replay
+ * with what the first submit saved. A form reached any other way keeps its
+ * fresh token: a new visit logged on purpose is a new record. */
+(function () {
+  "use strict";
+  var inputs = document.querySelectorAll("input[name=submit_token]");
+  if (!inputs.length || !window.sessionStorage) {
+    return;
+  }
+  var nav = window.performance && window.performance.getEntriesByType ?
+    window.performance.getEntriesByType("navigation")[0] : null;
+  var back = nav && nav.type === "back_forward";
+  Array.prototype.forEach.call(inputs, function (input, index) {
+    var key = "bf-token:" + window.location.pathname + window.location.search + "#" + index;
+    var sent = window.sessionStorage.getItem(key);
+    if (back && sent) {
+      input.value = sent;
+    }
+    if (input.form) {
+      input.form.addEventListener("submit", function () {
+        try {
+          window.sessionStorage.setItem(key, input.value);
+        } catch (e) { /* storage full or disabled: a replay is then not recognised */ }
+      });
+    }
+  });
 })();
