@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .admin_base import ReadOnlyAdmin
 from .auth_views import AdminLoginRedirect
 from .models import AccessLogEntry, GallringRun, User
 
@@ -47,19 +48,6 @@ class UserAdmin(DjangoUserAdmin):
                 hours=settings.OTP_ENROLMENT_WINDOW_HOURS
             )
         super().save_model(request, obj, form, change)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that are records of what happened: shown, never added, changed or deleted."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AccessLogEntry)

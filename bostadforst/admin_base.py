@@ -36,6 +36,20 @@ class AdminVersionedForm(VersionedModelForm):
                 self.fields["version"].initial = live
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that are records of what happened, or case records written only
+    through the app: shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CaseModelAdmin(SimpleHistoryAdmin):
     """History view and restore for administrators; stale saves refused."""
 
@@ -95,4 +109,4 @@ def _flatten(fields):
             yield field
 
 
-__all__ = ["AdminVersionedForm", "CaseModelAdmin", "admin"]
+__all__ = ["AdminVersionedForm", "CaseModelAdmin", "ReadOnlyAdmin", "admin"]

@@ -4,7 +4,7 @@ the services run the rules; the admin shows them and their history read-only."""
 
 from django.contrib import admin
 
-from bostadforst.admin_base import CaseModelAdmin
+from bostadforst.admin_base import CaseModelAdmin, ReadOnlyAdmin
 
 from .models import Apartment, Landlord, Tenancy, TenancyIncident
 
@@ -34,19 +34,8 @@ class ApartmentAdmin(CaseModelAdmin):
     ]
 
 
-class ReadOnlyCaseAdmin(CaseModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Tenancy)
-class TenancyAdmin(ReadOnlyCaseAdmin):
+class TenancyAdmin(ReadOnlyAdmin, CaseModelAdmin):
     list_display = ("apartment", "participant", "contract_type", "move_in", "move_out")
     list_filter = ("contract_type", "exit_reason", "apartment__landlord")
     list_select_related = ("apartment__landlord", "participant")
@@ -64,7 +53,7 @@ class TenancyAdmin(ReadOnlyCaseAdmin):
 
 
 @admin.register(TenancyIncident)
-class TenancyIncidentAdmin(ReadOnlyCaseAdmin):
+class TenancyIncidentAdmin(ReadOnlyAdmin, CaseModelAdmin):
     list_display = ("tenancy", "kind", "occurred_on", "amount", "resolved_on")
     list_filter = ("kind",)
     list_select_related = ("tenancy__apartment__landlord",)

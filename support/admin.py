@@ -4,7 +4,7 @@ a journal entry can never be changed or deleted."""
 
 from django.contrib import admin
 
-from bostadforst.admin_base import CaseModelAdmin
+from bostadforst.admin_base import CaseModelAdmin, ReadOnlyAdmin
 
 from .models import ActionPlan, Activity, CrisisPlace, CrisisPlacement, SupportVisit
 
@@ -21,21 +21,8 @@ class CrisisPlaceAdmin(CaseModelAdmin):
         return False
 
 
-class ReadOnlyCaseAdmin(admin.ModelAdmin):
-    """Case records: readable by superusers, written only through the app."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(SupportVisit)
-class SupportVisitAdmin(ReadOnlyCaseAdmin):
+class SupportVisitAdmin(ReadOnlyAdmin):
     """Journal entries, read-only: no field is editable here and no entry can
     be deleted (new entries and corrections are written through the app,
     which records the author and checks the rules). The model refuses a change
@@ -62,16 +49,16 @@ class SupportVisitAdmin(ReadOnlyCaseAdmin):
 
 
 @admin.register(ActionPlan)
-class ActionPlanAdmin(ReadOnlyCaseAdmin):
+class ActionPlanAdmin(ReadOnlyAdmin):
     list_display = ("participant", "number", "agreed_on", "review_on", "created_by")
 
 
 @admin.register(CrisisPlacement)
-class CrisisPlacementAdmin(ReadOnlyCaseAdmin):
+class CrisisPlacementAdmin(ReadOnlyAdmin):
     list_display = ("participant", "place", "start", "end", "reason")
     list_filter = ("place",)
 
 
 @admin.register(Activity)
-class ActivityAdmin(ReadOnlyCaseAdmin):
+class ActivityAdmin(ReadOnlyAdmin):
     list_display = ("title", "date")
