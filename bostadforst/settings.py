@@ -299,7 +299,15 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.monthly",
         "schedule": crontab(day_of_month="1", hour="6", minute="0"),
     },
+    # bostadforst: forget one-time submit tokens older than SUBMIT_TOKEN_DAYS.
+    "submit-tokens-prune": {
+        "task": "bostadforst.prune_submit_tokens",
+        "schedule": crontab(hour="4", minute="15"),
+    },
 }
+# How long a form's one-time submit token is remembered: a replay (Back and
+# submit again, a retry) later than this would be saved as a new record.
+SUBMIT_TOKEN_DAYS = env.int("SUBMIT_TOKEN_DAYS", default=30)
 
 # --- Product settings ---------------------------------------------------------
 RESIDENCE_YEARS_REQUIRED = env.int("RESIDENCE_YEARS_REQUIRED", default=2)

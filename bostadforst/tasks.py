@@ -33,3 +33,19 @@ def gallra() -> dict:
         return {"skipped": True}
     result, record = run()
     return {"culled": len(result.due), "rows": record.rows_deleted if record else 0}
+
+
+@shared_task(name="bostadforst.prune_submit_tokens")
+def prune_submit_tokens() -> int:
+    """Forget submit tokens older than SUBMIT_TOKEN_DAYS (daily, from beat).
+    A token names no person; only how many were removed is returned."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import SubmitToken
+
+    cutoff = timezone.now() - timedelta(days=settings.SUBMIT_TOKEN_DAYS)
+    deleted, _ = SubmitToken.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -126,3 +126,23 @@ def test_record_delete_names_the_acting_user(support_staff):
     deleted = type(attendance).history.filter(id=pk).latest()
     assert (deleted.history_type, deleted.history_user) == ("-", support_staff)
     assert AccessLogEntry.objects.filter(action=AccessLogEntry.Action.DELETE).exists()
+
+
+@pytest.mark.django_db
+def test_old_submit_tokens_are_forgotten(support_staff, settings):
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bostadforst.models import SubmitToken
+    from bostadforst.tasks import prune_submit_tokens
+
+    settings.SUBMIT_TOKEN_DAYS = 30
+    old = SubmitToken.objects.create(
+        token=uuid.uuid4(), user=support_staff, created_at=timezone.now() - timedelta(days=31)
+    )
+    recent = SubmitToken.objects.create(token=uuid.uuid4(), user=support_staff)
+    assert prune_submit_tokens.delay().get() == 1
+    assert list(SubmitToken.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert old.pk != recent.pk
