@@ -15,7 +15,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     executable = shutil.which("chromium")
     if executable is None:
@@ -23,12 +23,22 @@ def browser():
             pytest.fail("CI needs Debian's chromium (apt-get install chromium)")
         pytest.skip("chromium is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's own event loop must not meet Django's async-unsafe checks.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    # While Playwright runs, its event loop lives in this thread, and Django
+    # would refuse database use as if from async code. Allowed only while the
+    # browser is up: a leak into other tests' environment would fail
+    # ``check --deploy`` (async.E001).
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if before is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
