@@ -21,6 +21,9 @@ class User(AbstractUser):
     otp_enrolment_until = models.DateTimeField(
         _("two-factor setup open until"), null=True, blank=True
     )
+    # Set when someone else (an administrator) set the password: it is good
+    # for one login, after which the user must choose their own.
+    must_change_password = models.BooleanField(_("must choose a new password"), default=False)
 
     class Meta:
         verbose_name = _("user")
