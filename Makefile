@@ -38,8 +38,7 @@ pango: ## Check that WeasyPrint's system libraries (Pango) are installed
 
 run: venv pango .env ## Set up (SQLite, in-process Celery, demo data) and serve on 127.0.0.1:$(PORT)
 	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py seed_demo
-	@echo "Demo password: $$(grep '^DEMO_PASSWORD=' .env | cut -d= -f2-)"
+	$(PY) manage.py seed_demo  # prints the password it set (DEMO_PASSWORD: environment, else .env)
 	@echo "Open http://127.0.0.1:$(PORT)/ and log in as enhetschef (or socialsekreterare, boendestodjare, admin)."
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 

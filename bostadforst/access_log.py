@@ -2,6 +2,7 @@
 through ``bostadforst.records`` (the read path), changes through the history
 signal (the write path), logins and exports through their own receivers."""
 
+import functools
 import ipaddress
 
 from django.conf import settings
@@ -20,13 +21,18 @@ def client_ip(request) -> str | None:
     the trusted proxy appended (counted from the right): the entries to its
     left come from the client and can be anything, so trusting the leftmost one
     would let an attacker pick a new "IP" for every password guess.
+
+    Headers alone cannot tell a request that came through the proxy from one
+    that reached the app directly with a forged ``X-Forwarded-For``. With
+    ``TRUSTED_PROXY_IPS`` set, the header is believed only on a connection
+    from one of those addresses; any other connection is its own client.
     """
     if request is None:
         return None
     meta = getattr(request, "META", {})
     count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     candidate = meta.get("REMOTE_ADDR") or ""
-    if count:
+    if count and _from_trusted_proxy(candidate):
         hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [hop for hop in hops if hop]
         if len(hops) >= count:  # else the request did not come through the proxy
@@ -35,6 +41,26 @@ def client_ip(request) -> str | None:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return None
+
+
+def _from_trusted_proxy(remote_addr: str) -> bool:
+    """Whether the connection comes from a proxy in ``TRUSTED_PROXY_IPS``
+    (always, when that setting is empty)."""
+    networks = _networks(tuple(getattr(settings, "TRUSTED_PROXY_IPS", ())))
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+@functools.cache
+def _networks(values: tuple[str, ...]) -> tuple:
+    # Cached per distinct setting value: parsed once, yet a test that
+    # overrides the setting gets its own networks.
+    return tuple(ipaddress.ip_network(value, strict=False) for value in values)
 
 
 def log_access(**fields) -> AccessLogEntry:

@@ -1,14 +1,17 @@
 """Login in two steps (password, then a TOTP code when the role requires it),
-enrolment of a TOTP device, and a password change that ends other sessions."""
+enrolment of a TOTP device, a password change that ends other sessions, and
+the self-service password reset by e-mail (Django's views, when enabled)."""
 
 import base64
+import logging
 
 import segno
 from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponseRedirect
+from django.contrib.auth.forms import SetPasswordForm
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -19,11 +22,14 @@ from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .access_log import log_access
+from .access_log import client_ip, log_access
 from .models import AccessLogEntry
+from .password_reset import password_reset_enabled, password_reset_request
 from .security import otp_required, record_session, safe_next
 
 OTP_STEP_NAMES = frozenset({"otp-verify", "otp-enrol"})
+
+security_logger = logging.getLogger("bostadforst.security")
 
 
 class LoginView(auth_views.LoginView):
@@ -37,6 +43,7 @@ class LoginView(auth_views.LoginView):
         context["otp_off"] = not (
             settings.OTP_REQUIRED_FOR_PRIVILEGED or settings.OTP_REQUIRED_FOR_ALL
         )
+        context["password_reset_enabled"] = password_reset_enabled()
         return context
 
     def form_valid(self, form):
@@ -178,6 +185,85 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)
         record_session(self.request, form.user, new_login=False)
         return response
+
+
+# --- Password reset by e-mail -------------------------------------------------
+# Django's views, each answering 404 unless the reset is enabled. Overriding
+# dispatch drops the login_not_required mark Django put on its own, hence the
+# decorator on each class.
+
+
+class _ResetEnabledMixin:
+    def dispatch(self, request, *args, **kwargs):
+        if not password_reset_enabled():
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetView(_ResetEnabledMixin, auth_views.PasswordResetView):
+    """Ask for a reset link. Every valid address gets the same page, whether an
+    account has it, and whether it or this IP has asked too often (the rate
+    limits in ``bostadforst.password_reset``)."""
+
+    template_name = "registration/password_reset_form.html"
+
+    def form_valid(self, form):
+        password_reset_request(
+            email=form.cleaned_data["email"],
+            ip=client_ip(self.request),
+            domain=self.request.get_host(),
+            use_https=self.request.is_secure(),
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetDoneView(_ResetEnabledMixin, auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+
+
+class ResetSetPasswordForm(SetPasswordForm):
+    """The new password from a reset link. The user chose it, so a pending
+    "must choose a new password" (set by an administrator) is satisfied."""
+
+    def save(self, commit=True):
+        self.user.must_change_password = False
+        return super().save(commit=commit)
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetConfirmView(_ResetEnabledMixin, auth_views.PasswordResetConfirmView):
+    """Choose a new password from the link. Saving it ends every session of
+    the user (the pre_save signal in ``bostadforst.signals``), and it does not
+    log in (``post_reset_login`` stays False): the login that follows asks
+    for the second factor as always, so a mailbox alone is not enough."""
+
+    template_name = "registration/password_reset_confirm.html"
+    form_class = ResetSetPasswordForm
+    post_reset_login = False
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        security_logger.info(
+            "password reset done user_id=%s ip=%s", form.user.pk, client_ip(self.request)
+        )
+        return response
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetCompleteView(_ResetEnabledMixin, auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"
 
 
 @method_decorator(login_not_required, name="dispatch")

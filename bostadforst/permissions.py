@@ -18,7 +18,18 @@ ADMINISTRATOR = frozenset({Role.ADMINISTRATOR})
 CASE_READERS = TEAM | SOCIAL_WORKER
 
 # URL names that need no login at all.
-PUBLIC: frozenset[str] = frozenset({"login", "healthz", "set_language"})
+PUBLIC: frozenset[str] = frozenset(
+    {
+        "login",
+        "healthz",
+        "set_language",
+        # The password reset by e-mail (404 unless enabled).
+        "password_reset",
+        "password_reset_done",
+        "password_reset_confirm",
+        "password_reset_complete",
+    }
+)
 
 # URL namespaces that guard themselves (the admin site checks is_staff and
 # model permissions on every view).

@@ -5,6 +5,7 @@ Celery tasks run in-process, local-memory cache. Production sets DATABASE_URL,
 REDIS_URL, SECRET_KEY and ALLOWED_HOSTS. See README.md, "Configuration".
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -168,13 +169,59 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A failure during a lockout is refused before the password is checked and
+# leaves the lock's start where it was: with the default (True) every failure
+# restarted the cool-off, so anyone sharing the address (a municipality's NAT)
+# could keep a colleague locked out for ever by failing once in a while.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
 # One trusted reverse proxy appends the client's address to X-Forwarded-For;
 # bostadforst.access_log.client_ip takes exactly that entry (never the
 # client-supplied ones to its left), for the lockout and the access log alike.
 TRUSTED_PROXY_COUNT = 1 if env.bool("BEHIND_PROXY", default=False) else 0
+# The addresses (or networks, e.g. 172.18.0.0/16) the proxy connects from.
+# When set, X-Forwarded-For is believed only on a connection from one of them
+# and any other connection is its own client, so a client that reaches the app
+# directly cannot name its own address. When empty, the app must be reachable
+# only through the proxy (README, "Production").
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
+for _proxy in TRUSTED_PROXY_IPS:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_IPS: {_proxy!r} is not an address") from None
 AXES_CLIENT_IP_CALLABLE = "bostadforst.access_log.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# --- E-mail -------------------------------------------------------------------
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
+# e.g. smtp+tls://user:password@smtp.kommun.se:587 (consolemail:// prints mail
+# in development). Without EMAIL_URL the app sends no e-mail, and what needs it
+# (the self-service password reset) is off. The URL itself is not kept as a
+# setting: the debug page would show the password in it.
+EMAIL_CONFIGURED = bool(env.str("EMAIL_URL", default=""))
+if EMAIL_CONFIGURED:
+    vars().update({k: v for k, v in env.email_url("EMAIL_URL").items() if v is not None})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bostadforst@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 10
+
+# --- Password reset by e-mail ---------------------------------------------------
+# Django's own views (bostadforst.auth_views), on by default when e-mail is
+# configured. With single sign-on passwords are not this app's to reset:
+# SSO_ENABLED is for the single-sign-on issue to set (there is no SSO yet), and
+# turns the reset off whatever PASSWORD_RESET_ENABLED says.
+SSO_ENABLED = False
+PASSWORD_RESET_ENABLED = env.bool("PASSWORD_RESET_ENABLED", default=EMAIL_CONFIGURED)
+if PASSWORD_RESET_ENABLED and not EMAIL_CONFIGURED:
+    raise ImproperlyConfigured("PASSWORD_RESET_ENABLED needs EMAIL_URL.")
+# A reset link is good for this long (and once: a new password invalidates it).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
+# Requests per address and per client IP within the window; more are answered
+# like any other (no hint) but send nothing. A whole office may share one IP.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=3)
+PASSWORD_RESET_LIMIT_PER_IP = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=20)
+PASSWORD_RESET_LIMIT_WINDOW = 60 * 60  # seconds
 
 # --- Sessions -----------------------------------------------------------------
 SESSION_ABSOLUTE_TIMEOUT = 10 * 60 * 60  # a working day, counted from login

@@ -49,3 +49,14 @@ def prune_submit_tokens() -> int:
     cutoff = timezone.now() - timedelta(days=settings.SUBMIT_TOKEN_DAYS)
     deleted, _ = SubmitToken.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(name="bostadforst.send_password_reset", ignore_result=True)
+def send_password_reset(user_id: int, domain: str, use_https: bool) -> bool:
+    """Send a password-reset mail. Takes the account's id only; the link's
+    token is made here, so it never passes through the broker. No result is
+    kept: nothing waits for it, and keeping one makes a publish first
+    subscribe to the result backend (slow with Redis down)."""
+    from .password_reset import password_reset_mail_send
+
+    return password_reset_mail_send(user_id=user_id, domain=domain, use_https=use_https)

@@ -26,6 +26,23 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # Password reset by e-mail (Django's URL names; 404 unless enabled).
+    path("password/reset/", two_step.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password/reset/sent/",
+        two_step.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        two_step.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        two_step.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("session/ping/", views.session_ping, name="session-ping"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("access-log/", include((audit_patterns, "bostadforst"))),

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
@@ -63,6 +64,24 @@ def test_the_lock_cools_off(client, support_staff, settings):
     fail_until_locked(client, support_staff.username)
     cooloff = datetime.timedelta(hours=settings.AXES_COOLOFF_TIME)
     AccessAttempt.objects.update(attempt_time=timezone.now() - cooloff - datetime.timedelta(1))
+    assert post_login(client, support_staff.username, TEST_PASSWORD).status_code == 302
+
+
+def test_failures_during_a_lockout_do_not_extend_it(client, support_staff, settings):
+    """Failing again and again while locked out (from an address shared with
+    the attacker, say) leaves the lock's start alone: it ends when it would
+    have ended anyway."""
+    fail_until_locked(client, support_staff.username)
+    cooloff = datetime.timedelta(hours=settings.AXES_COOLOFF_TIME)
+    started = timezone.now() - cooloff + datetime.timedelta(minutes=2)  # two minutes left
+    AccessAttempt.objects.update(attempt_time=started)
+    for _ in range(3):
+        assert post_login(client, support_staff.username, "fel-lösenord").status_code == 429
+    attempt = AccessAttempt.objects.get()
+    assert (attempt.attempt_time, attempt.failures_since_start) == (started, 5)
+    # Three minutes on (the clock moved by moving the attempt back), the
+    # original lock is over; a restarted one would have had 12 minutes left.
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - datetime.timedelta(minutes=3))
     assert post_login(client, support_staff.username, TEST_PASSWORD).status_code == 302
 
 
@@ -337,3 +356,48 @@ def test_without_a_proxy_forwarded_for_is_ignored(client):
         HTTP_X_FORWARDED_FOR="203.0.113.9",
     )
     assert AccessLogEntry.objects.get(action=Action.LOGIN_FAILED).ip == "10.0.0.8"
+
+
+def test_behind_the_proxy_a_direct_client_cannot_name_its_own_address(
+    client, support_staff, settings
+):
+    """With TRUSTED_PROXY_IPS, X-Forwarded-For on a connection that does not
+    come from the proxy is ignored: the connection's address is the client."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_IPS = ["172.18.0.0/16"]
+
+    def direct(password, forwarded_for):
+        return client.post(
+            reverse("login"),
+            {"username": support_staff.username, "password": password},
+            REMOTE_ADDR="198.51.100.7",  # not the proxy
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    for n in range(5):  # a new "IP" with every guess
+        direct("fel-lösenord", f"10.66.0.{n}")
+    assert direct(TEST_PASSWORD, "10.9.9.9").status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "198.51.100.7"
+    rows = AccessLogEntry.objects.filter(action__in=[Action.LOGIN_FAILED, Action.LOCKOUT])
+    assert set(rows.values_list("ip", flat=True)) == {"198.51.100.7"}
+
+
+def test_behind_the_proxy_the_listed_proxy_still_names_the_client(client, support_staff, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_IPS = ["172.18.0.2"]
+    via_proxy(client, support_staff.username, "fel-lösenord", "10.66.0.1, 203.0.113.9")
+    assert AccessLogEntry.objects.get(action=Action.LOGIN_FAILED).ip == "203.0.113.9"
+
+
+def test_a_trusted_proxy_that_is_not_an_address_stops_the_app():
+    from .test_settings import PRODUCTION_ENV, run_python
+
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='bostadforst.settings';"
+        "django.setup()"
+    )
+    env = {**PRODUCTION_ENV, "BEHIND_PROXY": "true"}
+    assert run_python(code, {**env, "TRUSTED_PROXY_IPS": "172.18.0.2,10.0.0.0/8"}).returncode == 0
+    refused = run_python(code, {**env, "TRUSTED_PROXY_IPS": "proxy.internal"})
+    assert refused.returncode != 0
+    assert "TRUSTED_PROXY_IPS" in refused.stderr

@@ -25,7 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="Password for every demo user.")
 
     def handle(self, *args, **options):
-        password = options["password"] or environ.Env().str("DEMO_PASSWORD", default="")
+        given = options["password"]
+        # DEMO_PASSWORD from the environment wins over the one in .env (settings
+        # reads .env without overwriting), so only this command knows which
+        # password it set: it prints it, and `make run` prints none of its own.
+        password = given or environ.Env().str("DEMO_PASSWORD", default="")
         generated = not password
         if generated:
             password = secrets.token_urlsafe(12)
@@ -49,5 +53,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Password for new demo users: {password}")
         elif generated:
             self.stdout.write("Existing demo users keep their passwords.")
+        elif not given:
+            self.stdout.write(f"Password (DEMO_PASSWORD): {password}")
         else:
-            self.stdout.write("Password: the one given (--password or DEMO_PASSWORD).")
+            self.stdout.write("Password: the one given with --password.")
