@@ -54,6 +54,8 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "participants:referral-start-assessment": TEAM,
     "participants:referral-log-entry": TEAM,
     "participants:referral-assess": TEAM,
+    "participants:referral-match-confirm": TEAM,
+    "participants:referral-match-reject": TEAM,
     "participants:referral-decide": MANAGERS,
     "participants:participant-list": TEAM,
     "participants:participant-detail": TEAM,

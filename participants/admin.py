@@ -81,13 +81,21 @@ class ReferralEventInline(admin.TabularInline):
 @admin.register(Referral)
 class ReferralAdmin(CaseModelAdmin):
     list_display = ("participant", "referral_date", "status", "referred_by", "decided_by")
-    list_filter = ("status", "housing_situation", "support_need", "referral_date")
+    list_filter = ("status", "match", "housing_situation", "support_need", "referral_date")
     search_fields = ("participant__first_name", "participant__last_name")
     list_select_related = ("participant", "referred_by", "decided_by")
     raw_id_fields = ("participant",)
     readonly_fields = (
         "status",
-        "linked_to_existing",
+        "match",
+        "applicant_personnummer",
+        "applicant_first_name",
+        "applicant_last_name",
+        "applicant_phone",
+        "applicant_email",
+        "applicant_postal_address",
+        "applicant_registered_since",
+        "applicant_children_in_household",
         "decided_by",
         "decided_at",
         "created_at",

@@ -6,6 +6,10 @@ waiting), 2 declined, 2 withdrawn. Names are made up; personnummer are
 generated with valid check digits (``personnummer.generate``) from a fixed
 seed, so every run produces the same people. A person whose number already
 exists is skipped: running it twice changes nothing.
+
+One more referral shows a match with a known person: the first social worker
+refers someone the second one referred earlier (approved, housed by the
+housing demo), and the team has yet to confirm or reject the match.
 """
 
 import random
@@ -21,6 +25,7 @@ from .models import (
     HousingSituation,
     NetworkContact,
     Participant,
+    Referral,
     ReferralEvent,
     SupportNeed,
     TargetGroupCode,
@@ -171,7 +176,8 @@ def seed(*, users: dict) -> None:
     social_workers = [users["socialsekreterare"], users["socialsekreterare2"]]
     support = [users["boendestodjare"], users["boendestodjare2"]]
     manager = users["enhetschef"]
-    for index, person in enumerate(build_people(today)):
+    people = build_people(today)
+    for index, person in enumerate(people):
         if Participant.objects.filter(personnummer=person.personnummer).exists():
             continue
         _seed_person(
@@ -181,6 +187,33 @@ def seed(*, users: dict) -> None:
             support_worker=support[index % 2],
             manager=manager,
         )
+    # people[1] is approved and was referred by the second social worker.
+    _seed_known_person_referral(person=people[1], social_worker=social_workers[0], today=today)
+
+
+def _seed_known_person_referral(*, person: DemoPerson, social_worker, today: date) -> None:
+    """A referral whose personnummer matches ``person``, filed by a social
+    worker who did not refer them (skipped when that referral exists)."""
+    if Referral.objects.filter(
+        participant__personnummer=person.personnummer, referred_by=social_worker
+    ).exists():
+        return
+    day = today - timedelta(days=3)
+    services.referral_create(
+        acting_user=social_worker,
+        personnummer=person.personnummer,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        phone="",
+        email=f"{person.first_name.lower()}@example.se",
+        registered_since=person.registered_since,
+        children_in_household=person.children,
+        referral_date=day,
+        housing_situation=HousingSituation.ACUTE,
+        support_need=person.support_need,
+        description="Ny kontakt med socialtjänsten efter flytt mellan stadsdelar.",
+        at=_at(day, 9),
+    )
 
 
 def _seed_person(person: DemoPerson, *, index, social_worker, support_worker, manager) -> None:

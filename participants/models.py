@@ -1,5 +1,7 @@
 """Participants, referrals, eligibility assessments and network contacts."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -199,8 +201,56 @@ class ReferralStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+# The phase a referral alone gives its person: how a person with only this
+# referral stands (``services._sync_participant_status`` takes the most
+# advanced of a person's referrals).
+PHASE_OF_REFERRAL_STATUS = {
+    ReferralStatus.SUBMITTED: ParticipantStatus.REFERRED,
+    ReferralStatus.ASSESSING: ParticipantStatus.ASSESSING,
+    ReferralStatus.APPROVED: ParticipantStatus.APPROVED,
+    ReferralStatus.DECLINED: ParticipantStatus.EXITED,
+    ReferralStatus.WITHDRAWN: ParticipantStatus.EXITED,
+}
+
+
+class MatchStatus(models.TextChoices):
+    """Whether the personnummer of a referral matched a person already known.
+
+    A match links the referral to that person for the team only; the team
+    confirms it, or rejects it and the referral gets a person of its own.
+    """
+
+    NEW = "new", _("New person")
+    PENDING = "pending", _("Known person, to be confirmed")
+    CONFIRMED = "confirmed", _("Known person, confirmed")
+    REJECTED = "rejected", _("Not the known person")
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """The person as the referring social worker typed them on the referral."""
+
+    first_name: str
+    last_name: str
+    personnummer: str
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def personnummer_masked(self) -> str:
+        return mask(self.personnummer)
+
+
 class Referral(CaseModel):
-    """A social worker's referral (remiss) of a person to Housing First."""
+    """A social worker's referral (remiss) of a person to Housing First.
+
+    The ``applicant_*`` fields keep what the social worker typed. For a new
+    person they also became the participant's details; when the personnummer
+    matched a person already known, the referral is linked to that person for
+    the team (``match``), and the social worker is shown only what they typed
+    (``person_for_referrer``), never the known person's record.
+    """
 
     participant = models.ForeignKey(
         Participant,
@@ -234,10 +284,37 @@ class Referral(CaseModel):
         default=ReferralStatus.SUBMITTED,
         db_index=True,
     )
-    # Set when the personnummer matched a person already known: the referral
-    # was attached to that person instead of creating a copy.
-    linked_to_existing = models.BooleanField(
-        _("linked to a person already known"), default=False, editable=False
+    match = models.CharField(
+        _("known person"),
+        max_length=10,
+        choices=MatchStatus.choices,
+        default=MatchStatus.NEW,
+        editable=False,
+    )
+    applicant_personnummer = models.CharField(
+        _("personal identity number as referred"), max_length=12, blank=True, editable=False
+    )
+    applicant_first_name = models.CharField(
+        _("first name as referred"), max_length=100, blank=True, editable=False
+    )
+    applicant_last_name = models.CharField(
+        _("last name as referred"), max_length=100, blank=True, editable=False
+    )
+    applicant_phone = models.CharField(
+        _("phone as referred"), max_length=30, blank=True, editable=False
+    )
+    applicant_email = models.EmailField(_("e-mail as referred"), blank=True, editable=False)
+    applicant_postal_address = models.CharField(
+        _("postal address as referred"), max_length=200, blank=True, editable=False
+    )
+    applicant_registered_since = models.DateField(
+        _("registered in the municipality since, as referred"),
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    applicant_children_in_household = models.PositiveSmallIntegerField(
+        _("children in the household, as referred"), default=0, editable=False
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -315,6 +392,25 @@ class Referral(CaseModel):
     def was_overridden(self) -> bool:
         return self.status == ReferralStatus.APPROVED and bool(self.override_justification)
 
+    @property
+    def applicant(self) -> Applicant:
+        return Applicant(
+            first_name=self.applicant_first_name,
+            last_name=self.applicant_last_name,
+            personnummer=self.applicant_personnummer,
+        )
+
+    @property
+    def linked_to_known_person(self) -> bool:
+        """The personnummer matched a person already known (the team's to confirm)."""
+        return self.match in {MatchStatus.PENDING, MatchStatus.CONFIRMED}
+
+    @property
+    def person_for_referrer(self) -> "Participant | Applicant":
+        """Who the referring social worker is shown: the person the referral
+        brought in, or, for a person already known, only what was typed."""
+        return self.applicant if self.linked_to_known_person else self.participant
+
 
 class ReferralEvent(CaseModel):
     """An entry in a referral's log: a status change, an interview, a reference
@@ -326,6 +422,8 @@ class ReferralEvent(CaseModel):
         INTERVIEW_HELD = "interview_held", _("Interview held")
         REFERENCE_CONTACTED = "reference_contacted", _("Reference contacted")
         INFORMATION = "information", _("Information added")
+        MATCH_CONFIRMED = "match_confirmed", _("Known person confirmed")
+        MATCH_REJECTED = "match_rejected", _("Known person rejected")
 
     referral = models.ForeignKey(
         Referral, verbose_name=_("referral"), on_delete=models.CASCADE, related_name="events"

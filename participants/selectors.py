@@ -7,6 +7,8 @@ may not see, so the two cannot be told apart. Every list is returned with its
 joins done, so a page issues the same number of queries whatever its length.
 """
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import NullIf
@@ -14,6 +16,9 @@ from django.db.models.functions import NullIf
 from bostadforst.roles import TEAM, Role, role_of
 
 from .models import (
+    PHASE_OF_REFERRAL_STATUS,
+    Applicant,
+    MatchStatus,
     NetworkContact,
     Participant,
     Referral,
@@ -56,6 +61,63 @@ def referral_list(*, user, status: str = "", search: str = "") -> QuerySet[Refer
     if search:
         qs = qs.filter(_search_filter(search, prefix="participant__"))
     return qs.order_by("-referral_date", "-pk")
+
+
+def referral_person_for_user(*, user, referral: Referral) -> Participant | Applicant:
+    """The person a referral page names: the participant for the team; for
+    the referring social worker what they typed, when the referral was linked
+    to a person already known (``Referral.person_for_referrer``)."""
+    return referral.participant if role_of(user) in TEAM else referral.person_for_referrer
+
+
+@dataclass(frozen=True)
+class ReferrerFollowUp:
+    """What the referring social worker follows on their referral's page."""
+
+    phase: str
+    # The person whose other-app summaries (support, housing) may be shown;
+    # None: none are.
+    sections_of: Participant | None
+
+
+def referral_follow_up(*, referral: Referral) -> ReferrerFollowUp:
+    """How it is going for the person, as the referring social worker sees it.
+
+    A person the referral brought in (a new personnummer, or a match the team
+    rejected): their phase, and once the referral is approved the summaries
+    the other apps give a social worker. Before approval those summaries can
+    only say "nothing yet" for such a person, and leaving them out keeps the
+    page the same as for a person already known.
+
+    A person already known (a match pending or confirmed): the phase this
+    referral alone gives (``PHASE_OF_REFERRAL_STATUS``) and no summaries, so
+    that nothing of the person's record (housed, plan dates, the team's last
+    contact) reaches someone who only had to type their personnummer. Until
+    the referral is approved the page is the same whether or not the person
+    was known.
+    """
+    if referral.linked_to_known_person:
+        return ReferrerFollowUp(
+            phase=str(PHASE_OF_REFERRAL_STATUS[referral.status].label), sections_of=None
+        )
+    participant = referral.participant
+    return ReferrerFollowUp(
+        phase=str(participant.get_status_display()),
+        sections_of=participant if referral.status == ReferralStatus.APPROVED else None,
+    )
+
+
+def referral_rejected_person_id(*, referral: Referral) -> int | None:
+    """The id of the known person a rejected match pointed at (the one who
+    holds the personnummer typed), for the team's link; None otherwise. Only
+    the id: the referral page does not show that person's record."""
+    if referral.match != MatchStatus.REJECTED or not referral.applicant_personnummer:
+        return None
+    return (
+        Participant.objects.filter(personnummer=referral.applicant_personnummer)
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def referral_events_for_user(*, user, referral: Referral) -> list[ReferralEvent]:

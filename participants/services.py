@@ -20,9 +20,11 @@ from bostadforst.roles import MANAGERS, TEAM, role_of
 
 from . import eligibility
 from .models import (
+    PHASE_OF_REFERRAL_STATUS,
     Answer,
     Criterion,
     EligibilityAssessment,
+    MatchStatus,
     NetworkContact,
     Participant,
     ParticipantStatus,
@@ -76,7 +78,16 @@ def _require_referrer_or_team(referral: Referral, user) -> None:
         raise PermissionDenied
 
 
+def _waits_for_match(referral: Referral, to_status: str) -> bool:
+    """The assessment of a referral matched to a known person waits until the
+    team has decided whether it is that person: it would otherwise assess (and
+    reuse the details of) someone who may not be the applicant."""
+    return to_status == S.ASSESSING and referral.match == MatchStatus.PENDING
+
+
 def transition_allowed(referral: Referral, to_status: str) -> bool:
+    if _waits_for_match(referral, to_status):
+        return False
     return to_status in TRANSITIONS.get(referral.status, frozenset())
 
 
@@ -93,6 +104,14 @@ def _transition(
     Refuses a move outside ``TRANSITIONS`` (e.g. approving a withdrawn
     referral, or a tampered status in a POST) with a message, not an error page.
     """
+    if _waits_for_match(referral, to_status):
+        raise ValidationError(
+            gettext(
+                "The personal identity number matches a person already known. Confirm or "
+                "reject that match before the assessment starts."
+            ),
+            code="match_pending",
+        )
     if to_status not in ReferralStatus.values or not transition_allowed(referral, to_status):
         raise ValidationError(
             gettext("A referral that is “%(current)s” cannot be changed to “%(new)s”.")
@@ -135,19 +154,20 @@ def _sync_participant_status(
     A housed participant stays housed whatever happens to a later referral;
     an approved one stays approved until housed. Otherwise the most advanced
     referral decides; with no open or approved referral left the case is
-    closed (exited), which starts the culling period.
+    closed (exited), which starts the culling period. A referral matched to
+    the person but not yet confirmed by the team does not count: it may be
+    someone else's.
     """
     if participant.status == ParticipantStatus.HOUSED:
         return
-    statuses = set(participant.referrals.values_list("status", flat=True))
-    if S.APPROVED in statuses:
-        new = ParticipantStatus.APPROVED
-    elif S.ASSESSING in statuses:
-        new = ParticipantStatus.ASSESSING
-    elif S.SUBMITTED in statuses:
-        new = ParticipantStatus.REFERRED
-    else:
-        new = ParticipantStatus.EXITED
+    statuses = set(
+        participant.referrals.exclude(match=MatchStatus.PENDING).values_list("status", flat=True)
+    )
+    most_advanced = next(
+        (status for status in (S.APPROVED, S.ASSESSING, S.SUBMITTED) if status in statuses),
+        S.WITHDRAWN,
+    )
+    new = PHASE_OF_REFERRAL_STATUS[most_advanced]
     if new == participant.status:
         return
     participant.status = new
@@ -178,12 +198,18 @@ def referral_create(
     children_in_household: int = 0,
     at: datetime | None = None,
 ) -> Referral:
-    """File a referral. A personnummer already known links the referral to that
-    participant (``linked_to_existing``) instead of creating a copy; the known
-    person's recorded details are never overwritten, only blanks filled in."""
+    """File a referral; what was typed about the person is kept on it.
+
+    A new personnummer creates the participant from those details. A
+    personnummer already known links the referral to that person for the team
+    to confirm or reject (``MatchStatus.PENDING``): the known person's record
+    is not touched and their phase not changed until the team confirms, and
+    the referring social worker is answered exactly as for a new person, so
+    that filing a referral never tells them whom the team knows.
+    """
     number = normalise(personnummer)
     participant = Participant.objects.select_for_update().filter(personnummer=number).first()
-    linked = participant is not None
+    match = MatchStatus.NEW if participant is None else MatchStatus.PENDING
     if participant is None:
         participant = Participant(
             personnummer=number,
@@ -198,19 +224,6 @@ def referral_create(
             created_at=at or timezone.now(),
         )
         record_save(participant, acting_user=acting_user)
-    else:
-        changed = False
-        for field, value in [
-            ("phone", phone),
-            ("email", email),
-            ("postal_address", postal_address),
-            ("registered_since", registered_since),
-        ]:
-            if value and not getattr(participant, field):
-                setattr(participant, field, value)
-                changed = True
-        if changed:
-            record_save(participant, acting_user=acting_user)
     referral = Referral(
         participant=participant,
         referred_by=acting_user,
@@ -221,7 +234,15 @@ def referral_create(
         support_need=support_need,
         description=description,
         status=S.SUBMITTED,
-        linked_to_existing=linked,
+        match=match,
+        applicant_personnummer=number,
+        applicant_first_name=first_name,
+        applicant_last_name=last_name,
+        applicant_phone=phone,
+        applicant_email=email,
+        applicant_postal_address=postal_address,
+        applicant_registered_since=registered_since,
+        applicant_children_in_household=children_in_household,
         created_at=at or timezone.now(),
     )
     record_save(referral, acting_user=acting_user)
@@ -237,6 +258,119 @@ def referral_create(
         acting_user=acting_user,
     )
     _sync_participant_status(participant=participant, acting_user=acting_user)
+    return referral
+
+
+def _require_pending_match(referral: Referral) -> None:
+    if referral.match != MatchStatus.PENDING:
+        raise ValidationError(
+            gettext("There is no match with a known person left to decide on this referral."),
+            code="match_decided",
+        )
+
+
+def _match_decided(
+    *, referral: Referral, match: str, kind: str, acting_user, reason: str, at: datetime | None
+) -> None:
+    """Save the team's decision on the referral (its history row names who
+    decided, with ``reason``) and the entry in the team's log of it."""
+    referral.match = match
+    record_save(referral, acting_user=acting_user, reason=reason)
+    record_save(
+        ReferralEvent(
+            referral=referral,
+            kind=kind,
+            occurred_on=timezone.localdate(at) if at else _today(),
+            created_by=acting_user,
+            created_at=at or timezone.now(),
+        ),
+        acting_user=acting_user,
+    )
+
+
+@transaction.atomic
+def referral_match_confirm(
+    *, referral: Referral, acting_user, at: datetime | None = None
+) -> Referral:
+    """The team confirms that the referral is about the known person.
+
+    The referral then counts on that person (their phase follows it), and the
+    details the social worker typed fill what the person's record leaves
+    blank; nothing recorded is overwritten. The social worker is still shown
+    only what they typed (``Referral.person_for_referrer``).
+    """
+    _require_team(acting_user)
+    _require_pending_match(referral)
+    participant = referral.participant
+    changed = False
+    for field, value in [
+        ("phone", referral.applicant_phone),
+        ("email", referral.applicant_email),
+        ("postal_address", referral.applicant_postal_address),
+        ("registered_since", referral.applicant_registered_since),
+    ]:
+        if value and not getattr(participant, field):
+            setattr(participant, field, value)
+            changed = True
+    if changed:
+        record_save(participant, acting_user=acting_user)
+    _match_decided(
+        referral=referral,
+        match=MatchStatus.CONFIRMED,
+        kind=ReferralEvent.Kind.MATCH_CONFIRMED,
+        acting_user=acting_user,
+        reason=gettext("Known person confirmed"),
+        at=at,
+    )
+    _sync_participant_status(
+        participant=participant, acting_user=acting_user, on=timezone.localdate(at) if at else None
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_match_reject(
+    *, referral: Referral, acting_user, at: datetime | None = None
+) -> Referral:
+    """The team finds that the referral is about someone else than the known person.
+
+    The personnummer is unique to the known person, so the number typed is
+    wrong for this applicant (or the known person's is; the team checks that
+    on their page). The referral moves to a new participant made from what
+    the social worker typed, without a personnummer, and goes on in the
+    workflow as for any new person; the team asks the social worker for the
+    right number (information on the referral) and adds it on the person's
+    page. The social worker is answered as before: a rejection visible to them
+    would tell them that the number belongs to someone the team knows.
+    """
+    _require_team(acting_user)
+    _require_pending_match(referral)
+    participant = Participant(
+        personnummer=None,
+        first_name=referral.applicant_first_name,
+        last_name=referral.applicant_last_name,
+        phone=referral.applicant_phone,
+        email=referral.applicant_email,
+        postal_address=referral.applicant_postal_address,
+        registered_since=referral.applicant_registered_since,
+        children_in_household=referral.applicant_children_in_household,
+        status=ParticipantStatus.REFERRED,
+        created_at=at or timezone.now(),
+    )
+    record_save(participant, acting_user=acting_user)
+    referral.participant = participant
+    _match_decided(
+        referral=referral,
+        match=MatchStatus.REJECTED,
+        kind=ReferralEvent.Kind.MATCH_REJECTED,
+        acting_user=acting_user,
+        reason=gettext("Known person rejected"),
+        at=at,
+    )
+    # A referral withdrawn while the match waited closes the new case at once.
+    _sync_participant_status(
+        participant=participant, acting_user=acting_user, on=timezone.localdate(at) if at else None
+    )
     return referral
 
 

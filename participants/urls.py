@@ -44,6 +44,16 @@ urlpatterns = [
         "referrals/<int:pk>/decision/", views.ReferralDecideView.as_view(), name="referral-decide"
     ),
     path(
+        "referrals/<int:pk>/match/confirm/",
+        views.ReferralMatchConfirmView.as_view(),
+        name="referral-match-confirm",
+    ),
+    path(
+        "referrals/<int:pk>/match/reject/",
+        views.ReferralMatchRejectView.as_view(),
+        name="referral-match-reject",
+    ),
+    path(
         "referrals/<int:pk>/withdraw/",
         views.ReferralWithdrawView.as_view(),
         name="referral-withdraw",

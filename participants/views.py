@@ -8,7 +8,6 @@ buttons that post the search again.
 """
 
 from django.conf import settings
-from django.contrib import messages
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -36,7 +35,7 @@ from .forms import (
     ReferralWithdrawForm,
     SearchForm,
 )
-from .models import Criterion, Participant, ReferralStatus
+from .models import Criterion, MatchStatus, Participant, ReferralStatus
 from .timeline import timeline_page
 
 PAGE_SIZE = 25
@@ -137,23 +136,9 @@ class ReferralCreateView(ServiceFormMixin, FormView):
     def perform(self, form):
         return services.referral_create(acting_user=self.request.user, **form.cleaned_data)
 
-    def form_valid(self, form):
-        # A replayed submit saves nothing and leaves ``object`` None; the mixin
-        # then shows the first submit's referral with its own message.
-        self.object = None
-        response = super().form_valid(form)
-        if response.status_code == 302 and self.object is not None:
-            if self.object.linked_to_existing:
-                messages.info(
-                    self.request,
-                    gettext(
-                        "The person is already known to the Housing First team. Your referral "
-                        "has been linked to their existing record instead of creating a new one."
-                    ),
-                )
-            else:
-                messages.success(self.request, gettext("The referral has been submitted."))
-        return response
+    # One answer whether or not the personnummer was known: anything else
+    # would tell the social worker whom the team knows.
+    success_message = _("The referral has been submitted.")
 
     def get_success_url(self):
         return self.object.get_absolute_url()
@@ -185,6 +170,7 @@ class ReferralDetailView(ReferralObjectMixin, DetailView):
             ReferralStatus.WITHDRAWN,
         }
         context["information_form"] = with_submit_token(InformationForm())
+        context["person"] = selectors.referral_person_for_user(user=user, referral=referral)
         if team:
             context["checklist"] = _checklist(referral)
             context["all_met"] = all(row["answer"] == "met" for row in context["checklist"])
@@ -193,10 +179,18 @@ class ReferralDetailView(ReferralObjectMixin, DetailView):
             context["start_form"] = with_submit_token(ReferralVersionForm(instance=referral))
             context["log_form"] = with_submit_token(LogEntryForm())
             context["network_contacts"] = list(referral.participant.network_contacts.all())
+            context["rejected_person_id"] = selectors.referral_rejected_person_id(referral=referral)
+            if referral.match == MatchStatus.PENDING:
+                context["confirm_form"] = with_submit_token(ReferralVersionForm(instance=referral))
+                context["reject_form"] = with_submit_token(ReferralVersionForm(instance=referral))
         else:
-            # The referring social worker follows how it goes for the person:
-            # the phase and each app's summary, never journal notes.
-            context["sections"] = _sections(referral.participant, user=user)
+            # The referring social worker follows how it goes for the person
+            # (never journal notes, never a known person's record).
+            follow_up = selectors.referral_follow_up(referral=referral)
+            context["phase"] = follow_up.phase
+            context["sections"] = (
+                _sections(follow_up.sections_of, user=user) if follow_up.sections_of else []
+            )
         return context
 
 
@@ -241,6 +235,9 @@ class ReferralActionMixin(ServiceFormMixin, ReferralObjectMixin):
         context = super().get_context_data(**kwargs)
         context.update(
             referral=self.referral,
+            person=selectors.referral_person_for_user(
+                user=self.request.user, referral=self.referral
+            ),
             title=self.title,
             submit_label=self.submit_label,
             intro=self.intro,
@@ -307,6 +304,38 @@ class ReferralStartAssessmentView(ReferralActionMixin, UpdateView):
         return services.referral_start_assessment(
             referral=form.instance, acting_user=self.request.user
         )
+
+
+class ReferralMatchConfirmView(ReferralActionMixin, UpdateView):
+    form_class = ReferralVersionForm
+    title = _("Confirm the known person")
+    submit_label = _("Confirm: it is the same person")
+    intro = _(
+        "The referral then counts on the known person's record, and what the social worker "
+        "typed fills in what that record leaves blank. The social worker still sees only "
+        "what they typed."
+    )
+    success_message = _("The match with the known person has been confirmed.")
+
+    def perform(self, form):
+        return services.referral_match_confirm(
+            referral=form.instance, acting_user=self.request.user
+        )
+
+
+class ReferralMatchRejectView(ReferralActionMixin, UpdateView):
+    form_class = ReferralVersionForm
+    title = _("Reject the known person")
+    submit_label = _("Reject: it is someone else")
+    intro = _(
+        "The referral gets a participant of its own, made from what the social worker typed, "
+        "without a personal identity number: the one typed belongs to the known person. Ask "
+        "the social worker for the right number and add it on the new participant's page."
+    )
+    success_message = _("The match has been rejected; the referral has a participant of its own.")
+
+    def perform(self, form):
+        return services.referral_match_reject(referral=form.instance, acting_user=self.request.user)
 
 
 class ReferralWithdrawView(ReferralActionMixin, UpdateView):

@@ -10,6 +10,7 @@ from participants import services
 from participants.models import (
     Answer,
     Criterion,
+    MatchStatus,
     Participant,
     ParticipantStatus,
     Referral,
@@ -35,13 +36,13 @@ def transitions(referral):
 def test_filing_a_referral_creates_the_participant_and_records_the_submission(submitted):
     assert submitted.status == S.SUBMITTED
     assert submitted.participant.status == ParticipantStatus.REFERRED
-    assert not submitted.linked_to_existing
+    assert submitted.match == MatchStatus.NEW
     assert transitions(submitted) == [("", S.SUBMITTED, "sw")]
     assert submitted.history.first().history_user.username == "sw"
 
 
 def test_a_known_personnummer_links_the_referral_instead_of_creating_a_copy(
-    file_referral, other_social_worker
+    file_referral, other_social_worker, support_staff
 ):
     first = file_referral(phone="")
     number = first.participant.personnummer
@@ -55,7 +56,9 @@ def test_a_known_personnummer_links_the_referral_instead_of_creating_a_copy(
     )
     assert Participant.objects.count() == 1
     assert second.participant == first.participant
-    assert second.linked_to_existing
+    assert second.match == MatchStatus.PENDING
+    assert Participant.objects.get().phone == ""  # nothing changes before the team confirms
+    services.referral_match_confirm(referral=second, acting_user=support_staff)
     participant = Participant.objects.get()
     assert (participant.first_name, participant.last_name) == ("Kalle", "Testsson")
     assert participant.phone == "070-111 22 33"  # a blank is filled in, nothing overwritten
@@ -316,11 +319,14 @@ def test_a_later_referral_does_not_unhouse_a_housed_participant(
     assert Participant.objects.get().status == ParticipantStatus.HOUSED
 
 
-def test_a_re_referral_reopens_an_exited_case(assessing, unit_manager, file_referral):
+def test_a_re_referral_reopens_an_exited_case_once_the_team_confirms_it(
+    assessing, unit_manager, file_referral
+):
     services.referral_decline(referral=assessing, acting_user=unit_manager, reason="Skäl.")
     again = file_referral(personnummer=assessing.participant.personnummer)
+    assert again.match == MatchStatus.PENDING
+    services.referral_match_confirm(referral=again, acting_user=unit_manager)
     participant = Participant.objects.get()
-    assert again.linked_to_existing
     assert participant.status == ParticipantStatus.REFERRED
     assert participant.closed_on is None
 

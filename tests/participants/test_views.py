@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from participants import services
 from participants.models import (
+    MatchStatus,
     Participant,
     ParticipantStatus,
     Referral,
@@ -46,7 +47,7 @@ def test_a_social_worker_files_a_referral_and_sees_it_in_my_referrals(sw_client)
     assert number[8:] not in page
 
 
-def test_a_referral_for_a_known_person_is_linked_and_the_social_worker_told_so(
+def test_a_referral_for_a_known_person_is_linked_without_telling_the_social_worker(
     sw_client, file_referral, other_social_worker
 ):
     known = file_referral(
@@ -56,13 +57,14 @@ def test_a_referral_for_a_known_person_is_linked_and_the_social_worker_told_so(
     response = sw_client.post(reverse("participants:referral-create"), data, follow=True)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "redan känd" in html
+    assert "redan känd" not in html and "Remissen är inskickad." in html
     assert Participant.objects.count() == 1
     mine = Referral.objects.get(referred_by__username="sw")
-    assert mine.linked_to_existing
-    # Nothing of the other social worker's referral shows.
+    assert mine.match == MatchStatus.PENDING
+    # Nothing of the other social worker's referral or of the known person shows.
     assert other_social_worker.get_full_name() not in html
     assert known.description not in html
+    assert "Annan Testsson" in html and "Berit" not in html
 
 
 def test_a_social_worker_reaches_only_their_own_referrals(
@@ -536,12 +538,12 @@ def test_manager_reaches_the_persons_access_log_and_the_change_history_from_the_
 
 
 def test_a_tampered_status_in_the_referral_form_changes_nothing(sw_client):
-    data = form_post() | {"status": "approved", "linked_to_existing": "on", "decided_by": "1"}
+    data = form_post() | {"status": "approved", "match": "confirmed", "decided_by": "1"}
     response = sw_client.post(reverse("participants:referral-create"), data)
     assert response.status_code == 302
     referral = Referral.objects.get()
     assert referral.status == ReferralStatus.SUBMITTED
-    assert not referral.linked_to_existing and referral.decided_by is None
+    assert referral.match == MatchStatus.NEW and referral.decided_by is None
     assert referral.participant.status == ParticipantStatus.REFERRED
 
 

@@ -12,6 +12,7 @@ from participants.models import (
     Answer,
     Criterion,
     HousingSituation,
+    MatchStatus,
     NetworkContact,
     Participant,
     Referral,
@@ -36,6 +37,12 @@ def _submitted(world) -> Referral:
     return Referral.objects.filter(status=ReferralStatus.SUBMITTED).order_by("pk").first()
 
 
+def _pending_match(world) -> Referral:
+    """The demo's referral whose personnummer matched a known person, not yet
+    confirmed or rejected by the team."""
+    return Referral.objects.filter(match=MatchStatus.PENDING).order_by("pk").first()
+
+
 def _referral_pk(world) -> dict:
     return {"pk": _referral(world).pk}
 
@@ -56,6 +63,8 @@ SAMPLES = {
     "participants:referral-log-entry": _referral_pk,
     "participants:referral-assess": _referral_pk,
     "participants:referral-decide": _referral_pk,
+    "participants:referral-match-confirm": lambda world: {"pk": _pending_match(world).pk},
+    "participants:referral-match-reject": lambda world: {"pk": _pending_match(world).pk},
     "participants:participant-detail": _participant_pk,
     "participants:participant-update": _participant_pk,
     "participants:network-contact-create": _participant_pk,
@@ -157,6 +166,12 @@ FORM_SAMPLES = {
         "decline_reason": "Uppfyller inte kriteriet om hemlöshet.",
         "override_justification": "",
         "version": str(_referral(world).version),
+    },
+    "participants:referral-match-confirm": lambda world: {
+        "version": str(_pending_match(world).version)
+    },
+    "participants:referral-match-reject": lambda world: {
+        "version": str(_pending_match(world).version)
     },
     "participants:participant-update": _participant_update,
     "participants:network-contact-create": lambda world: {
