@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -29,9 +28,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from bostadforst.models import User
-from bostadforst.roles import TEAM, Role, role_of
+from bostadforst.roles import TEAM, role_of
 from housing.models import TenancyIncident
-from participants.models import Participant, ParticipantStatus, Referral
+from participants.models import Participant, ParticipantStatus
 
 from .models import (
     ActionPlan,
@@ -83,15 +82,12 @@ def _require_team(user) -> None:
 
 
 def participant_queryset(*, user) -> QuerySet[Participant]:
-    """The participants ``user`` may reach at all (team: everyone; social
-    worker: the people they referred; others: nobody)."""
-    role = role_of(user)
-    if role in TEAM:
+    """The participants whose support records ``user`` may reach: the team's
+    (everyone); nobody for other roles. A referring social worker follows
+    their referral on its own page, never through the support records (and a
+    referral matched to a known person must not open that person's)."""
+    if role_of(user) in TEAM:
         return Participant.objects.all()
-    if role == Role.SOCIAL_WORKER:
-        return Participant.objects.filter(
-            Exists(Referral.objects.filter(participant=OuterRef("pk"), referred_by=user))
-        )
     return Participant.objects.none()
 
 
