@@ -1,10 +1,14 @@
 """Cross-cutting models: the user, the append-only access log, and the base of
 every case model (change history + optimistic locking)."""
 
+import datetime
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -120,6 +124,17 @@ class CaseModel(models.Model):
 
 
 class AccessLogQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Insert several rows in one INSERT, chained in the order given."""
+        if kwargs.get("update_conflicts"):
+            raise PermissionError("The access log is append-only.")
+        objs = list(objs)
+        if not objs:
+            return objs
+        with transaction.atomic(using=self.db, savepoint=False):
+            access_log_chain(objs, using=self.db)
+            return super().bulk_create(objs, *args, **kwargs)
+
     def update(self, **kwargs):
         raise PermissionError("The access log is append-only.")
 
@@ -131,10 +146,32 @@ class AccessLogEntry(models.Model):
     """One read, change or security event, kept for the manager's log review.
 
     Append-only: rows are never changed or deleted by the app or the admin, and
-    on PostgreSQL a trigger refuses UPDATE and DELETE as well. The person is
-    kept by id only: no name or personnummer is ever copied here, so culling a
-    person leaves nothing identifying behind.
+    on PostgreSQL a trigger refuses UPDATE and DELETE as well, and the app's
+    database role may only SELECT and INSERT (``manage.py db_app_role``). The
+    person is kept by id only: no name or personnummer is ever copied here, so
+    culling a person leaves nothing identifying behind.
+
+    Hash-chained: ``chain_hash`` is the sha256 of the previous row's hash and
+    this row's ``CHAINED_FIELDS`` (``access_log_hash``), so that a row deleted
+    or changed by someone who can bypass the trigger (the table's owner) is
+    found by ``manage.py verify_access_log``.
     """
+
+    # Every column but the id and the hash itself. ``user_id`` is the one
+    # column the database lets change (to NULL, when the account is deleted;
+    # migration 0004), which ``verify_access_log`` allows for.
+    CHAINED_FIELDS: ClassVar[tuple[str, ...]] = (
+        "at",
+        "user_id",
+        "username",
+        "role",
+        "action",
+        "model",
+        "object_id",
+        "person_id",
+        "view_name",
+        "ip",
+    )
 
     class Action(models.TextChoices):
         READ = "read", _("read")
@@ -165,6 +202,7 @@ class AccessLogEntry(models.Model):
     person_id = models.BigIntegerField(_("person id"), null=True, blank=True, db_index=True)
     view_name = models.CharField(_("page"), max_length=100, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    chain_hash = models.CharField(_("chain hash"), max_length=64, blank=True, editable=False)
 
     objects = AccessLogQuerySet.as_manager()
 
@@ -180,10 +218,77 @@ class AccessLogEntry(models.Model):
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
             raise PermissionError("The access log is append-only.")
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            access_log_chain([self], using=using)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The access log is append-only.")
+
+
+# Any fixed number, unique among the project's advisory locks.
+ACCESS_LOG_CHAIN_LOCK = 0x626F_7374_6164  # "bostad"
+
+
+def access_log_hash(previous: str, values: Mapping) -> str:
+    """The chain hash of a row: sha256 (hex) of the previous row's hash ("" for
+    the first row) and the row's ``CHAINED_FIELDS``, given as a mapping.
+
+    Each value goes through its field's ``to_python`` and the time is written
+    in UTC, so that the values of an unsaved row and the same row read back
+    from either database (an IPv6 address in PostgreSQL's spelling, "5" for a
+    person id) give the same hash.
+    """
+    fields = {field.attname: field for field in AccessLogEntry._meta.concrete_fields}
+    content = [previous]
+    for name in AccessLogEntry.CHAINED_FIELDS:
+        value = fields[name].to_python(values[name])
+        if value == "" and fields[name].null:
+            value = None  # how the database keeps a blank IP address
+        elif isinstance(value, datetime.datetime):
+            if timezone.is_naive(value):
+                value = timezone.make_aware(value)
+            value = value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+        elif isinstance(value, str):
+            value = str(value)  # a TextChoices member as its plain value
+        content.append(value)
+    encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def access_log_chain(entries: Iterable[AccessLogEntry], *, using: str) -> None:
+    """Give unsaved rows their ``chain_hash``, in order, after the last row.
+
+    The one place rows are chained (``AccessLogEntry.save`` and
+    ``AccessLogQuerySet.bulk_create`` call it). Call it inside the transaction
+    that inserts them. Two transactions must never both chain to the same last
+    row, so on PostgreSQL this first takes a transaction-level advisory lock: a
+    concurrent insert waits until this transaction ends, and only then reads
+    the last row (a fresh snapshot under READ COMMITTED), which is now ours.
+    Locking the last row itself (``SELECT … FOR UPDATE``) would not do: the
+    waiter would get that same row back, not the one inserted after it. SQLite
+    serializes writing transactions itself (``BEGIN IMMEDIATE``, settings).
+
+    The lock is held until commit, so log rows are written one transaction at a
+    time; a transaction that logs and then waits for a row lock held by one
+    that is about to log ends in PostgreSQL's deadlock error (rare: both must
+    write several records at once).
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ACCESS_LOG_CHAIN_LOCK])
+    # The primary key's index answers this from its last entry.
+    previous = (
+        AccessLogEntry._base_manager.using(using)
+        .order_by("-pk")
+        .values_list("chain_hash", flat=True)
+        .first()
+    ) or ""
+    for entry in entries:
+        values = {name: getattr(entry, name) for name in AccessLogEntry.CHAINED_FIELDS}
+        entry.chain_hash = previous = access_log_hash(previous, values)
 
 
 class UserSession(models.Model):
@@ -252,3 +357,50 @@ class SubmitToken(models.Model):
 
     def __str__(self) -> str:
         return str(self.token)
+
+
+class RoleGrant(models.Model):
+    """One grant or withdrawal of the administrator role, superuser status or
+    another role made on the command line (``manage.py grant_role``), with the
+    reason given there. The admin cannot grant the administrator role or
+    superuser status at all, so this is their full history since it began.
+
+    Append-only like the access log (which gets an UPDATE row on the user for
+    each grant: it has no room for the reason).
+    """
+
+    SUPERUSER = "superuser"
+
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    user = models.ForeignKey(
+        "bostadforst.User",
+        verbose_name=_("user"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    username = models.CharField(_("username"), max_length=150)
+    grant = models.CharField(
+        _("role"),
+        max_length=20,
+        choices=[*Role.choices, (SUPERUSER, _("superuser status"))],
+    )
+    granted = models.BooleanField(_("granted"), help_text=_("No: withdrawn."))
+    reason = models.TextField(_("reason"), max_length=2000)
+    by = models.CharField(_("run by"), max_length=150)
+
+    class Meta:
+        verbose_name = _("role grant")
+        verbose_name_plural = _("role grants")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.grant}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise PermissionError("Role grants are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Role grants are append-only.")

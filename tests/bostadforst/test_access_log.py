@@ -7,7 +7,7 @@ import io
 
 import pytest
 from django.contrib import admin
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 from django.http import Http404
 from django.test import RequestFactory
 from django.urls import reverse
@@ -106,20 +106,7 @@ def test_the_admin_shows_the_log_read_only(administrator):
     assert not model_admin.has_delete_permission(request)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL only")
-def test_the_database_refuses_raw_update_and_delete_on_postgresql(unit_manager):
-    row = log_access(action=Action.READ, user=unit_manager, model="x")
-    for sql in (
-        "UPDATE bostadforst_accesslogentry SET model = 'forged' WHERE id = %s",
-        "DELETE FROM bostadforst_accesslogentry WHERE id = %s",
-    ):
-        with (
-            pytest.raises(DatabaseError, match="append-only"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(sql, [row.pk])
-    assert AccessLogEntry.objects.filter(pk=row.pk, model="x").exists()
+# The database's own refusals (the trigger, the app's role): test_db_app_role.py.
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL only")

@@ -1,8 +1,12 @@
 """docker-compose.yml is checked, not started (no Docker engine runs here)."""
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,11 +22,37 @@ def settings_variables() -> set[str]:
     return set(re.findall(r"env(?:\.\w+)?\(\s*\"([A-Z_]+)\"", source))
 
 
-def test_stack_has_database_broker_web_worker_and_beat():
+APP_SERVICES = ("web", "worker", "beat")
+
+
+def test_stack_has_database_broker_migrations_web_worker_and_beat():
     services = compose()["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat"}
-    for name in services:
+    assert set(services) == {"db", "redis", "migrate", "web", "worker", "beat"}
+    for name in set(services) - {"migrate"}:
         assert "healthcheck" in services[name], name
+    assert services["migrate"]["restart"] == "no"  # one-shot: runs to completion
+
+
+def database_user(service: dict) -> str:
+    # Not urlsplit: the password is a ${VAR:?message} placeholder here.
+    return re.match(r"postgres://(\w+):", service["environment"]["DATABASE_URL"]).group(1)
+
+
+def test_migrations_run_as_the_owner_and_the_app_as_a_role_of_its_own():
+    """PITFALLS 17: the owner could truncate the access log or turn its
+    trigger off; the processes that face users connect as a role that cannot."""
+    services = compose()["services"]
+    owner = services["db"]["environment"]["POSTGRES_USER"]
+    migrate = services["migrate"]
+    assert database_user(migrate) == owner
+    command = str(migrate["command"])
+    assert command.index("manage.py migrate") < command.index("manage.py db_app_role")
+    app_role = re.search(r"db_app_role --role (\w+)", command).group(1)
+    for name in APP_SERVICES:
+        assert database_user(services[name]) == app_role != owner, name
+        assert "migrate" not in str(services[name]["command"]), name
+        depends = services[name]["depends_on"]["migrate"]
+        assert depends["condition"] == "service_completed_successfully", name
 
 
 def test_web_waits_for_a_healthy_database_and_redis():
@@ -45,9 +75,30 @@ def test_every_variable_set_for_the_app_is_read_by_the_settings():
     services = compose()["services"]
     known = settings_variables()
     assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"} <= known
-    for name in ("web", "worker", "beat"):
-        unknown = set(services[name]["environment"]) - known
-        assert not unknown, f"{name} sets variables the settings never read: {unknown}"
+    for name in (*APP_SERVICES, "migrate"):
+        # ... or by a command the service runs (db_app_role --password-env VAR).
+        read = known | set(re.findall(r"--password-env (\w+)", str(services[name]["command"])))
+        unknown = set(services[name]["environment"]) - read
+        assert not unknown, f"{name} sets variables nothing reads: {unknown}"
+
+
+@pytest.mark.skipif(
+    not (shutil.which("docker-compose") or shutil.which("docker")), reason="no Docker Compose"
+)
+def test_docker_compose_accepts_the_file():
+    required = ("POSTGRES_PASSWORD", "APP_DATABASE_PASSWORD", "SECRET_KEY", "ALLOWED_HOSTS")
+    env = {**os.environ, **dict.fromkeys(required, "x")}
+    command = ["docker-compose"] if shutil.which("docker-compose") else ["docker", "compose"]
+    result = subprocess.run(
+        [*command, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if "unknown command" in result.stderr or "is not a docker command" in result.stderr:
+        pytest.skip("no Docker Compose plugin")
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_image_never_gets_local_secrets_or_the_virtual_environment():

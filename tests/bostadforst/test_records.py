@@ -1,6 +1,7 @@
 """The read path and the write path (bostadforst.records) on their own."""
 
 import pytest
+from django.db import connection
 from django.http import Http404
 from django.test import RequestFactory
 from hypothesis import given
@@ -56,8 +57,11 @@ def test_an_apartment_page_read_is_logged_against_every_tenant_in_one_insert(
     from housing.selectors import apartment_detail_queryset
 
     queryset = apartment_detail_queryset(user=support_staff)
-    # The apartment, its tenancies, their incidents, and one INSERT for the log.
-    with django_assert_num_queries(4):
+    # The apartment, its tenancies, their incidents, and one INSERT for the
+    # log, after the hash chain's look-up of the last row (and its lock on
+    # PostgreSQL).
+    chain = 2 if connection.vendor == "postgresql" else 1
+    with django_assert_num_queries(4 + chain):
         record_get(request_as(support_staff), queryset, pk=apartment.pk)
     logged = set(
         AccessLogEntry.objects.filter(action=READ, model="housing.Apartment").values_list(
