@@ -1,7 +1,18 @@
-"""The admin base class for case models: change history, restore, and the
-same optimistic locking as the app's own forms.
+"""The admin base classes: change history, restore and the same optimistic
+locking as the app's own forms (``CaseModelAdmin``), read-only records
+(``ReadOnlyAdmin``), and for both the rule on people's case data.
 
-App owners register case models with it::
+**Case data is break-glass only.** A model whose rows show a person's case
+data (``holds_person_data``) is neither listed nor viewable in the admin for
+anyone but a superuser, whatever model permissions a user or a role group
+holds: administrators manage users, roles and reference data, and the team
+reads case records through the app, where rows are scoped and reads logged.
+A superuser exists for emergencies only, and every admin page that shows a
+case record to them (the change page, the history list, an old version, the
+delete confirmation, a list page) is logged as a read against every person it
+shows, through ``bostadforst.records``.
+
+App owners register their models with these bases::
 
     from bostadforst.admin_base import CaseModelAdmin
 
@@ -15,9 +26,96 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import StaleObjectError
-from .records import record_save
+from .models import CaseModel, StaleObjectError
+from .records import record_read, record_read_many, record_save
 from .versioning import VersionedModelForm
+
+
+def holds_person_data(model) -> bool:
+    """Whether rows of ``model`` show a person's case data: a case model that
+    belongs to a participant (``participant_path``), or a model with a relation
+    of its own to the person model (an activity's attendees). Reference data
+    (landlords, apartments, crisis places) does not, even where the app's own
+    page of it shows people (an apartment's tenants): its admin shows none.
+    """
+    if issubclass(model, CaseModel) and model.participant_path is not None:
+        return True
+    return any(
+        field.is_relation
+        and not field.auto_created
+        and field.related_model is not None
+        and _is_person_model(field.related_model)
+        for field in model._meta.get_fields()
+    )
+
+
+def _is_person_model(model) -> bool:
+    return (
+        isinstance(model, type)
+        and issubclass(model, CaseModel)
+        and (model.participant_path == "self")
+    )
+
+
+class PersonDataAdminMixin:
+    """The break-glass rule and the read logging (see the module docstring),
+    for every admin base of this project."""
+
+    def _break_glass_only(self, request) -> bool:
+        return holds_person_data(self.model) and not request.user.is_superuser
+
+    def has_module_permission(self, request):
+        return not self._break_glass_only(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return not self._break_glass_only(request) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args):
+        return not self._break_glass_only(request) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._break_glass_only(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._break_glass_only(request) and super().has_delete_permission(request, obj)
+
+    # --- Every page that shows a case record is a read of its people -------------
+    # Logged where the page is rendered (after the permission checks, so a
+    # refused request logs nothing here), once per page.
+
+    def _log_shown(self, request, obj) -> None:
+        if obj is not None and holds_person_data(self.model):
+            record_read(request, obj)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        self._log_shown(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def render_delete_form(self, request, context):
+        self._log_shown(request, context.get("object"))
+        return super().render_delete_form(request, context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        # Django's history page (simple-history's is logged in render_history_view).
+        context = getattr(response, "context_data", None) or {}
+        self._log_shown(request, context.get("object"))
+        return response
+
+    def render_history_view(self, request, template, context, **kwargs):
+        # simple-history's history list ("object") and one old version ("original").
+        self._log_shown(request, context.get("object") or context.get("original"))
+        return super().render_history_view(request, template, context, **kwargs)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        if holds_person_data(self.model):
+            if "cl" in context:
+                record_read_many(request, context["cl"].result_list)
+            elif "queryset" in context:  # an action's confirmation page lists its rows
+                record_read_many(request, context["queryset"])
+        return response
 
 
 class AdminVersionedForm(VersionedModelForm):
@@ -36,7 +134,7 @@ class AdminVersionedForm(VersionedModelForm):
                 self.fields["version"].initial = live
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PersonDataAdminMixin, admin.ModelAdmin):
     """Rows that are records of what happened, or case records written only
     through the app: shown, never added, changed or deleted here."""
 
@@ -50,7 +148,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class CaseModelAdmin(SimpleHistoryAdmin):
+class CaseModelAdmin(PersonDataAdminMixin, SimpleHistoryAdmin):
     """History view and restore for administrators; stale saves refused."""
 
     form = AdminVersionedForm
@@ -109,4 +207,11 @@ def _flatten(fields):
             yield field
 
 
-__all__ = ["AdminVersionedForm", "CaseModelAdmin", "ReadOnlyAdmin", "admin"]
+__all__ = [
+    "AdminVersionedForm",
+    "CaseModelAdmin",
+    "PersonDataAdminMixin",
+    "ReadOnlyAdmin",
+    "admin",
+    "holds_person_data",
+]

@@ -25,6 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .access_log import client_ip, log_access
 from .models import AccessLogEntry
 from .password_reset import password_reset_enabled, password_reset_request
+from .passwords import OwnPasswordChangeForm
 from .security import otp_required, record_session, safe_next
 
 OTP_STEP_NAMES = frozenset({"otp-verify", "otp-enrol"})
@@ -179,7 +180,10 @@ class OTPEnrolView(_OTPStepMixin, FormView):
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Changing the password ends the user's sessions elsewhere (the pre_save
-    signal does that); this browser's session is re-keyed and kept."""
+    signal does that); this browser's session is re-keyed and kept. A password
+    chosen here satisfies "must choose a new password" (``bostadforst.passwords``)."""
+
+    form_class = OwnPasswordChangeForm
 
     def form_valid(self, form):
         response = super().form_valid(form)

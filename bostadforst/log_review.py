@@ -1,12 +1,14 @@
 """The manager's log review ("loggkontroll"): filtering the access log and
 flagging unusual access.
 
-Two patterns are flagged on the rows shown:
+Three patterns are flagged on the rows shown:
 
 * a read of a person outside the reader's caseload (the apps say what a
   caseload is through ``registry.caseload_checks``; bostadforst imports no app);
 * a burst: a user who read more than ``ACCESS_LOG_BURST_PERSONS`` distinct
-  people within ``ACCESS_LOG_BURST_MINUTES`` minutes up to that read.
+  people within ``ACCESS_LOG_BURST_MINUTES`` minutes up to that read;
+* a login as a superuser (break-glass access, which reaches every case record
+  in the admin), recorded on the login row at the time (``SUPERUSER_LOGIN``).
 """
 
 from bisect import bisect_left
@@ -22,6 +24,12 @@ from .registry import caseload_of
 
 OUTSIDE_CASELOAD = _("outside own caseload")
 BURST = _("many people in a short time")
+SUPERUSER = _("login as superuser")
+
+# The record type of a superuser's login row (signals.on_login): the login is
+# into a superuser account. Kept on the row, so that withdrawing the status
+# later does not hide the login.
+SUPERUSER_LOGIN = "superuser"
 
 
 def filter_log(
@@ -52,6 +60,9 @@ def flag_unusual(entries: list[AccessLogEntry]) -> dict[int, list]:
     reader on the page (at most the page size, usually a handful).
     """
     flags: dict[int, list] = defaultdict(list)
+    for entry in entries:
+        if entry.action == AccessLogEntry.Action.LOGIN and entry.model == SUPERUSER_LOGIN:
+            flags[entry.pk].append(SUPERUSER)
     reads = [e for e in entries if e.action == AccessLogEntry.Action.READ and e.user_id]
     if not reads:
         return flags

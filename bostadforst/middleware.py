@@ -5,6 +5,7 @@ import time
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -119,6 +120,41 @@ class TwoFactorMiddleware:
         if request.method == "GET":
             target += "?" + urlencode({"next": request.get_full_path()})
         return HttpResponseRedirect(target)
+
+
+class PasswordChangeRequiredMiddleware:
+    """A user whose password someone else set (``User.must_change_password``,
+    see ``bostadforst.passwords``) reaches nothing but the password page (and
+    logout, the session's keep-alive and the language switch) until they have
+    chosen their own, so a password an administrator knows is good for one
+    login only.
+
+    Runs after ``TwoFactorMiddleware``: the code step comes first, since the
+    password alone does not prove who is at the keyboard. Static files never
+    reach it (WhiteNoise answers them first).
+    """
+
+    ALLOWED = frozenset({"password_change", *TwoFactorMiddleware.ALLOWED})
+    message = _(
+        "A password that an administrator has set is for the first login only. "
+        "Choose your own password to continue."
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated or not getattr(user, "must_change_password", False):
+            return None
+        match = request.resolver_match
+        if match is not None and (match.view_name in self.ALLOWED or match.view_name in PUBLIC):
+            return None
+        messages.warning(request, self.message)
+        return HttpResponseRedirect(reverse("password_change"))
 
 
 class NoStoreMiddleware:

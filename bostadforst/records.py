@@ -6,6 +6,8 @@ cannot be probed). A found row is logged as a read against every person it
 shows (``CaseModel.person_ids()``: an apartment shows its tenants, an
 activity who attended); a row that exists outside the scope is logged as
 ``denied``. ``RecordMixin`` gives a view the same through ``get_object()``.
+A list page that shows many people (the admin's) logs them with
+``record_read_many``, in one INSERT.
 
 **Write** — ``record_save(instance, acting_user=…)``: ``full_clean`` once, the
 acting user (and a reason, if any) named in the change history, and the
@@ -94,6 +96,24 @@ def record_read(request_or_user, obj: models.Model) -> None:
     read of one record); anything fetched by id goes through ``record_get``.
     """
     _log(request_or_user, action=AccessLogEntry.Action.READ, obj=obj, person_ids=_person_ids(obj))
+
+
+def record_read_many(request_or_user, objs: Iterable[models.Model]) -> None:
+    """Log that a list page showed ``objs``: a read against every person each
+    row shows, all in one INSERT. Rows that show nobody are not logged (a list
+    of reference data is not a read of anyone)."""
+    request, user = _split(request_or_user)
+    AccessLogEntry.objects.bulk_create(
+        access_log_entry(
+            action=AccessLogEntry.Action.READ,
+            request=request,
+            user=user,
+            obj=obj,
+            person_id=person_id,
+        )
+        for obj in objs
+        for person_id in sorted(_person_ids(obj))
+    )
 
 
 def record_exported(request_or_user, obj: models.Model) -> None:

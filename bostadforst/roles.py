@@ -28,7 +28,11 @@ MANAGERS = frozenset({Role.UNIT_MANAGER})
 
 # Model permissions per group, as "app_label.codename" patterns; "app_label.*"
 # means every permission of that app. Administrators keep users and reference
-# data; case data is edited through the app's services, where rules are checked.
+# data; case data is edited through the app's services, where rules are checked,
+# and the admin shows it to superusers only (bostadforst.admin_base), whatever
+# is listed here. Administrators do not add two-factor devices: a device made
+# by someone else has a secret they have seen. They delete a lost one and open
+# the user's own setup (UserAdmin's action) instead.
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMINISTRATOR: [
         "bostadforst.add_user",
@@ -37,6 +41,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "auth.view_group",
         "bostadforst.view_accesslogentry",
         "bostadforst.view_gallringrun",
+        "bostadforst.view_rolegrant",
         "housing.add_landlord",
         "housing.change_landlord",
         "housing.view_landlord",
@@ -49,7 +54,6 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "axes.view_accessattempt",
         "axes.delete_accessattempt",
         "axes.view_accesslog",
-        "otp_totp.add_totpdevice",
         "otp_totp.view_totpdevice",
         "otp_totp.delete_totpdevice",
     ],

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "bostadforst.middleware.TwoFactorMiddleware",
+    "bostadforst.middleware.PasswordChangeRequiredMiddleware",
     "bostadforst.middleware.SessionLimitsMiddleware",
     "bostadforst.middleware.PermissionTableMiddleware",
     "bostadforst.middleware.NoStoreMiddleware",
@@ -157,6 +158,9 @@ LOGOUT_REDIRECT_URL = "login"
 OTP_REQUIRED_FOR_PRIVILEGED = env.bool("OTP_REQUIRED_FOR_PRIVILEGED", default=not DEBUG)
 OTP_REQUIRED_FOR_ALL = env.bool("OTP_REQUIRED_FOR_ALL", default=False)
 OTP_TOTP_ISSUER = "Bostad först"
+# The admin never shows a device's secret or QR code: whoever saw it could
+# pass the second factor as that user.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # A user may set up their own TOTP device only while an administrator has
 # opened setup for them (a stolen password alone must not be enough to enrol
 # an attacker's phone). Demo and development allow it at any time.

@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
 from .access_log import client_ip, log_access
+from .log_review import SUPERUSER_LOGIN
 from .logging import scrub
 from .models import AccessLogEntry, CaseModel, User
 from .roles import ROLE_MODEL_PERMISSIONS
@@ -79,7 +80,14 @@ def on_login(sender, request, user, **kwargs) -> None:
     if request is None:  # Client.force_login in tests and scripts
         return
     record_session(request, user)
-    log_access(action=AccessLogEntry.Action.LOGIN, request=request, user=user)
+    # A superuser's login says so on its row, as it was at the time: the log
+    # review flags it even after the status has been withdrawn.
+    log_access(
+        action=AccessLogEntry.Action.LOGIN,
+        request=request,
+        user=user,
+        model=SUPERUSER_LOGIN if user.is_superuser else "",
+    )
     security_logger.info("login user_id=%s ip=%s", user.pk, client_ip(request))
 
 

@@ -62,3 +62,7 @@ class CrisisPlacementAdmin(ReadOnlyAdmin):
 @admin.register(Activity)
 class ActivityAdmin(ReadOnlyAdmin):
     list_display = ("title", "date")
+
+    def get_queryset(self, request):
+        # Who attended, for the access log of a list page (one query, not one per row).
+        return super().get_queryset(request).prefetch_related("attendances")
