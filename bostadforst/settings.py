@@ -323,23 +323,45 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # (bostadforst.celery.configure_worker_logging); Celery must not swap the root
 # handler for its own unfiltered one.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# A publish must never hang a request when Redis is down (celery#4296): few,
-# short retries and socket timeouts; durable work also has an outbox row.
+# A publish must never hang a request when Redis is down (celery#4296,
+# kombu#902): a page that queues work answers within about 2 s whatever the
+# broker does (tests/reports/test_jobs.py measures a refused and a hung Redis).
+# Durable work also has an outbox row that a sweep sends later.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-settings
+# Connecting, with its retries, is given up after this many seconds in all.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Workers (not publishers) keep reconnecting after an outage, as by default.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+_short_retries = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.5,
+    **_short_retries,
+    # Per connect and per command: a frozen Redis (accepts, never answers)
+    # fails a publish after this, not after the kernel's TCP timeout.
     "socket_timeout": 2,
     "socket_connect_timeout": 2,
     # Above the longest task, so acks_late never re-runs a running job.
     "visibility_timeout": 2 * 60 * 60,
 }
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
-CELERY_REDIS_SOCKET_TIMEOUT = 2
-CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = dict(_short_retries)
+# The result backend is a second client of the same Redis. Sending a task
+# whose result is kept first subscribes to the result channel, and by default
+# that reconnects 20 times a second apart: 19 s per order with Redis down,
+# 63 s with Redis frozen, before the broker is even tried. Report jobs keep no
+# result (the Report row is their result); for the others (and for
+# ``AsyncResult.get()``) the backend tries once more, with 1 s timeouts.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {**_short_retries, "max_retries": 0}}
+CELERY_REDIS_SOCKET_TIMEOUT = 1
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+CELERY_REDIS_RETRY_ON_TIMEOUT = False
+# A running report job writes Report.heartbeat_at every INTERVAL seconds; the
+# sweep re-sends one whose heartbeat is older than TIMEOUT (its worker died).
+REPORT_HEARTBEAT_INTERVAL = env.float("REPORT_HEARTBEAT_INTERVAL", default=30)
+REPORT_HEARTBEAT_TIMEOUT = env.int("REPORT_HEARTBEAT_TIMEOUT", default=180)
+if REPORT_HEARTBEAT_TIMEOUT < 3 * REPORT_HEARTBEAT_INTERVAL:
+    raise ImproperlyConfigured(
+        "REPORT_HEARTBEAT_TIMEOUT must be at least three REPORT_HEARTBEAT_INTERVALs."
+    )
 from celery.schedules import crontab  # noqa: E402  (beat schedules below)
 
 CELERY_BEAT_SCHEDULE: dict = {

@@ -37,6 +37,14 @@ class Report(models.Model):
     # sweep re-sends rows left unsent (broker down at order time).
     sent_to_broker = models.BooleanField(_("sent to the queue"), default=False, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # The run that holds a running job: set by the claim, and every write of
+    # the run (heartbeat, result, failure) is conditional on it, so a run the
+    # sweep has taken away can no longer change the row.
+    run_id = models.UUIDField(_("run"), null=True, blank=True, editable=False)
+    # Written every REPORT_HEARTBEAT_INTERVAL seconds while the job runs; a
+    # running job whose heartbeat is older than REPORT_HEARTBEAT_TIMEOUT died
+    # with its worker and is sent again by the sweep.
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     error = models.TextField(_("reason for failure"), blank=True)
     figures = models.JSONField(_("figures"), null=True, blank=True)

@@ -9,6 +9,15 @@ message, so an order placed while Redis is down is committed and later sent by
 A report is rendered at most once: ``report_run`` claims the row with a
 conditional UPDATE (queued → running) before doing any work.
 
+A running job beats: a thread writes ``heartbeat_at`` every
+``REPORT_HEARTBEAT_INTERVAL`` seconds while it computes and renders. A job
+whose heartbeat is older than ``REPORT_HEARTBEAT_TIMEOUT`` died with its
+worker, and the sweep puts it back in the outbox (one conditional UPDATE, so
+a job that beat in the meantime is left alone). Every write of a run is
+conditional on the ``run_id`` its claim wrote, so a worker that was only
+stalled and wakes after its job was handed on stores nothing: the report is
+stored once, by the run that holds it.
+
 Imports run one way: ``tasks.py`` imports this module and stays a thin
 wrapper; this module queues the job by its task name (``GENERATE_TASK``).
 """
@@ -16,14 +25,17 @@ wrapper; this module queues the job by its task name (``GENERATE_TASK``).
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+import uuid
+from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from bostadforst.celery import task_by_name
+from bostadforst.celery import Heartbeat, task_by_name
 
 from . import retention
 from .models import Report
@@ -34,8 +46,6 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 # Orders younger than this are left to their own on_commit send.
 SWEEP_GRACE = timedelta(seconds=30)
-# A running job older than this is taken to have died with its worker.
-STALE_RUNNING = timedelta(hours=1)
 # The Celery task that runs ``report_run`` (reports.tasks.generate_report).
 GENERATE_TASK = "reports.generate"
 # What ``report_run`` answers for an id with no row (deleted after the order).
@@ -73,7 +83,9 @@ def report_send(*, report_id: int) -> bool:
 
     Never raises: with the broker down the order stays unsent and the sweep
     sends it later. Publishing is bounded by the broker transport options in
-    settings (short timeouts, one retry), so a request is not held up.
+    settings (short timeouts, one retry), so a request is not held up; the
+    task keeps no result (``ignore_result``), so sending it does not wait on
+    the result backend's reconnects either.
     """
     try:
         task_by_name(GENERATE_TASK).apply_async(args=[report_id], retry=False)
@@ -89,15 +101,27 @@ def report_send(*, report_id: int) -> bool:
 def report_sweep_unsent(*, grace: timedelta = SWEEP_GRACE) -> int:
     """Send every queued order the broker never received; returns how many were sent.
 
-    A job left running longer than ``STALE_RUNNING`` died with its worker; if
-    its message is not re-delivered (or arrives before the job counts as
-    stale and is dropped by ``_claim``) nothing else would ever finish it, so
-    it goes back to the outbox here and is sent again.
+    A running job whose heartbeat is stale died with its worker. Its message
+    is re-delivered (acks_late) only after Redis' visibility timeout, hours
+    later, if at all, so it goes back to the outbox here and is sent again.
+    The stale test is part of the UPDATE's WHERE: a worker that beats between
+    the sweep's look and its write keeps its job, and one that beats after
+    finds its run gone (see ``report_run``).
     """
     now = timezone.now()
-    Report.objects.filter(state=Report.State.RUNNING, started_at__lt=now - STALE_RUNNING).update(
-        state=Report.State.QUEUED, started_at=None, sent_to_broker=False
+    lost = Report.objects.filter(_stale_running(now)).update(
+        state=Report.State.QUEUED,
+        started_at=None,
+        heartbeat_at=None,
+        run_id=None,
+        sent_to_broker=False,
     )
+    if lost:
+        logger.warning(
+            "%s report job(s) without a heartbeat for %ss: sent again",
+            lost,
+            settings.REPORT_HEARTBEAT_TIMEOUT,
+        )
     cutoff = now - grace
     ids = list(
         Report.objects.filter(
@@ -114,21 +138,46 @@ def report_sweep_unsent(*, grace: timedelta = SWEEP_GRACE) -> int:
     return sent
 
 
-def _claim(report_id: int) -> Report | None:
-    """Move the order from queued (or stale running) to running; None if not ours."""
+def _stale_running(now: datetime) -> Q:
+    """Running jobs whose worker has not beaten for ``REPORT_HEARTBEAT_TIMEOUT``.
+
+    A row claimed before heartbeats existed has none: its start counts.
+    """
+    cutoff = now - timedelta(seconds=settings.REPORT_HEARTBEAT_TIMEOUT)
+    no_beat = Q(heartbeat_at__isnull=True) & (Q(started_at__lt=cutoff) | Q(started_at__isnull=True))
+    return Q(state=Report.State.RUNNING) & (Q(heartbeat_at__lt=cutoff) | no_beat)
+
+
+def _claim(report_id: int) -> tuple[Report, uuid.UUID] | None:
+    """Move the order from queued (or stale running) to running under a new
+    run id; None if it is not ours to run."""
     now = timezone.now()
-    claimed = Report.objects.filter(pk=report_id, state=Report.State.QUEUED).update(
-        state=Report.State.RUNNING, started_at=now, error=""
-    )
+    run_id = uuid.uuid4()
+    run = {
+        "state": Report.State.RUNNING,
+        "run_id": run_id,
+        "started_at": now,
+        "heartbeat_at": now,
+        "error": "",
+    }
+    claimed = Report.objects.filter(pk=report_id, state=Report.State.QUEUED).update(**run)
     if not claimed:
         # A worker that died mid-job leaves the row running; acks_late
-        # re-delivers the message, and the job may be taken over after a while.
-        claimed = Report.objects.filter(
-            pk=report_id, state=Report.State.RUNNING, started_at__lt=now - STALE_RUNNING
-        ).update(started_at=now, error="")
+        # re-delivers the message, and the job is taken over once stale.
+        claimed = Report.objects.filter(_stale_running(now), pk=report_id).update(**run)
     if not claimed:
         return None
-    return Report.objects.get(pk=report_id)
+    return Report.objects.get(pk=report_id), run_id
+
+
+def _this_run(report_id: int, run_id: uuid.UUID):
+    """The row, while run ``run_id`` still holds it."""
+    return Report.objects.filter(pk=report_id, state=Report.State.RUNNING, run_id=run_id)
+
+
+def _state(report_id: int) -> str:
+    state = Report.objects.filter(pk=report_id).values_list("state", flat=True).first()
+    return Report.State(state) if state else MISSING
 
 
 def report_figures(*, as_of: date, months: int, filters: dict) -> dict:
@@ -143,51 +192,93 @@ def report_figures(*, as_of: date, months: int, filters: dict) -> dict:
 def report_run(*, report_id: int) -> str:
     """Compute and render the report once; returns the state it ends in.
 
-    Transient database errors propagate (the task retries them, after
-    ``report_requeue``); any other error is recorded on the row as the reason
-    for failure, never lost.
+    Transient database errors propagate after the run is put back in the
+    queue (the task retries them); any other error is recorded on the row as
+    the reason for failure, never lost. A run that the sweep took away (no
+    heartbeat for too long) stops at its next step and stores nothing.
     """
-    report = _claim(report_id)
-    if report is None:
-        state = Report.objects.filter(pk=report_id).values_list("state", flat=True).first()
-        return Report.State(state) if state else MISSING
+    claimed = _claim(report_id)
+    if claimed is None:
+        return _state(report_id)
+    report, run_id = claimed
+
+    def beat() -> bool:
+        return bool(_this_run(report_id, run_id).update(heartbeat_at=timezone.now()))
+
     try:
         from .pdf import render_report_pdf
         from .presentation import report_context
 
-        figures = report_figures(as_of=report.as_of, months=report.months, filters=report.filters)
-        pdf = render_report_pdf(context=report_context(report=report, figures=figures))
+        with Heartbeat(
+            beat, interval=settings.REPORT_HEARTBEAT_INTERVAL, name=f"report {report_id}"
+        ) as heartbeat:
+            figures = report_figures(
+                as_of=report.as_of, months=report.months, filters=report.filters
+            )
+            if heartbeat.lost:
+                return _taken_over(report_id, run_id)
+            pdf = render_report_pdf(context=report_context(report=report, figures=figures))
     except TRANSIENT_ERRORS:
+        report_requeue(report_id=report_id, run_id=run_id)
         raise
     except Exception as exc:  # recorded, not swallowed: the page shows the reason
         logger.exception("report %s failed", report_id)
-        report_fail(report_id=report_id, reason=f"{type(exc).__name__}: {exc}")
+        report_fail(report_id=report_id, reason=f"{type(exc).__name__}: {exc}", run_id=run_id)
         return Report.State.FAILED
-    report.pdf.save(
-        f"bostad-forst-{report.as_of:%Y-%m-%d}-{report.pk}.pdf", ContentFile(pdf), save=False
-    )
-    Report.objects.filter(pk=report_id, state=Report.State.RUNNING).update(
-        state=Report.State.DONE,
-        figures=figures,
-        pdf=report.pdf.name,
-        finished_at=timezone.now(),
-        error="",
-    )
+    # The file is written first and the row then points at it, only if this
+    # run still holds the job; otherwise the file is removed again.
+    name = f"bostad-forst-{report.as_of:%Y-%m-%d}-{report.pk}.pdf"
+    report.pdf.save(name, ContentFile(pdf), save=False)
+    try:
+        stored = _this_run(report_id, run_id).update(
+            state=Report.State.DONE,
+            figures=figures,
+            pdf=report.pdf.name,
+            finished_at=timezone.now(),
+            error="",
+        )
+    except TRANSIENT_ERRORS:
+        report.pdf.delete(save=False)
+        report_requeue(report_id=report_id, run_id=run_id)
+        raise
+    if not stored:
+        report.pdf.delete(save=False)
+        return _taken_over(report_id, run_id)
     return Report.State.DONE
 
 
-def report_requeue(*, report_id: int) -> None:
-    """Put a running job back in the queue before a retry, so the retry can claim it."""
-    Report.objects.filter(pk=report_id, state=Report.State.RUNNING).update(
-        state=Report.State.QUEUED, started_at=None
+def _taken_over(report_id: int, run_id: uuid.UUID) -> str:
+    logger.warning(
+        "report %s: run %s lost its job to another run; nothing stored", report_id, run_id
     )
+    return _state(report_id)
 
 
-def report_fail(*, report_id: int, reason: str) -> None:
+def report_requeue(*, report_id: int, run_id: uuid.UUID) -> None:
+    """Put run ``run_id`` back in the queue before a retry, so the retry can claim it.
+
+    Its message is on its way (the retry), so the order stays marked as sent.
+    If the database cannot be reached the row stays running, and the sweep
+    sends it again once its heartbeat is stale.
+    """
     try:
-        Report.objects.filter(pk=report_id).exclude(state=Report.State.DONE).update(
-            state=Report.State.FAILED, error=reason[:2000], finished_at=timezone.now()
+        _this_run(report_id, run_id).update(
+            state=Report.State.QUEUED, started_at=None, heartbeat_at=None, run_id=None
         )
+    except DatabaseError:
+        logger.error("report %s could not be put back in the queue", report_id)
+
+
+def report_fail(*, report_id: int, reason: str, run_id: uuid.UUID | None = None) -> None:
+    """Record why the job failed: for run ``run_id`` while it holds the job,
+    or without a run id (the last retry gave up) while no run holds it."""
+    rows = (
+        _this_run(report_id, run_id)
+        if run_id
+        else Report.objects.filter(pk=report_id, state=Report.State.QUEUED)
+    )
+    try:
+        rows.update(state=Report.State.FAILED, error=reason[:2000], finished_at=timezone.now())
     except DatabaseError:  # the database itself is down: the log keeps the reason
         logger.error("report %s failed and could not be marked: %s", report_id, reason[:200])
 

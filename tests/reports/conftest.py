@@ -31,3 +31,15 @@ def tenancy(db):
         )
 
     return make
+
+
+@pytest.fixture
+def role_groups(transactional_db):
+    """The role groups a data migration made: a transactional test before
+    this one flushed them with everything else."""
+    from django.contrib.auth.models import Group
+
+    from bostadforst.roles import Role
+
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
