@@ -5,6 +5,7 @@ least-privileged role."""
 import contextlib
 import io
 import os
+from unittest import mock
 
 import environ
 import psycopg
@@ -83,7 +84,7 @@ def django_as_owner():
         connection.settings_dict.update(app_credentials)
 
 
-def flush_as_owner(sql_list) -> None:
+def flush_as_owner(ops, sql_list) -> None:
     """``DatabaseOperations.execute_sql_flush`` for the app's role: the owner
     runs Django's TRUNCATE (and sequence resets) in one transaction."""
     with owner_connect() as owner, owner.transaction():
@@ -115,13 +116,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("db_app_role", role=app_credentials["USER"], stdout=io.StringIO())
         connection.close()
     connection.settings_dict.update(app_credentials)
-    connection.ops.execute_sql_flush = flush_as_owner
-    yield
+    # On the class: a thread or async context (the browser tests) gets a
+    # connection object of its own.
+    with mock.patch.object(type(connection.ops), "execute_sql_flush", flush_as_owner):
+        yield
     # pytest-django drops the database (without --reuse-db) as the owner.
     with django_db_blocker.unblock():
         connection.close()
     connection.settings_dict.update(owner_credentials())
-    del connection.ops.execute_sql_flush
 
 
 @pytest.fixture
