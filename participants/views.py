@@ -169,20 +169,26 @@ class ReferralDetailView(ReferralObjectMixin, DetailView):
             ReferralStatus.DECLINED,
             ReferralStatus.WITHDRAWN,
         }
-        context["information_form"] = with_submit_token(InformationForm())
+        context["information_form"] = with_submit_token(InformationForm(auto_id="information_%s"))
         context["person"] = selectors.referral_person_for_user(user=user, referral=referral)
         if team:
             context["checklist"] = _checklist(referral)
             context["all_met"] = all(row["answer"] == "met" for row in context["checklist"])
             context["can_start"] = services.transition_allowed(referral, ReferralStatus.ASSESSING)
             context["can_decide"] = services.transition_allowed(referral, ReferralStatus.APPROVED)
-            context["start_form"] = with_submit_token(ReferralVersionForm(instance=referral))
-            context["log_form"] = with_submit_token(LogEntryForm())
+            context["start_form"] = with_submit_token(
+                ReferralVersionForm(instance=referral, auto_id="start_%s")
+            )
+            context["log_form"] = with_submit_token(LogEntryForm(auto_id="log_%s"))
             context["network_contacts"] = list(referral.participant.network_contacts.all())
             context["rejected_person_id"] = selectors.referral_rejected_person_id(referral=referral)
             if referral.match == MatchStatus.PENDING:
-                context["confirm_form"] = with_submit_token(ReferralVersionForm(instance=referral))
-                context["reject_form"] = with_submit_token(ReferralVersionForm(instance=referral))
+                context["confirm_form"] = with_submit_token(
+                    ReferralVersionForm(instance=referral, auto_id="confirm_%s")
+                )
+                context["reject_form"] = with_submit_token(
+                    ReferralVersionForm(instance=referral, auto_id="reject_%s")
+                )
         else:
             # The referring social worker follows how it goes for the person
             # (never journal notes, never a known person's record).
