@@ -41,10 +41,16 @@ def _person_ids(obj: models.Model) -> set[int]:
 def _log(request_or_user, *, action: str, obj: models.Model, person_ids: set[int]) -> None:
     """One access-log row per person (one row without a person for reference
     data), in one INSERT whatever the number of people."""
+    rows = [(obj, person_id) for person_id in sorted(person_ids) or [None]]
+    _write(request_or_user, action, rows)
+
+
+def _write(request_or_user, action: str, rows: Iterable[tuple[models.Model, int | None]]) -> None:
+    """The access-log rows (record, person id) in one INSERT."""
     request, user = _split(request_or_user)
     AccessLogEntry.objects.bulk_create(
         access_log_entry(action=action, request=request, user=user, obj=obj, person_id=person_id)
-        for person_id in sorted(person_ids) or [None]
+        for obj, person_id in rows
     )
 
 
@@ -102,17 +108,10 @@ def record_read_many(request_or_user, objs: Iterable[models.Model]) -> None:
     """Log that a list page showed ``objs``: a read against every person each
     row shows, all in one INSERT. Rows that show nobody are not logged (a list
     of reference data is not a read of anyone)."""
-    request, user = _split(request_or_user)
-    AccessLogEntry.objects.bulk_create(
-        access_log_entry(
-            action=AccessLogEntry.Action.READ,
-            request=request,
-            user=user,
-            obj=obj,
-            person_id=person_id,
-        )
-        for obj in objs
-        for person_id in sorted(_person_ids(obj))
+    _write(
+        request_or_user,
+        AccessLogEntry.Action.READ,
+        [(obj, person_id) for obj in objs for person_id in sorted(_person_ids(obj))],
     )
 
 
