@@ -93,7 +93,36 @@ class SessionLimitsMiddleware:
         return self.get_response(request)
 
 
-class TwoFactorMiddleware:
+class LoginStepMiddleware:
+    """A step a logged-in user must take before anything else: while
+    ``pending(user)``, every page but ``ALLOWED`` (and the public ones) sends
+    them to ``detour(request)``."""
+
+    ALLOWED: frozenset[str] = frozenset()
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def pending(self, user) -> bool:
+        raise NotImplementedError
+
+    def detour(self, request):
+        raise NotImplementedError
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated or not self.pending(user):
+            return None
+        match = request.resolver_match
+        if match is not None and (match.view_name in self.ALLOWED or match.view_name in PUBLIC):
+            return None
+        return self.detour(request)
+
+
+class TwoFactorMiddleware(LoginStepMiddleware):
     """Until a user whose role needs two-factor login has entered a TOTP code,
     every page but the code step itself (and logout) sends them to it.
 
@@ -103,26 +132,17 @@ class TwoFactorMiddleware:
 
     ALLOWED = frozenset({"otp-verify", "otp-enrol", "logout", "session-ping", "set_language"})
 
-    def __init__(self, get_response):
-        self.get_response = get_response
+    def pending(self, user) -> bool:
+        return otp_required(user) and not user.is_verified()
 
-    def __call__(self, request):
-        return self.get_response(request)
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        user = request.user
-        if not user.is_authenticated or not otp_required(user) or user.is_verified():
-            return None
-        match = request.resolver_match
-        if match is not None and (match.view_name in self.ALLOWED or match.view_name in PUBLIC):
-            return None
+    def detour(self, request):
         target = reverse("otp-verify")
         if request.method == "GET":
             target += "?" + urlencode({"next": request.get_full_path()})
         return HttpResponseRedirect(target)
 
 
-class PasswordChangeRequiredMiddleware:
+class PasswordChangeRequiredMiddleware(LoginStepMiddleware):
     """A user whose password someone else set (``User.must_change_password``,
     see ``bostadforst.passwords``) reaches nothing but the password page (and
     logout, the session's keep-alive and the language switch) until they have
@@ -140,19 +160,10 @@ class PasswordChangeRequiredMiddleware:
         "Choose your own password to continue."
     )
 
-    def __init__(self, get_response):
-        self.get_response = get_response
+    def pending(self, user) -> bool:
+        return getattr(user, "must_change_password", False)
 
-    def __call__(self, request):
-        return self.get_response(request)
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        user = request.user
-        if not user.is_authenticated or not getattr(user, "must_change_password", False):
-            return None
-        match = request.resolver_match
-        if match is not None and (match.view_name in self.ALLOWED or match.view_name in PUBLIC):
-            return None
+    def detour(self, request):
         messages.warning(request, self.message)
         return HttpResponseRedirect(reverse("password_change"))
 
