@@ -10,7 +10,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import SetPasswordForm
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
@@ -25,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .access_log import client_ip, log_access
 from .models import AccessLogEntry
 from .password_reset import password_reset_enabled, password_reset_request
-from .passwords import OwnPasswordChangeForm
+from .passwords import OwnPasswordChangeForm, ResetSetPasswordForm
 from .security import otp_required, record_session, safe_next
 
 OTP_STEP_NAMES = frozenset({"otp-verify", "otp-enrol"})
@@ -230,15 +229,6 @@ class PasswordResetView(_ResetEnabledMixin, auth_views.PasswordResetView):
 @method_decorator(login_not_required, name="dispatch")
 class PasswordResetDoneView(_ResetEnabledMixin, auth_views.PasswordResetDoneView):
     template_name = "registration/password_reset_done.html"
-
-
-class ResetSetPasswordForm(SetPasswordForm):
-    """The new password from a reset link. The user chose it, so a pending
-    "must choose a new password" (set by an administrator) is satisfied."""
-
-    def save(self, commit=True):
-        self.user.must_change_password = False
-        return super().save(commit=commit)
 
 
 @method_decorator(login_not_required, name="dispatch")

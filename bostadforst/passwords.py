@@ -11,6 +11,7 @@ from django.contrib.auth.forms import (
     AdminPasswordChangeForm,
     AdminUserCreationForm,
     PasswordChangeForm,
+    SetPasswordForm,
 )
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -61,3 +62,8 @@ class OwnPasswordChangeForm(ChosenByUserMixin, PasswordChangeForm):
                 ),
             )
         return cleaned
+
+
+class ResetSetPasswordForm(ChosenByUserMixin, SetPasswordForm):
+    """The new password from a reset link: the user chose it, so a pending
+    "must choose a new password" (set by an administrator) is satisfied."""
