@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -54,10 +55,20 @@ MAX_ROWS = 100_000
 
 @dataclass(frozen=True)
 class RowError:
+    """A problem on one line of the file (the header is line 1); ``sheet``
+    names the workbook sheet when the file is an .xlsx."""
+
     line: int
     message: str
+    sheet: str = ""
 
     def __str__(self) -> str:
+        if self.sheet:
+            return _("Sheet %(sheet)s, line %(line)s: %(message)s") % {
+                "sheet": self.sheet,
+                "line": self.line,
+                "message": self.message,
+            }
         return _("Line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
 
 
@@ -87,6 +98,9 @@ class ImportResult:
     tenancies_unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     committed: bool = False
+    # What the file was read as, for the preview: "CSV, semikolonavgränsad,
+    # Windows-1252" or "Excel-arbetsbok, blad ”Boenden”".
+    source: str = ""
 
     @property
     def ok(self) -> bool:
@@ -273,20 +287,42 @@ def _messages(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-def cohort_import(*, text: str, acting_user=None, commit: bool = True) -> ImportResult:
-    """Import the CSV ``text``; with ``commit=False`` a preview that writes nothing.
+Progress = Callable[[str, int, int | None], None]
+
+
+def cohort_import(
+    *,
+    data: bytes,
+    filename: str,
+    acting_user=None,
+    commit: bool = True,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import the spreadsheet ``data`` (named ``filename``); with
+    ``commit=False`` a preview that writes nothing.
 
     Raises nothing for bad data: the result's ``errors`` list every bad row,
     and then nothing was written. Rows that pass the checks of ``parse`` are
     written even when others failed them (and rolled back), so that rows the
     database refuses (an overlap) are reported in the same round.
+
+    ``progress(stage, done, total)`` is called now and then with stage
+    ``"check"`` while rows are read and checked and ``"write"`` while they
+    are written (``total`` is None while unknown).
     """
+    report = progress or _no_progress
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
     rows, errors = parse(text)
-    result = ImportResult(rows=len(rows), errors=errors)
+    report("check", len(rows), len(rows))
+    result = ImportResult(rows=len(rows), errors=errors, source=_("CSV"))
     bad_lines = {e.line for e in errors}
     rows = [row for row in rows if row.line not in bad_lines]
     if not rows:
         return result
+    report("write", 0, len(rows))
     try:
         with transaction.atomic():
             _write(rows, result, acting_user)
@@ -294,9 +330,15 @@ def cohort_import(*, text: str, acting_user=None, commit: bool = True) -> Import
             if result.errors or not commit:
                 raise _Rollback
     except _Rollback:
+        report("write", len(rows), len(rows))
         return result
+    report("write", len(rows), len(rows))
     result.committed = True
     return result
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    pass
 
 
 def _write(rows: list[CohortRow], result: ImportResult, acting_user) -> None:

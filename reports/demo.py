@@ -62,7 +62,7 @@ def cohort_csv(*, people: int = 60, seed: int = 2026, today: date | None = None)
 
 def seed(*, users: dict) -> None:
     manager = users.get("enhetschef")
-    result = cohort_import(text=cohort_csv(), acting_user=manager)
+    result = cohort_import(data=cohort_csv().encode(), filename="demo.csv", acting_user=manager)
     if not result.ok:  # never leave demo data half made; say why
         raise RuntimeError("; ".join(str(e) for e in result.errors[:5]))
     if Report.objects.filter(title=DEMO_TITLE).exists():

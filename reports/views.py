@@ -246,7 +246,9 @@ class CohortImportView(FormView):
 
     def form_valid(self, form):
         text = form.cleaned_data["file"]
-        result = cohort_import(text=text, acting_user=self.request.user, commit=False)
+        result = cohort_import(
+            data=text.encode(), filename="cohort.csv", acting_user=self.request.user, commit=False
+        )
         return render(
             self.request,
             "reports/cohort_import_preview.html",
@@ -272,7 +274,9 @@ class CohortImportConfirmView(FormView):
 
     def form_valid(self, form):
         text = form.cleaned_data["content"]
-        result = cohort_import(text=text, acting_user=self.request.user, commit=True)
+        result = cohort_import(
+            data=text.encode(), filename="cohort.csv", acting_user=self.request.user, commit=True
+        )
         if not result.ok:
             return render(
                 self.request,

@@ -251,7 +251,7 @@ def test_an_imported_case_that_closed_long_ago_is_due(settings, unit_manager):
         f"IMP-1,2009-03-01,{closed:%Y-%m-%d},evicted,Gavlegårdarna,social,Storgatan 1\n"
         "IMP-2,2009-03-01,,,Gavlegårdarna,social,Storgatan 2\n"
     )
-    assert cohort_import(text=text, acting_user=unit_manager).committed
+    assert cohort_import(data=text.encode(), filename="c.csv", acting_user=unit_manager).committed
     person = Participant.objects.get(external_ref="IMP-1")
     everything_is_old()
 

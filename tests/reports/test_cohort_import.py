@@ -12,12 +12,17 @@ from bostadforst.models import AccessLogEntry
 from housing.models import Apartment, Landlord, Tenancy
 from participants.models import Participant, ParticipantStatus
 from participants.personnummer import generate
-from reports.cohort import cohort_import
+from reports.cohort import cohort_import as _cohort_import
 
 pytestmark = pytest.mark.django_db
 
 HELSINGBORG = Path(__file__).with_name("helsingborg.csv")
 HEADER = "participant_id,personnummer,move_in,move_out,exit_reason,landlord,contract_type,takeover"
+
+
+def cohort_import(*, text: str, **kwargs):
+    """The import of a UTF-8 CSV written as text."""
+    return _cohort_import(data=text.encode(), filename="cohort.csv", **kwargs)
 
 
 def counts():

@@ -10,7 +10,7 @@ from reports.models import Report
 
 @pytest.mark.django_db
 def test_demo_seed_is_valid_and_idempotent(unit_manager):
-    assert cohort_import(text=demo.cohort_csv(), commit=False).ok
+    assert cohort_import(data=demo.cohort_csv().encode(), filename="demo.csv", commit=False).ok
     demo.seed(users={"enhetschef": unit_manager})
     tenancies, reports = Tenancy.objects.count(), Report.objects.count()
     demo.seed(users={"enhetschef": unit_manager})

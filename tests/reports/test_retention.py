@@ -257,7 +257,7 @@ def _check_helsingborg(f):
 
 
 def test_helsingborg_published_figures(db):
-    result = cohort_import(text=HELSINGBORG.read_text(encoding="utf-8"))
+    result = cohort_import(data=HELSINGBORG.read_bytes(), filename=HELSINGBORG.name)
     assert result.ok, result.errors
     _check_helsingborg(figures(as_of=date(2013, 12, 31)))
 

@@ -21,10 +21,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         path = Path(options["file"])
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"Cannot read {path}: {exc}") from exc
-        result = cohort_import(text=text, acting_user=None, commit=not options["dry_run"])
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
+        result = cohort_import(
+            data=data, filename=path.name, acting_user=None, commit=not options["dry_run"]
+        )
         if result.errors:
             for error in result.errors:
                 self.stderr.write(str(error))
