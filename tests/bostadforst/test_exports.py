@@ -369,3 +369,93 @@ def test_write_csv_writes_safe_cells_to_a_file():
     out = io.StringIO()
     write_csv(out, ["group", "n"], [["@x", 1]], delimiter=",")
     assert out.getvalue() == "group,n\r\n'@x,1\r\n"
+
+
+# --- the .xlsx writer and download_response ---------------------------------------
+
+
+def xlsx_sheet(data: bytes):
+    """The first sheet of a downloaded workbook, re-opened with openpyxl (every
+    cell's type and number format, not only its value)."""
+    from openpyxl import load_workbook
+
+    assert data.startswith(b"PK"), "an .xlsx download that is not a zip file"
+    return load_workbook(io.BytesIO(data)).worksheets[0]
+
+
+def test_xlsx_response_writes_formula_text_as_string_cells():
+    from bostadforst.exports import XLSX_CONTENT_TYPE, download_response
+
+    planted = ['=HYPERLINK("http://evil.example","x")', "+1", "@SUM(A1)", "-1+1", "\t=1"]
+    response = download_response("xlsx", "t-2026-11-23", ["Namn"], [[text] for text in planted])
+    assert response["Content-Type"] == XLSX_CONTENT_TYPE
+    assert response["Content-Disposition"] == 'attachment; filename="t-2026-11-23.xlsx"'
+    sheet = xlsx_sheet(content_of(response))
+    cells = [row[0] for row in sheet.iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == planted
+    assert {cell.data_type for cell in cells} == {"s"}
+
+
+def test_xlsx_dates_are_date_cells_rates_per_cent_and_the_header_frozen():
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from bostadforst.exports import download_response
+
+    at = datetime(2026, 11, 23, 13, 5, 9, 123456, tzinfo=ZoneInfo("UTC"))
+    response = download_response(
+        "xlsx",
+        "t",
+        ["Grupp", "Andel", "Datum", "Tidpunkt", "Antal"],
+        [
+            ["Helsingborgshem", 0.8333, "2026-11-23", at, -3],
+            ["Åsa", None, date(2026, 1, 2), None, 4],
+        ],
+        kinds=["text", "rate", "date", None, "int"],
+    )
+    sheet = xlsx_sheet(content_of(response))
+    assert sheet.freeze_panes == "A2"
+    assert [cell.value for cell in sheet[1]] == ["Grupp", "Andel", "Datum", "Tidpunkt", "Antal"]
+    assert all(cell.font.b for cell in sheet[1])
+    name, rate, day, moment, count = sheet[2]
+    assert (rate.value, rate.data_type, rate.number_format) == (0.8333, "n", "0.0%")
+    assert (day.value, day.is_date, day.number_format) == (
+        datetime(2026, 11, 23),
+        True,
+        "yyyy-mm-dd",
+    )
+    # 13:05:09 UTC is 14:05:09 in Stockholm in November; naive, whole seconds.
+    assert (moment.value, moment.is_date) == (datetime(2026, 11, 23, 14, 5, 9), True)
+    assert moment.number_format == "yyyy-mm-dd hh:mm:ss"
+    assert (count.value, count.data_type) == (-3, "n")
+    assert sheet["C3"].value == datetime(2026, 1, 2)
+    assert sheet["B3"].value is None
+    assert sheet.column_dimensions["A"].width >= len("Helsingborgshem")
+
+
+def test_csv_download_response_shows_times_in_stockholm_to_the_second():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bostadforst.exports import download_response
+
+    at = datetime(2026, 7, 1, 8, 0, 1, 5, tzinfo=ZoneInfo("UTC"))
+    response = download_response("csv", "t", ["Tid", "Namn"], [[at, "=1"]])
+    assert response["Content-Disposition"] == 'attachment; filename="t.csv"'
+    assert csv_rows(response.content) == [["Tid", "Namn"], ["2026-07-01 10:00:01", "'=1"]]
+
+
+def test_download_response_answers_404_for_another_format():
+    from django.http import Http404
+
+    from bostadforst.exports import download_response
+
+    with pytest.raises(Http404):
+        download_response("xls", "t", ["a"], [])
+
+
+def test_xlsx_drops_characters_a_workbook_cannot_hold():
+    from bostadforst.exports import download_response
+
+    response = download_response("xlsx", "t", ["a"], [["ok\x01\x1b text\nline"]])
+    assert xlsx_sheet(content_of(response))["A2"].value == "ok text\nline"
