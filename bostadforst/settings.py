@@ -377,10 +377,30 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "bostadforst.prune_submit_tokens",
         "schedule": crontab(hour="4", minute="15"),
     },
+    # reports: forget uploaded import files older than COHORT_IMPORT_DAYS.
+    "cohort-imports-prune": {
+        "task": "reports.prune_cohort_imports",
+        "schedule": crontab(hour="4", minute="25"),
+    },
 }
 # How long a form's one-time submit token is remembered: a replay (Back and
 # submit again, a retry) later than this would be saved as a new record.
 SUBMIT_TOKEN_DAYS = env.int("SUBMIT_TOKEN_DAYS", default=30)
+
+# --- Cohort import (reports) ------------------------------------------------------
+# The largest spreadsheet the import page takes. Uploaded files go to a
+# temporary file on disk above FILE_UPLOAD_MAX_MEMORY_SIZE and do not count
+# against DATA_UPLOAD_MAX_MEMORY_SIZE (which bounds the other form fields);
+# the reverse proxy must let a body this large through (nginx
+# client_max_body_size).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#file-upload-max-memory-size
+COHORT_IMPORT_MAX_BYTES = env.int("COHORT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, stated: larger files stream to disk
+# Days an uploaded file (personal data) and its jobs are kept; an imported
+# file's content is dropped at once. Pruned daily by beat.
+COHORT_IMPORT_DAYS = env.int("COHORT_IMPORT_DAYS", default=7)
+# Seconds between the progress writes (heartbeats) of a running import job.
+COHORT_IMPORT_PROGRESS_INTERVAL = env.float("COHORT_IMPORT_PROGRESS_INTERVAL", default=1.0)
 
 # --- Product settings ---------------------------------------------------------
 RESIDENCE_YEARS_REQUIRED = env.int("RESIDENCE_YEARS_REQUIRED", default=2)

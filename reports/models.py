@@ -5,48 +5,19 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from bostadforst.jobs import Job
 
-class Report(models.Model):
+
+class Report(Job):
     """A report order and its result. The figures are aggregate only (no
-    person-level data), so they stay intact when people are culled."""
+    person-level data), so they stay intact when people are culled. The job's
+    own fields (state, outbox, run, heartbeat) are ``Job``'s."""
 
-    class State(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    ordered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("ordered by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    ordered_at = models.DateTimeField(_("ordered"), auto_now_add=True)
     as_of = models.DateField(_("reference date"))
     months = models.PositiveSmallIntegerField(_("horizon (months)"), default=0)
     filters = models.JSONField(_("filters"), default=dict, blank=True)
     # Free text shown as the report's heading; escaped wherever it is shown.
     title = models.CharField(_("heading"), max_length=200, blank=True)
-    state = models.CharField(
-        _("state"), max_length=10, choices=State.choices, default=State.QUEUED, db_index=True
-    )
-    # Outbox: False until the task has been handed to the broker; a periodic
-    # sweep re-sends rows left unsent (broker down at order time).
-    sent_to_broker = models.BooleanField(_("sent to the queue"), default=False, db_index=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    # The run that holds a running job: set by the claim, and every write of
-    # the run (heartbeat, result, failure) is conditional on it, so a run the
-    # sweep has taken away can no longer change the row.
-    run_id = models.UUIDField(_("run"), null=True, blank=True, editable=False)
-    # Written every REPORT_HEARTBEAT_INTERVAL seconds while the job runs; a
-    # running job whose heartbeat is older than REPORT_HEARTBEAT_TIMEOUT died
-    # with its worker and is sent again by the sweep.
-    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    error = models.TextField(_("reason for failure"), blank=True)
     figures = models.JSONField(_("figures"), null=True, blank=True)
     pdf = models.FileField(_("PDF"), upload_to="reports/%Y/%m/", blank=True)
     scheduled = models.BooleanField(_("monthly scheduled report"), default=False)
@@ -61,3 +32,115 @@ class Report(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("reports:report-detail", kwargs={"pk": self.pk})
+
+
+class ImportFile(models.Model):
+    """A spreadsheet uploaded for a cohort import, kept on the server for its
+    jobs (the preview, then the import of the same file): the browser sends
+    it once. It holds personal data (personnummer), so it is forgotten with
+    its jobs after ``COHORT_IMPORT_DAYS`` days, and its content as soon as it
+    has been imported. It lives in the database, which the web never serves
+    and whose backups and grants already cover the register."""
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
+    filename = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    content = models.BinaryField(_("content"), editable=False)
+
+    class Meta:
+        verbose_name = _("import file")
+        verbose_name_plural = _("import files")
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class CohortImport(Job):
+    """A cohort import job: the preview (checks everything, writes nothing)
+    or the import (all or nothing) of an uploaded file, its progress while it
+    runs, and its result: the counts and every error with its line.
+
+    An import is started from a preview that found no errors, of the same
+    file; one preview has at most one import (a database constraint), so the
+    file is never imported twice by a double click or two tabs."""
+
+    class Mode(models.TextChoices):
+        PREVIEW = "preview", _("Preview")
+        COMMIT = "commit", _("Import")
+
+    class Stage(models.TextChoices):
+        CHECK = "check", _("Checking rows")
+        WRITE = "write", _("Writing rows")
+
+    file = models.ForeignKey(
+        ImportFile, verbose_name=_("file"), on_delete=models.CASCADE, related_name="jobs"
+    )
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices)
+    preview = models.OneToOneField(
+        "self",
+        verbose_name=_("preview"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="commit_job",
+    )
+    # Progress, written by the job's heartbeat while it runs.
+    stage = models.CharField(_("stage"), max_length=10, choices=Stage.choices, blank=True)
+    done = models.PositiveIntegerField(_("rows done"), default=0)
+    total = models.PositiveIntegerField(_("rows in all"), null=True, blank=True)
+    # The result: what the file was read as, ImportResult's counts, and every
+    # error as {"line": n, "sheet": "…", "message": "…"}.
+    source = models.CharField(_("read as"), max_length=200, blank=True)
+    counts = models.JSONField(_("counts"), null=True, blank=True)
+    row_errors = models.JSONField(_("errors"), default=list, blank=True)
+    committed = models.BooleanField(_("imported"), default=False)
+
+    class Meta:
+        verbose_name = _("cohort import")
+        verbose_name_plural = _("cohort imports")
+        ordering = ["-ordered_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(mode="preview", preview__isnull=True)
+                | models.Q(mode="commit", preview__isnull=False),
+                name="cohort_import_commit_has_preview",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} {self.file_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:cohort-import-detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_commit(self) -> bool:
+        return self.mode == self.Mode.COMMIT
+
+    @property
+    def error_count(self) -> int:
+        return len(self.row_errors or [])
+
+    @property
+    def changes(self) -> int:
+        """How many records the file adds or changes (0: already imported)."""
+        counts = self.counts or {}
+        return sum(
+            counts.get(key, 0)
+            for key in (
+                "participants_created",
+                "participants_updated",
+                "landlords_created",
+                "apartments_created",
+                "tenancies_created",
+                "tenancies_updated",
+            )
+        )

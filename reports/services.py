@@ -1,25 +1,24 @@
-"""Writes of the reports app: ordering report jobs, running them, and the
-transactional outbox that makes an order survive a broker outage.
+"""Writes of the reports app: report jobs and cohort import jobs.
 
-Ordering (``report_order``) commits the ``Report`` row first and hands the
-task to the broker after the commit (``transaction.on_commit``), passing only
-the report's id. ``sent_to_broker`` stays False until the broker took the
-message, so an order placed while Redis is down is committed and later sent by
-``report_sweep_unsent`` (every minute from beat, and when a worker starts).
-A report is rendered at most once: ``report_run`` claims the row with a
-conditional UPDATE (queued → running) before doing any work.
+Both kinds are background jobs through ``bostadforst.jobs``: the order is
+committed first and its task handed to the broker after the commit, passing
+only the row's id; a job left unsent (broker down) or whose worker died (no
+heartbeat) is sent again by the sweep (``report_sweep_unsent`` and
+``cohort_import_sweep_unsent``, every minute from beat and when a worker
+starts); a job runs once, claimed
+under a run id, and only the run that holds it stores its result.
 
-A running job beats: a thread writes ``heartbeat_at`` every
-``REPORT_HEARTBEAT_INTERVAL`` seconds while it computes and renders. A job
-whose heartbeat is older than ``REPORT_HEARTBEAT_TIMEOUT`` died with its
-worker, and the sweep puts it back in the outbox (one conditional UPDATE, so
-a job that beat in the meantime is left alone). Every write of a run is
-conditional on the ``run_id`` its claim wrote, so a worker that was only
-stalled and wakes after its job was handed on stores nothing: the report is
-stored once, by the run that holds it.
+* Reports: ``report_order`` → ``report_run`` computes the figures and renders
+  the PDF.
+* Cohort imports: ``cohort_import_order`` keeps the uploaded file and queues
+  its preview (everything checked, nothing written); ``cohort_import_start``
+  queues the import of the same file after a preview without errors, at most
+  once per preview. ``cohort_import_run`` runs either through
+  ``reports.cohort.cohort_import`` with its progress noted for the page.
 
 Imports run one way: ``tasks.py`` imports this module and stays a thin
-wrapper; this module queues the job by its task name (``GENERATE_TASK``).
+wrapper; this module queues the jobs by their task names (``GENERATE_TASK``,
+``IMPORT_TASK``).
 """
 
 from __future__ import annotations
@@ -30,26 +29,28 @@ from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
-from bostadforst.celery import Heartbeat, task_by_name
+# MISSING and TRANSIENT_ERRORS: what a run answers for a deleted job and the
+# errors its task retries, named here for the tasks and their tests.
+from bostadforst.jobs import MISSING, SWEEP_GRACE, TRANSIENT_ERRORS, JobQueue, Run  # noqa: F401
 
 from . import retention
-from .models import Report
+from .models import CohortImport, ImportFile, Report
 
 logger = logging.getLogger(__name__)
 
-# Errors worth another attempt: the database went away or was locked.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-# Orders younger than this are left to their own on_commit send.
-SWEEP_GRACE = timedelta(seconds=30)
 # The Celery task that runs ``report_run`` (reports.tasks.generate_report).
 GENERATE_TASK = "reports.generate"
-# What ``report_run`` answers for an id with no row (deleted after the order).
-MISSING = "missing"
+# The Celery task that runs ``cohort_import_run`` (reports.tasks.run_cohort_import).
+IMPORT_TASK = "reports.cohort_import"
+
+REPORT_JOBS = JobQueue(Report, task=GENERATE_TASK, name="report")
+IMPORT_JOBS = JobQueue(CohortImport, task=IMPORT_TASK, name="cohort import")
 
 
 @transaction.atomic
@@ -79,105 +80,20 @@ def report_order(
 
 
 def report_send(*, report_id: int) -> bool:
-    """Hand the job to the broker; on success mark the order sent.
-
-    Never raises: with the broker down the order stays unsent and the sweep
-    sends it later. Publishing is bounded by the broker transport options in
-    settings (short timeouts, one retry), so a request is not held up; the
-    task keeps no result (``ignore_result``), so sending it does not wait on
-    the result backend's reconnects either.
-    """
-    try:
-        task_by_name(GENERATE_TASK).apply_async(args=[report_id], retry=False)
-    except Exception:  # kombu raises many kinds (OperationalError, OSError …)
-        logger.warning(
-            "report %s: broker unavailable; left for the sweep", report_id, exc_info=True
-        )
-        return False
-    Report.objects.filter(pk=report_id).update(sent_to_broker=True)
-    return True
+    """Hand the job to the broker; on success mark the order sent (never raises)."""
+    return REPORT_JOBS.send(report_id)
 
 
 def report_sweep_unsent(*, grace: timedelta = SWEEP_GRACE) -> int:
-    """Send every queued order the broker never received; returns how many were sent.
-
-    A running job whose heartbeat is stale died with its worker. Its message
-    is re-delivered (acks_late) only after Redis' visibility timeout, hours
-    later, if at all, so it goes back to the outbox here and is sent again.
-    The stale test is part of the UPDATE's WHERE: a worker that beats between
-    the sweep's look and its write keeps its job, and one that beats after
-    finds its run gone (see ``report_run``).
-    """
-    now = timezone.now()
-    lost = Report.objects.filter(_stale_running(now)).update(
-        state=Report.State.QUEUED,
-        started_at=None,
-        heartbeat_at=None,
-        run_id=None,
-        sent_to_broker=False,
-    )
-    if lost:
-        logger.warning(
-            "%s report job(s) without a heartbeat for %ss: sent again",
-            lost,
-            settings.REPORT_HEARTBEAT_TIMEOUT,
-        )
-    cutoff = now - grace
-    ids = list(
-        Report.objects.filter(
-            sent_to_broker=False, state=Report.State.QUEUED, ordered_at__lte=cutoff
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    sent = 0
-    for report_id in ids:
-        if not report_send(report_id=report_id):
-            break  # the broker is still down; the next sweep tries again
-        sent += 1
-    return sent
-
-
-def _stale_running(now: datetime) -> Q:
-    """Running jobs whose worker has not beaten for ``REPORT_HEARTBEAT_TIMEOUT``.
-
-    A row claimed before heartbeats existed has none: its start counts.
-    """
-    cutoff = now - timedelta(seconds=settings.REPORT_HEARTBEAT_TIMEOUT)
-    no_beat = Q(heartbeat_at__isnull=True) & (Q(started_at__lt=cutoff) | Q(started_at__isnull=True))
-    return Q(state=Report.State.RUNNING) & (Q(heartbeat_at__lt=cutoff) | no_beat)
+    """Send every queued order the broker never received, and again every
+    running job whose worker stopped beating; returns how many were sent."""
+    return REPORT_JOBS.sweep(grace=grace)
 
 
 def _claim(report_id: int) -> tuple[Report, uuid.UUID] | None:
-    """Move the order from queued (or stale running) to running under a new
-    run id; None if it is not ours to run."""
-    now = timezone.now()
-    run_id = uuid.uuid4()
-    run = {
-        "state": Report.State.RUNNING,
-        "run_id": run_id,
-        "started_at": now,
-        "heartbeat_at": now,
-        "error": "",
-    }
-    claimed = Report.objects.filter(pk=report_id, state=Report.State.QUEUED).update(**run)
-    if not claimed:
-        # A worker that died mid-job leaves the row running; acks_late
-        # re-delivers the message, and the job is taken over once stale.
-        claimed = Report.objects.filter(_stale_running(now), pk=report_id).update(**run)
-    if not claimed:
-        return None
-    return Report.objects.get(pk=report_id), run_id
-
-
-def _this_run(report_id: int, run_id: uuid.UUID):
-    """The row, while run ``run_id`` still holds it."""
-    return Report.objects.filter(pk=report_id, state=Report.State.RUNNING, run_id=run_id)
-
-
-def _state(report_id: int) -> str:
-    state = Report.objects.filter(pk=report_id).values_list("state", flat=True).first()
-    return Report.State(state) if state else MISSING
+    """Move the order to running under a new run id; None if it is not ours to run."""
+    run = REPORT_JOBS.claim(report_id)
+    return None if run is None else (run.job, run.run_id)
 
 
 def report_figures(*, as_of: date, months: int, filters: dict) -> dict:
@@ -197,90 +113,41 @@ def report_run(*, report_id: int) -> str:
     the reason for failure, never lost. A run that the sweep took away (no
     heartbeat for too long) stops at its next step and stores nothing.
     """
-    claimed = _claim(report_id)
-    if claimed is None:
-        return _state(report_id)
-    report, run_id = claimed
+    return REPORT_JOBS.run(report_id, _render)
 
-    def beat() -> bool:
-        return bool(_this_run(report_id, run_id).update(heartbeat_at=timezone.now()))
 
-    try:
-        from .pdf import render_report_pdf
-        from .presentation import report_context
+def _render(run: Run) -> str:
+    from .pdf import render_report_pdf
+    from .presentation import report_context
 
-        with Heartbeat(
-            beat, interval=settings.REPORT_HEARTBEAT_INTERVAL, name=f"report {report_id}"
-        ) as heartbeat:
-            figures = report_figures(
-                as_of=report.as_of, months=report.months, filters=report.filters
-            )
-            if heartbeat.lost:
-                return _taken_over(report_id, run_id)
-            pdf = render_report_pdf(context=report_context(report=report, figures=figures))
-    except TRANSIENT_ERRORS:
-        report_requeue(report_id=report_id, run_id=run_id)
-        raise
-    except Exception as exc:  # recorded, not swallowed: the page shows the reason
-        logger.exception("report %s failed", report_id)
-        report_fail(report_id=report_id, reason=f"{type(exc).__name__}: {exc}", run_id=run_id)
-        return Report.State.FAILED
+    report = run.job
+    figures = report_figures(as_of=report.as_of, months=report.months, filters=report.filters)
+    if run.lost:
+        return run.taken_over()
+    pdf = render_report_pdf(context=report_context(report=report, figures=figures))
     # The file is written first and the row then points at it, only if this
     # run still holds the job; otherwise the file is removed again.
     name = f"bostad-forst-{report.as_of:%Y-%m-%d}-{report.pk}.pdf"
     report.pdf.save(name, ContentFile(pdf), save=False)
     try:
-        stored = _this_run(report_id, run_id).update(
-            state=Report.State.DONE,
-            figures=figures,
-            pdf=report.pdf.name,
-            finished_at=timezone.now(),
-            error="",
-        )
-    except TRANSIENT_ERRORS:
+        stored = run.finish(figures=figures, pdf=report.pdf.name)
+    except BaseException:
         report.pdf.delete(save=False)
-        report_requeue(report_id=report_id, run_id=run_id)
         raise
     if not stored:
         report.pdf.delete(save=False)
-        return _taken_over(report_id, run_id)
+        return run.taken_over()
     return Report.State.DONE
 
 
-def _taken_over(report_id: int, run_id: uuid.UUID) -> str:
-    logger.warning(
-        "report %s: run %s lost its job to another run; nothing stored", report_id, run_id
-    )
-    return _state(report_id)
-
-
 def report_requeue(*, report_id: int, run_id: uuid.UUID) -> None:
-    """Put run ``run_id`` back in the queue before a retry, so the retry can claim it.
-
-    Its message is on its way (the retry), so the order stays marked as sent.
-    If the database cannot be reached the row stays running, and the sweep
-    sends it again once its heartbeat is stale.
-    """
-    try:
-        _this_run(report_id, run_id).update(
-            state=Report.State.QUEUED, started_at=None, heartbeat_at=None, run_id=None
-        )
-    except DatabaseError:
-        logger.error("report %s could not be put back in the queue", report_id)
+    """Put run ``run_id`` back in the queue before a retry (see ``JobQueue.requeue``)."""
+    REPORT_JOBS.requeue(report_id, run_id=run_id)
 
 
 def report_fail(*, report_id: int, reason: str, run_id: uuid.UUID | None = None) -> None:
-    """Record why the job failed: for run ``run_id`` while it holds the job,
-    or without a run id (the last retry gave up) while no run holds it."""
-    rows = (
-        _this_run(report_id, run_id)
-        if run_id
-        else Report.objects.filter(pk=report_id, state=Report.State.QUEUED)
-    )
-    try:
-        rows.update(state=Report.State.FAILED, error=reason[:2000], finished_at=timezone.now())
-    except DatabaseError:  # the database itself is down: the log keeps the reason
-        logger.error("report %s failed and could not be marked: %s", report_id, reason[:200])
+    """Record why the job failed (see ``JobQueue.fail``)."""
+    REPORT_JOBS.fail(report_id, reason=reason, run_id=run_id)
 
 
 def previous_month_end(today: date) -> date:
@@ -294,3 +161,167 @@ def report_order_monthly(*, today: date | None = None) -> Report | None:
     if Report.objects.filter(scheduled=True, as_of=as_of, months=0).exists():
         return None
     return report_order(as_of=as_of, months=0, scheduled=True, acting_user=None)
+
+
+# --- Cohort import jobs -----------------------------------------------------------
+
+# The names of ImportResult's counts, stored on the job as they are.
+IMPORT_COUNTS = (
+    "rows",
+    "participants_created",
+    "participants_updated",
+    "landlords_created",
+    "apartments_created",
+    "tenancies_created",
+    "tenancies_updated",
+    "tenancies_unchanged",
+)
+
+START_REFUSED = {
+    "not_preview": gettext_lazy("Only a checked file can be imported."),
+    "not_done": gettext_lazy("The check of the file has not finished."),
+    "errors": gettext_lazy("The file has errors: correct it and upload it again."),
+    "no_changes": gettext_lazy("The file changes nothing: it has already been imported."),
+    "started": gettext_lazy("The import of this file has already been started."),
+    "file_gone": gettext_lazy("The file is no longer kept: upload it again."),
+}
+
+
+@transaction.atomic
+def cohort_import_order(*, data: bytes, filename: str, acting_user=None) -> CohortImport:
+    """Keep the uploaded file and queue its preview once both are committed."""
+    upload = ImportFile(
+        uploaded_by=acting_user, filename=filename[:255], size=len(data), content=data
+    )
+    upload.full_clean(exclude=["content"])
+    upload.save()
+    job = CohortImport.objects.create(
+        file=upload, mode=CohortImport.Mode.PREVIEW, ordered_by=acting_user
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: IMPORT_JOBS.send(job_id))
+    return job
+
+
+@transaction.atomic
+def cohort_import_start(*, preview: CohortImport, acting_user=None) -> CohortImport:
+    """Queue the import of the file ``preview`` checked; raises ValidationError
+    (with a code of ``START_REFUSED``) when it may not be imported.
+
+    The preview's row is locked while this looks, and the import's
+    one-to-one link to its preview is unique in the database: two clicks in
+    two tabs start one import, the second is refused.
+    """
+    preview = CohortImport.objects.select_for_update().get(pk=preview.pk)
+
+    def refuse(code: str):
+        return ValidationError(START_REFUSED[code], code=code)
+
+    if preview.mode != CohortImport.Mode.PREVIEW:
+        raise refuse("not_preview")
+    if preview.state != CohortImport.State.DONE:
+        raise refuse("not_done")
+    if preview.row_errors:
+        raise refuse("errors")
+    if CohortImport.objects.filter(preview=preview).exists():
+        raise refuse("started")
+    if not preview.changes:
+        raise refuse("no_changes")
+    if not ImportFile.objects.filter(pk=preview.file_id).exclude(content=b"").exists():
+        raise refuse("file_gone")
+    job = CohortImport.objects.create(
+        file_id=preview.file_id,
+        mode=CohortImport.Mode.COMMIT,
+        preview=preview,
+        ordered_by=acting_user,
+        total=preview.total,
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: IMPORT_JOBS.send(job_id))
+    return job
+
+
+def cohort_import_sweep_unsent(*, grace: timedelta = SWEEP_GRACE) -> int:
+    """Send the import jobs the broker never received, and again those whose
+    worker stopped beating; returns how many were sent."""
+    return IMPORT_JOBS.sweep(grace=grace)
+
+
+def cohort_import_run(*, import_id: int) -> str:
+    """Run the preview or the import once; returns the state it ends in.
+
+    The job beats every ``COHORT_IMPORT_PROGRESS_INTERVAL`` seconds, and each
+    beat writes the progress ``cohort_import`` last reported (rows checked,
+    rows written) through the heartbeat's own connection, so the page sees it
+    while the import's transaction is still open.
+    """
+    return IMPORT_JOBS.run(import_id, _import, interval=settings.COHORT_IMPORT_PROGRESS_INTERVAL)
+
+
+class _TakenOver(Exception):
+    """Raised inside the import's transaction to undo it: the job is another run's."""
+
+
+def _import(run: Run) -> str:
+    from .cohort import cohort_import
+
+    job: CohortImport = run.job
+    content = ImportFile.objects.filter(pk=job.file_id).values_list("content", flat=True).first()
+    if not content:
+        IMPORT_JOBS.fail(job.pk, reason=str(START_REFUSED["file_gone"]), run_id=run.run_id)
+        return CohortImport.State.FAILED
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        run.note(stage=stage, done=done, total=total)
+
+    arguments = {
+        "data": bytes(content),
+        "filename": job.file.filename,
+        "acting_user": job.ordered_by,
+        "progress": progress,
+    }
+    if not job.is_commit:
+        result = cohort_import(commit=False, **arguments)
+        if not run.finish(**_result_fields(result)):
+            return run.taken_over()
+        return CohortImport.State.DONE
+    # The import and the job's result commit together, and only while this
+    # run holds the job: a run the sweep handed on (its worker stalled past
+    # the heartbeat timeout) rolls its import back, and a worker killed
+    # mid-import leaves nothing behind, so the run that follows imports the
+    # file once. The import's own transaction becomes a savepoint here.
+    try:
+        with transaction.atomic():
+            result = cohort_import(commit=True, **arguments)
+            if not run.finish(**_result_fields(result)):
+                raise _TakenOver
+            if result.committed:
+                # Imported: the file's personal data is not kept any longer.
+                ImportFile.objects.filter(pk=job.file_id).update(content=b"")
+    except _TakenOver:
+        return run.taken_over()
+    return CohortImport.State.DONE
+
+
+def _result_fields(result) -> dict:
+    """The job's columns for an ``ImportResult``."""
+    return {
+        "source": result.source[:200],
+        "counts": {name: getattr(result, name) for name in IMPORT_COUNTS},
+        "row_errors": [
+            {"line": error.line, "sheet": error.sheet, "message": str(error.message)}
+            for error in result.errors
+        ],
+        "committed": result.committed,
+    }
+
+
+def cohort_import_prune(*, now: datetime | None = None) -> int:
+    """Forget uploaded files, with their jobs and errors (which quote the
+    file), older than ``COHORT_IMPORT_DAYS``; returns how many files."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.COHORT_IMPORT_DAYS)
+    stale = ImportFile.objects.filter(uploaded_at__lt=cutoff)
+    # A job still running (days late) keeps its file until it ends.
+    stale = stale.exclude(jobs__state=CohortImport.State.RUNNING)
+    deleted, per_model = stale.delete()
+    return per_model.get(ImportFile._meta.label, 0)

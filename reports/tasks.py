@@ -7,13 +7,14 @@ from datetime import timedelta
 from celery import shared_task
 from celery.signals import worker_ready
 
+from bostadforst.jobs import job_task_run
+
 from . import services
-from .models import Report
 
 logger = logging.getLogger(__name__)
 
 
-# No task result is kept: the Report row is the result. Sending a task whose
+# No task result is kept: the job's row is the result. Sending a task whose
 # result is kept first subscribes to the result backend, which is another
 # wait when Redis is down (settings, "Celery").
 @shared_task(
@@ -21,21 +22,32 @@ logger = logging.getLogger(__name__)
 )
 def generate_report(self, report_id: int) -> str:
     """Compute and render report ``report_id`` (idempotent: once per id)."""
-    try:
-        return services.report_run(report_id=report_id)
-    except services.TRANSIENT_ERRORS as exc:
-        # report_run has put the job back in the queue for the retry.
-        if self.request.retries >= self.max_retries:
-            services.report_fail(report_id=report_id, reason=f"{type(exc).__name__}: {exc}")
-            return Report.State.FAILED
-        raise self.retry(exc=exc, countdown=5 * 2**self.request.retries) from exc
+    return job_task_run(
+        services.REPORT_JOBS,
+        self,
+        report_id,
+        lambda: services.report_run(report_id=report_id),
+    )
+
+
+@shared_task(
+    bind=True, name=services.IMPORT_TASK, max_retries=3, acks_late=True, ignore_result=True
+)
+def run_cohort_import(self, import_id: int) -> str:
+    """Preview or import cohort import job ``import_id`` (once per id)."""
+    return job_task_run(
+        services.IMPORT_JOBS,
+        self,
+        import_id,
+        lambda: services.cohort_import_run(import_id=import_id),
+    )
 
 
 @shared_task(name="reports.sweep_unsent", ignore_result=True)
 def sweep_unsent() -> int:
-    """Send report orders that never reached the broker (it was down) and
-    re-send jobs whose worker died (no heartbeat)."""
-    return services.report_sweep_unsent()
+    """Send report and import jobs that never reached the broker (it was
+    down) and re-send those whose worker died (no heartbeat)."""
+    return services.report_sweep_unsent() + services.cohort_import_sweep_unsent()
 
 
 @shared_task(name="reports.monthly", ignore_result=True)
@@ -45,10 +57,18 @@ def order_monthly_report() -> int | None:
     return report.pk if report else None
 
 
+@shared_task(name="reports.prune_cohort_imports", ignore_result=True)
+def prune_cohort_imports() -> int:
+    """Forget uploaded import files and their jobs older than
+    COHORT_IMPORT_DAYS (daily, from beat); returns how many files."""
+    return services.cohort_import_prune()
+
+
 @worker_ready.connect
 def _sweep_on_worker_start(**kwargs) -> None:
-    """Orders left unsent while no worker or broker was up are sent at start."""
+    """Jobs left unsent while no worker or broker was up are sent at start."""
     try:
         services.report_sweep_unsent(grace=timedelta(0))
+        services.cohort_import_sweep_unsent(grace=timedelta(0))
     except Exception:  # a worker must start even if the sweep cannot run
-        logger.exception("sweep of unsent report orders failed at worker start")
+        logger.exception("sweep of unsent jobs failed at worker start")
