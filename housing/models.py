@@ -1,6 +1,7 @@
 """Landlords, apartments, tenancies and tenancy incidents."""
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -121,18 +122,35 @@ class TenancyQuerySet(models.QuerySet):
         """Tenancies whose half-open period [move_in, move_out) contains ``day``."""
         return self.filter(Q(move_out__isnull=True) | Q(move_out__gt=day), move_in__lte=day)
 
-    def overlapping(
-        self, move_in: datetime.date, move_out: datetime.date | None
-    ) -> "TenancyQuerySet":
-        """Tenancies whose period overlaps [move_in, move_out) (None: open-ended).
 
-        Two half-open periods overlap when each starts before the other ends,
-        so a move-out and the next move-in on the same day do not conflict.
-        """
-        qs = self.filter(Q(move_out__isnull=True) | Q(move_out__gt=move_in))
-        if move_out is not None:
-            qs = qs.filter(move_in__lt=move_out)
-        return qs
+def periods_overlap(
+    start: datetime.date,
+    end: datetime.date | None,
+    other_start: datetime.date,
+    other_end: datetime.date | None,
+) -> bool:
+    """The rule against double letting, for two tenancies' half-open periods
+    [start, end) (an end of None: still going on).
+
+    They overlap when each starts before the other ends, so a move-out and
+    the next move-in on the same day do not conflict. ``Tenancy.clean`` (one
+    tenancy against the rows held) and the cohort import (a whole file at
+    once, ``reports.cohort_write``) both decide with this function; on
+    PostgreSQL the exclusion constraints of migration 0003 say the same.
+    """
+    return (other_end is None or start < other_end) and (end is None or other_start < end)
+
+
+def latest_overlap(tenancy, others: Iterable) -> "Tenancy | None":
+    """Of ``others`` (tenancies, or anything with ``move_in``, ``move_out``
+    and ``pk``), the latest-starting one whose period overlaps ``tenancy``'s,
+    or None: the one an overlap message names."""
+    clashes = [
+        other
+        for other in others
+        if periods_overlap(tenancy.move_in, tenancy.move_out, other.move_in, other.move_out)
+    ]
+    return max(clashes, key=lambda other: (other.move_in, other.pk or 0), default=None)
 
 
 class Tenancy(CaseModel):
@@ -238,6 +256,16 @@ class Tenancy(CaseModel):
         return self.move_out is None or self.move_out > timezone.localdate()
 
     def clean(self) -> None:
+        self._validate(overlaps=True)
+
+    def clean_row(self) -> None:
+        """The rules of this tenancy on its own (dates, exit reason,
+        takeover), without a query: ``clean`` less the overlap check, for a
+        caller that checks overlaps for many tenancies at once (the cohort
+        import)."""
+        self._validate(overlaps=False)
+
+    def _validate(self, *, overlaps: bool) -> None:
         errors: dict[str, list[ValidationError]] = {}
 
         def add(field: str, code: str, params: dict | None = None) -> None:
@@ -245,6 +273,13 @@ class Tenancy(CaseModel):
                 ValidationError(self.error_messages[code], code=code, params=params)
             )
 
+        self._check_row(add)
+        if overlaps and not errors and self.move_in:
+            self._check_overlaps(add)
+        if errors:
+            raise ValidationError(errors)
+
+    def _check_row(self, add) -> None:
         latest = timezone.localdate() + PLANNING_HORIZON
         for field in ("move_in", "move_out", "takeover"):
             value = getattr(self, field)
@@ -269,34 +304,53 @@ class Tenancy(CaseModel):
                 add("takeover", "takeover_after_move_out")
             elif self.takeover > timezone.localdate():
                 add("takeover", "takeover_in_future")
-        if not errors and self.move_in:
-            self._check_overlaps(add)
-        if errors:
-            raise ValidationError(errors)
 
     def _check_overlaps(self, add) -> None:
-        """No double letting (the half-open rule; see ``TenancyQuerySet.overlapping``)."""
-        others = Tenancy.objects.overlapping(self.move_in, self.move_out).exclude(pk=self.pk)
+        """No double letting (``periods_overlap``) with the other tenancies of
+        the apartment and of the participant (a handful each)."""
+        others = Tenancy.objects.exclude(pk=self.pk)
+        apartment_clash = participant_clash = None
         if self.apartment_id:
-            clash = (
-                others.filter(apartment_id=self.apartment_id)
-                .select_related("participant", "apartment__landlord")
-                .first()
+            apartment_clash = latest_overlap(
+                self,
+                others.filter(apartment_id=self.apartment_id).select_related(
+                    "participant", "apartment__landlord"
+                ),
             )
-            if clash:
-                add(
+        if self.participant_id:
+            participant_clash = latest_overlap(
+                self,
+                others.filter(participant_id=self.participant_id).select_related(
+                    "apartment__landlord"
+                ),
+            )
+        for field, code, params in self.overlap_problems(
+            apartment_clash=apartment_clash, participant_clash=participant_clash
+        ):
+            add(field, code, params)
+
+    @staticmethod
+    def overlap_problems(
+        *, apartment_clash: "Tenancy | None", participant_clash: "Tenancy | None"
+    ) -> list[tuple[str, str, dict]]:
+        """(field, code, params) of the overlap messages naming the clashing
+        tenancies (with their apartment and, for the apartment's, its tenant):
+        the messages of ``clean`` and of the cohort import's check of a whole
+        file."""
+        problems = []
+        if apartment_clash is not None:
+            problems.append(
+                (
                     "apartment",
                     "apartment_overlap",
-                    {"tenancy": str(clash), "tenant": str(clash.participant)},
+                    {"tenancy": str(apartment_clash), "tenant": str(apartment_clash.participant)},
                 )
-        if self.participant_id:
-            clash = (
-                others.filter(participant_id=self.participant_id)
-                .select_related("apartment__landlord")
-                .first()
             )
-            if clash:
-                add("participant", "participant_overlap", {"tenancy": str(clash)})
+        if participant_clash is not None:
+            problems.append(
+                ("participant", "participant_overlap", {"tenancy": str(participant_clash)})
+            )
+        return problems
 
 
 class TenancyIncidentQuerySet(models.QuerySet):

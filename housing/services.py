@@ -279,30 +279,41 @@ def tenancy_import(
     return tenancy, "updated"
 
 
-@transaction.atomic
-def participant_update_from_tenancies(*, participant: Participant, acting_user) -> bool:
-    """Bring an imported participant's case in line with their tenancies.
+def participant_state_from_tenancies(latest: Tenancy) -> tuple[str, datetime.date | None]:
+    """The case (status, closing day) an imported participant's tenancies
+    give, from the latest of them.
 
     A cohort file records tenancies, not case decisions: the person is housed
-    while their latest tenancy goes on or ended by a move to another Housing
-    First apartment, and otherwise their case is closed as of that tenancy's
-    move-out day, the day culling counts from. Writes nothing when the case
+    (no closing day) while their latest tenancy goes on or ended by a move to
+    another Housing First apartment, and otherwise exited as of that
+    tenancy's move-out day, the day culling counts from. The one rule for
+    ``participant_update_from_tenancies`` and the cohort import's bulk write.
+    """
+    if latest.move_out is None or latest.exit_reason == ExitReason.OTHER_HF_APARTMENT:
+        return ParticipantStatus.HOUSED, None
+    return ParticipantStatus.EXITED, latest.move_out
+
+
+@transaction.atomic
+def participant_update_from_tenancies(*, participant: Participant, acting_user) -> bool:
+    """Bring an imported participant's case in line with their tenancies
+    (``participant_state_from_tenancies``): houses the person or closes their
+    case through the participants' services. Writes nothing when the case
     already says so; returns whether it changed.
     """
     participant.refresh_from_db(fields=["status", "version", "closed_on"])
     latest = participant.tenancies.order_by("-move_in", "-pk").first()
     if latest is None:
         return False
-    if latest.move_out is None or latest.exit_reason == ExitReason.OTHER_HF_APARTMENT:
+    status, closed_on = participant_state_from_tenancies(latest)
+    if status == ParticipantStatus.HOUSED:
         if participant.status == ParticipantStatus.HOUSED:
             return False
         participant_mark_housed(participant=participant, acting_user=acting_user, reopen=True)
         return True
-    if participant.status == ParticipantStatus.EXITED and participant.closed_on == latest.move_out:
+    if participant.status == ParticipantStatus.EXITED and participant.closed_on == closed_on:
         return False
-    participant_mark_exited(
-        participant=participant, acting_user=acting_user, closed_on=latest.move_out
-    )
+    participant_mark_exited(participant=participant, acting_user=acting_user, closed_on=closed_on)
     return True
 
 

@@ -638,20 +638,32 @@ def participant_mark_housed(
     participant.refresh_from_db(fields=["status", "version", "closed_on"])
     if participant.status == ParticipantStatus.HOUSED:
         return participant
-    allowed = {ParticipantStatus.APPROVED} | ({ParticipantStatus.EXITED} if reopen else set())
-    if participant.status not in allowed:
-        raise ValidationError(
-            gettext(
-                "Only a participant whose referral is approved can be housed; "
-                "%(name)s is “%(status)s”."
-            )
-            % {"name": participant, "status": participant.get_status_display()},
-            code="not_approved",
-        )
+    refusal = participant_housing_refusal(participant, reopen=reopen)
+    if refusal is not None:
+        raise refusal
     participant.status = ParticipantStatus.HOUSED
     participant.closed_on = None
     record_save(participant, acting_user=acting_user)
     return participant
+
+
+def participant_housing_refusal(
+    participant: Participant, *, reopen: bool = False
+) -> ValidationError | None:
+    """Why ``participant`` (not yet housed) cannot be housed, or None: only an
+    approved participant can, and with ``reopen`` an exited one. The rule of
+    ``participant_mark_housed``, which the cohort import's bulk write asks too.
+    """
+    allowed = {ParticipantStatus.APPROVED} | ({ParticipantStatus.EXITED} if reopen else set())
+    if participant.status in allowed:
+        return None
+    return ValidationError(
+        gettext(
+            "Only a participant whose referral is approved can be housed; %(name)s is “%(status)s”."
+        )
+        % {"name": participant, "status": participant.get_status_display()},
+        code="not_approved",
+    )
 
 
 @transaction.atomic
