@@ -17,7 +17,19 @@ Everything else is refused before any connection or file read and recorded in
 ``fetcher.refused``. User text reaches the templates only through Django's
 auto-escaping, so a name such as ``<img src=…>`` is text.
 
-Every PDF carries ``PDF_CREATOR`` as its Creator, which lets the walk in
+Every PDF is tagged for assistive technology: rendered as PDF/UA-1
+(``PDF_VARIANT``), so it has a structure tree (headings, tables with header
+cells, figures with their ``alt`` text as /Alt), ``/MarkInfo /Marked true``
+and ``/ViewerPreferences /DisplayDocTitle true``, borders and backgrounds
+marked as artifacts, the document language (``<html lang>``, or the active
+language when a template leaves it out) as /Lang, and the template's
+``<title>`` as the title in the document info and the XMP metadata. A
+template without a ``<title>`` is refused: a screen reader would announce the
+file name instead. ``tests/bostadforst/test_pdf_tagged.py`` opens real PDFs
+and checks all of this.
+
+Every PDF carries ``PDF_CREATOR`` as its Creator (and as its author unless the
+template names one with ``<meta name=author>``), which lets the walk in
 ``tests/bostadforst/test_exports.py`` tell a PDF made here from one made some
 other way; the same file checks that no other module imports WeasyPrint.
 
@@ -35,11 +47,19 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import SuspiciousFileOperation
+from django.utils import translation
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 BASE_URL = "https://bostadforst.invalid/"
 PDF_CREATOR = "Bostad först"
+# Tagged PDF with the metadata PDF/UA asks for; the app's fonts (DejaVu Sans,
+# embedded by WeasyPrint) and its data: URL images render under it unchanged.
+PDF_VARIANT = "pdf/ua-1"
+
+
+class UntitledDocument(ValueError):
+    """A PDF template without a ``<title>``, which PDF/UA requires."""
 
 
 class RefusedURL(ValueError):
@@ -94,12 +114,17 @@ class StaticOnlyFetcher(URLFetcher):
 
 
 def render_pdf(html: str, *, fetcher: StaticOnlyFetcher | None = None) -> bytes:
-    """The PDF of ``html``, fetching nothing but static files and ``data:``.
+    """The tagged PDF of ``html``, fetching nothing but static files and ``data:``.
 
     Pass a ``fetcher`` to see afterwards which URLs it refused.
     """
     document = HTML(
         string=html, base_url=BASE_URL, url_fetcher=fetcher or StaticOnlyFetcher()
-    ).render()
-    document.metadata.generator = PDF_CREATOR
-    return document.write_pdf()
+    ).render(pdf_variant=PDF_VARIANT)
+    metadata = document.metadata
+    if not (metadata.title or "").strip():
+        raise UntitledDocument("A PDF template needs a <title>: it is the document's title.")
+    metadata.lang = metadata.lang or translation.get_language() or settings.LANGUAGE_CODE
+    metadata.authors = metadata.authors or [PDF_CREATOR]
+    metadata.generator = PDF_CREATOR
+    return document.write_pdf(pdf_variant=PDF_VARIANT)

@@ -212,14 +212,21 @@ def headline(figures: dict) -> dict[str, int]:
 
 def report_context(*, report, figures: dict) -> dict[str, Any]:
     """Everything the PDF template (and the report page) shows for ``figures``."""
+    breakdowns = breakdown_tables(figures)
+    all_charts = figure_charts(figures)
     return {
         "report": report,
         "figures": figures,
         "headline": headline(figures),
         "summary": summary_table(figures),
-        "breakdowns": breakdown_tables(figures),
+        "breakdowns": breakdowns,
+        # Each breakdown's table with its chart, which the PDF shows together.
+        "breakdown_figures": [
+            {"table": t, "chart": all_charts["breakdowns"].get(t.key.removeprefix("breakdown-"))}
+            for t in breakdowns
+        ],
         "trend_table": trend_table(figures.get("trend") or []),
         "survival_table": survival_table(figures.get("survival") or []),
         "survival_yearly": survival_table(yearly(figures.get("survival") or [])),
-        "charts": figure_charts(figures),
+        "charts": all_charts,
     }

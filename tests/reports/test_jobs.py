@@ -485,7 +485,7 @@ def test_the_http_trap_catches_what_an_unrestricted_weasyprint_fetches(http_trap
 def test_the_fetcher_refuses_everything_but_static_files_and_data(http_trap):
     url, hits = http_trap
     html = (
-        f'<html><head><link rel="stylesheet" href="/static/reports/pdf.css">'
+        f'<html><head><title>t</title><link rel="stylesheet" href="/static/reports/pdf.css">'
         f'<link rel="attachment" href="file:///etc/passwd"></head><body>'
         f'<img src="{url}/pixel.png"><img src="file:///etc/passwd">'
         f'<a rel="attachment" href="file:///etc/hostname">x</a>'
