@@ -664,6 +664,9 @@ def _read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
     archive = _check_zip(data)
+    # A sheet without the <dimension> element Excel writes is parsed whole by
+    # openpyxl's constructor to size it, before the scan below can count its
+    # rows: the zip bounds above are what bound that time.
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheets = workbook.worksheets
