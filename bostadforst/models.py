@@ -275,20 +275,28 @@ def access_log_chain(entries: Iterable[AccessLogEntry], *, using: str) -> None:
     that is about to log ends in PostgreSQL's deadlock error (rare: both must
     write several records at once).
     """
+    previous = access_log_chain_head(using=using)
+    for entry in entries:
+        values = {name: getattr(entry, name) for name in AccessLogEntry.CHAINED_FIELDS}
+        entry.chain_hash = previous = access_log_hash(previous, values)
+
+
+def access_log_chain_head(*, using: str) -> str:
+    """The hash new rows chain to, with the lock that keeps it the last one
+    until this transaction ends (see ``access_log_chain``; call it inside the
+    transaction that inserts them). For writers of many rows that hash them
+    with ``access_log_hash`` themselves (``records.record_bulk_create``)."""
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ACCESS_LOG_CHAIN_LOCK])
     # The primary key's index answers this from its last entry.
-    previous = (
+    return (
         AccessLogEntry._base_manager.using(using)
         .order_by("-pk")
         .values_list("chain_hash", flat=True)
         .first()
     ) or ""
-    for entry in entries:
-        values = {name: getattr(entry, name) for name in AccessLogEntry.CHAINED_FIELDS}
-        entry.chain_hash = previous = access_log_hash(previous, values)
 
 
 class UserSession(models.Model):

@@ -15,6 +15,9 @@ version check of ``CaseModel.save`` (``UPDATE … WHERE version = n`` in the sam
 statement). The history row becomes the access-log row (``signals.py``), in
 the same transaction. Many-to-many parts of a record (a visit's staff and
 goals) are set here too, so that the history row holds them.
+``record_bulk_create`` gives many new records the same (history, log rows,
+many-to-many parts) in a few statements (the cohort import, demo data at
+municipal scale).
 
 Nothing else in the project sets simple-history's private attributes
 (``_history_user``, ``_change_reason``, ``skip_history_when_saving``); a
@@ -22,14 +25,25 @@ walking test checks it.
 """
 
 import contextlib
-from collections.abc import Iterable
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
+from django.db.models import F
 from django.http import Http404
+from django.utils import timezone
 
 from .access_log import access_log_entry
-from .models import AccessLogEntry, CaseModel
+from .models import (
+    AccessLogEntry,
+    CaseModel,
+    StaleObjectError,
+    access_log_chain_head,
+    access_log_hash,
+)
+from .roles import role_of
 
 # --- Read ---------------------------------------------------------------------------
 
@@ -120,6 +134,16 @@ def record_exported(request_or_user, obj: models.Model) -> None:
     _log(request_or_user, action=AccessLogEntry.Action.EXPORT, obj=obj, person_ids=_person_ids(obj))
 
 
+def record_exported_many(request_or_user, objs: Iterable[models.Model]) -> None:
+    """Log that a list left the system as a file (a caseload as CSV or .xlsx):
+    an export against every person each row shows, all in one INSERT."""
+    _write(
+        request_or_user,
+        AccessLogEntry.Action.EXPORT,
+        [(obj, person_id) for obj in objs for person_id in sorted(_person_ids(obj))],
+    )
+
+
 class RecordMixin:
     """A view about one record: ``get_object()`` goes through ``record_get``.
 
@@ -184,6 +208,273 @@ def record_save(
 
 
 @transaction.atomic
+def record_bulk_create(
+    model: type[CaseModel],
+    objs: Sequence[CaseModel],
+    *,
+    acting_user,
+    reason: str = "",
+    m2m: Sequence[dict[str, Iterable]] | None = None,
+    clean: bool = True,
+) -> list[CaseModel]:
+    """Create many new case records of one ``model`` as ``acting_user``, with
+    what ``record_save`` gives one: a history row each, an access-log row each
+    (chained like every other), and the many-to-many parts (``m2m``, one dict
+    per object, as in ``record_save``) in the records and in their history
+    rows. All in one transaction.
+
+    ``acting_user`` is a user, or a function giving the user who made each
+    object (demo data: a visit's author), for its history and log rows. Each
+    history and access-log row is dated at its record's ``created_at`` (now,
+    unless the caller sets when the record was made, as demo data of earlier
+    years does). ``clean=False`` only for callers that validated the rows
+    themselves: ``full_clean`` runs queries per row (overlaps), which a
+    generator of a million rows that are valid by construction cannot pay.
+
+    simple-history's signals, and so the access-log receiver, do not run for
+    bulk writes (PITFALLS 4), and Django's ``bulk_create`` spends most of its
+    time preparing each value of each row; so the rows are written here as
+    plain INSERTs of prepared values, several hundred rows a statement.
+    """
+    objs = list(objs)
+    if m2m is not None and len(m2m) != len(objs):
+        raise ValueError("m2m needs one dict per object")
+    if not objs:
+        return objs
+    if clean:
+        for obj in objs:
+            obj.full_clean()
+    using = router.db_for_write(model)
+    connection = connections[using]
+    users = [acting_user(obj) if callable(acting_user) else acting_user for obj in objs]
+
+    # The records themselves.
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = [_prepared(obj, fields, connection) for obj in objs]
+    ids = _insert(model, [f.column for f in fields], rows, connection)
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = using
+
+    # Their history rows: the same prepared values, who, when and why.
+    history_model = model.history.model
+    tracked = {f.attname for f in history_model.tracked_fields}
+    positions = [i for i, f in enumerate(fields) if f.attname in tracked]
+    history_fields = [fields[i] for i in positions]
+    pk_field = model._meta.pk
+    if pk_field.attname in tracked:
+        history_fields.insert(0, pk_field)
+    to_db = _datetime_to_db(connection)
+    history_rows = []
+    for obj, row, user in zip(objs, rows, users, strict=True):
+        values = [row[i] for i in positions]
+        if pk_field.attname in tracked:
+            values.insert(0, obj.pk)
+        history_rows.append(
+            (
+                *values,
+                to_db(obj.created_at),
+                reason or None,
+                "+",
+                getattr(user, "pk", None),
+            )
+        )
+    history_columns = [f.column for f in history_fields] + [
+        "history_date",
+        "history_change_reason",
+        "history_type",
+        "history_user_id",
+    ]
+    history_ids = _insert(history_model, history_columns, history_rows, connection)
+    if m2m is not None:
+        _bulk_m2m(model, objs, history_model, history_ids, m2m, connection)
+
+    # One access-log row each, chained after the last row.
+    previous = access_log_chain_head(using=using)
+    label = model._meta.label
+    log_rows = []
+    for obj, user in zip(objs, users, strict=True):
+        authenticated = getattr(user, "is_authenticated", False)
+        values = {
+            "at": obj.created_at,
+            "user_id": user.pk if authenticated else None,
+            "username": user.get_username() if authenticated else "",
+            "role": _role_value(user) if authenticated else "",
+            "action": AccessLogEntry.Action.CREATE.value,
+            "model": label,
+            "object_id": str(obj.pk),
+            "person_id": obj.participant_pk(),
+            "view_name": "",
+            "ip": None,
+        }
+        previous = access_log_hash(previous, values)
+        values["at"] = to_db(obj.created_at)
+        log_rows.append((*values.values(), previous))
+    columns = [AccessLogEntry._meta.get_field(name).column for name in values] + ["chain_hash"]
+    _insert(AccessLogEntry, columns, log_rows, connection, returning=False)
+    return objs
+
+
+def _prepared(obj: models.Model, fields, connection) -> tuple:
+    """The database values of a new row, as ``Model.save`` would write them."""
+    to_db = _datetime_to_db(connection)
+    values = []
+    for field in fields:
+        if field.is_relation:
+            # A parent assigned before it was saved: take its id now.
+            value = getattr(obj, field.attname)
+            if value is None and field.is_cached(obj):
+                parent = field.get_cached_value(obj)
+                if parent is not None:
+                    # Not setattr: that would drop the cached parent, which the
+                    # history and log rows still read (``participant_pk``).
+                    value = obj.__dict__[field.attname] = parent.pk
+            values.append(value)
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            values.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+        else:
+            value = getattr(obj, field.attname)
+            if value is None or isinstance(value, (str, int)):
+                pass
+            elif isinstance(value, datetime.datetime) and timezone.is_aware(value):
+                value = to_db(value)
+            else:
+                value = field.get_db_prep_save(value, connection)
+            values.append(value)
+    return tuple(values)
+
+
+def _datetime_to_db(connection):
+    """An aware datetime as the backend stores it: SQLite as UTC text (what
+    ``adapt_datetimefield_value`` gives, without its per-value checks);
+    PostgreSQL takes it as it is."""
+    if connection.vendor == "sqlite":
+        return lambda value: value.astimezone(datetime.UTC).replace(tzinfo=None).isoformat(" ")
+    return lambda value: value
+
+
+def _insert(model, columns: list[str], rows: list[tuple], connection, *, returning=True):
+    """INSERT ``rows`` into ``model``'s table in statements of many rows; the
+    new ids in the order of ``rows`` (both databases return a multi-row
+    INSERT's rows in order, which Django's ``bulk_create`` relies on too)."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = quote(model._meta.pk.column)
+    names = ", ".join(quote(c) for c in columns)
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    # SQLite allows 32,766 parameters a statement, PostgreSQL 65,535.
+    per_statement = max(1, min(1000, 32_000 // len(columns)))
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))}"
+            params = [value for row in chunk for value in row]
+            if returning:
+                cursor.execute(f"{sql} RETURNING {pk}", params)
+                ids.extend(row[0] for row in cursor.fetchall())
+            else:
+                cursor.execute(sql, params)
+    return ids
+
+
+def _bulk_m2m(model, objs, history_model, history_ids, values, connection) -> None:
+    """The many-to-many rows of newly created ``objs`` and their snapshots in
+    the history rows ``history_ids`` (one each, in the same order)."""
+    snapshotted = {f.name for f in getattr(history_model, "_history_m2m_fields", ())}
+    for name in sorted({name for value in values for name in value}):
+        field = model._meta.get_field(name)
+        through = field.remote_field.through
+        own = through._meta.get_field(field.m2m_field_name()).column
+        other = through._meta.get_field(field.m2m_reverse_field_name()).column
+        pairs = [
+            (obj.pk, getattr(item, "pk", item), history_id)
+            for obj, value, history_id in zip(objs, values, history_ids, strict=True)
+            for item in value.get(name, ())
+        ]
+        if not pairs:
+            continue
+        through_ids = _insert(through, [own, other], [p[:2] for p in pairs], connection)
+        if name not in snapshotted:
+            continue
+        snapshot_model = getattr(history_model, name).model
+        _insert(
+            snapshot_model,
+            [through._meta.pk.column, own, other, "history_id"],
+            [(pk, *pair) for pk, pair in zip(through_ids, pairs, strict=True)],
+            connection,
+            returning=False,
+        )
+
+
+@transaction.atomic
+def record_bulk_update(
+    model: type[CaseModel],
+    objs: Sequence[CaseModel],
+    fields: Sequence[str],
+    *,
+    acting_user,
+    reason: str = "",
+    batch_size: int = 2000,
+) -> list[CaseModel]:
+    """Save the changed ``fields`` of many case records of one ``model`` as
+    ``acting_user``, with what ``record_save`` gives one: the version check,
+    a history row each naming the user (and ``reason``) and an access-log row
+    each; all in one transaction, in a few statements per ``batch_size``
+    records whatever their number.
+
+    Each object's ``version`` is the version its caller read: when someone
+    else saved one of them since, ``StaleObjectError`` names it and nothing
+    is changed. The caller validated the objects (as for ``record_bulk_create``
+    with ``clean=False``).
+    """
+    objs = list(objs)
+    fields = [name for name in fields if name not in ("version", "updated_at")]
+    history = model.history
+    for start in range(0, len(objs), batch_size):
+        chunk = objs[start : start + batch_size]
+        _claim_versions(model, chunk)
+        now = timezone.now()
+        for obj in chunk:
+            obj.updated_at = now  # bulk_update skips auto_now
+            obj._history_date = now
+            obj._history_user = acting_user
+        model._base_manager.bulk_update(chunk, [*fields, "updated_at"])
+        history.bulk_history_create(chunk, update=True, default_change_reason=reason)
+        AccessLogEntry.objects.bulk_create(
+            access_log_entry(
+                action=AccessLogEntry.Action.UPDATE,
+                user=acting_user,
+                obj=obj,
+                person_id=obj.participant_pk(),
+            )
+            for obj in chunk
+        )
+    return objs
+
+
+def _claim_versions(model: type[CaseModel], objs: Sequence[CaseModel]) -> None:
+    """``CaseModel.save``'s check for many rows: ``UPDATE … SET version =
+    version + 1 WHERE pk IN (…) AND version = n``, one statement per version
+    read (the rows then stay locked until the transaction ends). Fewer rows
+    matched than given means someone saved one of them since."""
+    by_version: dict[int, list[CaseModel]] = defaultdict(list)
+    for obj in objs:
+        by_version[obj.version].append(obj)
+    for version, group in by_version.items():
+        pks = [obj.pk for obj in group]
+        matched = model._base_manager.filter(pk__in=pks, version=version).update(
+            version=F("version") + 1
+        )
+        if matched != len(group):
+            now = dict(model._base_manager.filter(pk__in=pks).values_list("pk", "version"))
+            raise StaleObjectError(next(obj for obj in group if now.get(obj.pk) != version + 1))
+        for obj in group:
+            obj.version = version + 1
+
+
+@transaction.atomic
 def record_delete(instance: CaseModel, *, acting_user) -> None:
     """Delete a case record; the history row names ``acting_user``."""
     instance._history_user = acting_user
@@ -215,3 +506,8 @@ def _snapshot_m2m(instance: CaseModel) -> None:
                 *columns
             )
         )
+
+
+def _role_value(user) -> str:
+    role = role_of(user)
+    return role.value if role else ""

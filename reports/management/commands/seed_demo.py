@@ -1,18 +1,24 @@
-"""python manage.py seed_demo [--password PW]: fictional demo data.
+"""python manage.py seed_demo [--password PW] [--participants N [--seed S]]:
+fictional demo data.
 
 Composed here, at the top of the app layering, because it needs every app.
 Each app seeds its own part (``<app>/demo.py``); every part is idempotent.
+With ``--participants N`` the small caseload is replaced by a generated one of
+N people with three years of records (``reports/scale.py``), into an empty
+caseload, reproducible with ``--seed``.
 """
 
 import importlib
 import secrets
+import time
 
 import environ
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from bostadforst.demo import DEMO_USERS, seed_users
 from bostadforst.models import User
+from participants.models import Participant
 
 # In dependency order; each module has ``seed(*, users: dict) -> None``.
 APP_SEEDERS = ["participants.demo", "housing.demo", "support.demo", "reports.demo"]
@@ -23,6 +29,33 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", help="Password for every demo user.")
+        parser.add_argument(
+            "--participants",
+            type=int,
+            help="Generate a caseload of this many people (three years of records) "
+            "instead of the small demo caseload; needs an empty caseload.",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=1, help="Random seed of --participants (default 1)."
+        )
+
+    def _scale(self, *, users, participants: int, seed: int) -> None:
+        from tqdm import tqdm
+
+        from reports.scale import scale_seed
+
+        started = time.monotonic()
+        with tqdm(
+            total=participants, unit="people", file=self.stderr, disable=None
+        ) as bar:  # disable=None: a bar only on a terminal
+            counts = scale_seed(
+                participants=participants, seed=seed, users=users, progress=bar.update
+            )
+        self.stdout.write(
+            f"Generated {counts['participants']:,} people, {counts['visits']:,} visits, "
+            f"{counts['rows']:,} records (each with its history and access-log row) "
+            f"in {time.monotonic() - started:.0f} s."
+        )
 
     def handle(self, *args, **options):
         given = options["password"]
@@ -36,9 +69,19 @@ class Command(BaseCommand):
         missing = (
             len(DEMO_USERS) - User.objects.filter(username__in=[u[0] for u in DEMO_USERS]).count()
         )
+        scale = options["participants"]
+        if scale is not None and scale < 1:
+            raise CommandError("--participants must be at least 1.")
+        if scale and Participant.objects.exists():
+            raise CommandError(
+                "--participants needs an empty caseload: use a new database "
+                "(the existing people are left alone)."
+            )
         with transaction.atomic():
             users = seed_users(password=password, reset_passwords=not generated)
-            for module_name in APP_SEEDERS:
+            if scale:
+                self._scale(users=users, participants=scale, seed=options["seed"])
+            for module_name in [] if scale else APP_SEEDERS:
                 try:
                     module = importlib.import_module(module_name)
                 except ModuleNotFoundError as exc:
