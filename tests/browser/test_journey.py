@@ -263,6 +263,7 @@ def test_from_referral_to_the_board_report(
         "80,0\u00a0%",
         "Målet 80\u00a0% är uppnått",
         "4 av 5",
+        "66,7\u00a0%",  # with the deceased counted: 4 of 6
         "Siffror",
         "Uppdelningar",
         "Definitioner",
