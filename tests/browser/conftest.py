@@ -32,7 +32,7 @@ def browser():
     if executable is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI needs Debian's chromium (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
+        pytest.skip("chromium is not installed (apt-get install chromium); no browser tests")
     sync_api = pytest.importorskip("playwright.sync_api")
     # While Playwright runs, its event loop lives in this thread, and Django
     # would refuse database use as if from async code. Allowed only while the
