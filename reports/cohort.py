@@ -1,11 +1,14 @@
-"""Importing a cohort from a municipality's spreadsheet (CSV), all or nothing.
+"""Importing a cohort from a municipality's spreadsheet, all or nothing.
 
-Columns (UTF-8, header row): ``participant_id`` (the municipality's own
+The file is an Excel workbook (.xlsx) or a CSV as Excel writes it (``,`` or
+``;``; UTF-8, UTF-8 with BOM or Windows-1252): ``reports/sheets.py`` reads
+it. Columns (a header row, as English codes or Swedish labels):
+``participant_id`` (the municipality's own
 reference, stored as ``Participant.external_ref``; several rows with the same
 reference are that person's successive tenancies), ``personnummer``
 (optional), ``move_in``, ``move_out`` (empty while housed), ``exit_reason``
 (empty while housed), ``landlord`` (created if unknown), ``contract_type``
-(``first_hand`` or ``social``), ``takeover`` (optional) and ``address``
+(``first_hand`` or ``social``, or the Swedish labels), ``takeover`` (optional) and ``address``
 (optional: without it each tenancy gets its own apartment named after the
 reference and the move-in day).
 
@@ -14,62 +17,55 @@ line number (the header is line 1). A tenancy is identified by (reference,
 move-in day), so importing the same file again changes nothing, and a
 corrected file updates what changed.
 
-This module reads the file; the lower apps' services write it, one row at a
-time through ``record_save`` (change history and the access log see every
-row): ``participant_create_imported``, ``landlord_create``,
-``apartment_create``, ``tenancy_import`` (the tenancy's own validation, so
-overlaps are refused by the rule and message ``tenancy_assign`` meets) and
-``participant_update_from_tenancies``, which houses the person or closes the
-case through ``participant_mark_exited`` as of the last move-out day, the day
-culling (gallring) counts from.
+This module reads the file; ``reports/cohort_write.py`` writes it as a
+whole, in a few statements through the write path's bulk functions (change
+history and the access log see every record), with the housing app's
+overlap rule and messages and the participant's case derived as
+``participant_update_from_tenancies`` derives it: housed, or closed as of the
+last move-out day, the day culling (gallring) counts from.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from bostadforst.records import record_save
-from housing.models import Apartment, ContractType, ExitReason, Landlord
-from housing.services import (
-    apartment_create,
-    landlord_create,
-    participant_update_from_tenancies,
-    tenancy_import,
+from housing.models import ContractType, ExitReason
+
+from .cohort_write import cohort_write
+from .sheets import (
+    MAX_ROWS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    RowError,
+    SheetError,
+    choice_codes,
+    choice_key,
+    read_table,
 )
-from participants.models import Participant
-from participants.services import participant_create_imported
 
-REQUIRED_COLUMNS = ("participant_id", "move_in", "landlord", "contract_type")
-OPTIONAL_COLUMNS = ("personnummer", "move_out", "exit_reason", "takeover", "address")
-MAX_ROWS = 100_000
+__all__ = [
+    "MAX_ROWS",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "CohortRow",
+    "ImportResult",
+    "RowError",
+    "cohort_import",
+    "parse",
+]
+# How often the reading reports progress: a call per row would cost more
+# than the row.
+PROGRESS_EVERY = 500
 
-
-@dataclass(frozen=True)
-class RowError:
-    """A problem on one line of the file (the header is line 1); ``sheet``
-    names the workbook sheet when the file is an .xlsx."""
-
-    line: int
-    message: str
-    sheet: str = ""
-
-    def __str__(self) -> str:
-        if self.sheet:
-            return _("Sheet %(sheet)s, line %(line)s: %(message)s") % {
-                "sheet": self.sheet,
-                "line": self.line,
-                "message": self.message,
-            }
-        return _("Line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
+# progress(stage, done, total): stage "check" while reading, "write" while writing.
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass
@@ -128,14 +124,21 @@ class _Rollback(Exception):
     """Raised inside the import transaction to undo a preview."""
 
 
-def _date(value: str, column: str, errors: list[str]) -> date | None:
+def _date(value: str | date, column: str, errors: list[str]) -> date | None:
+    """A date cell, or text in the form YYYY-MM-DD (also with the midnight
+    time Excel adds when it writes a date-time as text)."""
+    if isinstance(value, date):
+        return value
     value = value.strip()
     if not value:
         return None
+    day = value
+    for midnight in (" 00:00:00", " 00:00", "T00:00:00"):
+        day = day.removesuffix(midnight)
     try:
-        if len(value) != 10:  # fromisoformat also takes 20240101 and week dates
+        if len(day) != 10:  # fromisoformat also takes 20240101 and week dates
             raise ValueError(value)
-        return date.fromisoformat(value)
+        return date.fromisoformat(day)
     except ValueError:
         errors.append(
             _("%(column)s “%(value)s” is not a date in the form YYYY-MM-DD.")
@@ -144,99 +147,114 @@ def _date(value: str, column: str, errors: list[str]) -> date | None:
         return None
 
 
-def parse(text: str) -> tuple[list[CohortRow], list[RowError]]:
-    """Parse and check every row on its own and across rows; no database writes.
+def _text(value: str | date) -> str:
+    return value.isoformat() if isinstance(value, date) else value.strip()
 
-    Overlapping tenancies are not checked here: writing the rows (``_write``)
-    meets the housing app's rule, for rows of the file and rows already held.
+
+def parse(
+    *, data: bytes, filename: str, progress: Progress | None = None
+) -> tuple[list[CohortRow], list[RowError], str]:
+    """Read and check every row on its own and across rows; no database writes.
+
+    Returns the good rows, the errors (by line) and a description of the
+    file's format. Overlapping tenancies are not checked here: writing the
+    rows (``_write``) meets the housing app's rule, for rows of the file and
+    rows already held.
     """
+    report = progress or _no_progress
+    try:
+        table = read_table(data=data, filename=filename)
+    except SheetError as exc:
+        return [], list(exc.errors), exc.source
+    errors: list[RowError] = []
+    rows: list[CohortRow] = []
+    read = 0
+    # The accepted spellings, looked up once per import rather than per row.
+    reasons, contracts = choice_codes(ExitReason), choice_codes(ContractType)
+    report("check", 0, table.estimate)
+    try:
+        for row in table.rows:
+            read += 1
+            if read % PROGRESS_EVERY == 0:
+                report("check", read, table.estimate)
+            problems = list(row.problems)
+            parsed = None if problems else _parse_row(row.cells, problems, reasons, contracts)
+            if problems:
+                errors.extend(RowError(row.line, p, table.sheet) for p in problems)
+            elif parsed is not None:
+                rows.append(CohortRow(row.line, *parsed))
+    except SheetError as exc:
+        errors.extend(exc.errors)
+    report("check", read, read)
+    errors.extend(_cross_row_errors(rows))
+    if table.sheet:
+        errors = [e if e.sheet else replace(e, sheet=table.sheet) for e in errors]
+    return rows, sorted(errors, key=lambda e: e.line), table.source
+
+
+def _parse_row(
+    cells: dict, problems: list[str], reasons: dict[str, str], contracts: dict[str, str]
+) -> tuple | None:
+    """The row's values in ``CohortRow``'s order after the line, or None
+    with the reasons in ``problems``. ``reasons`` and ``contracts`` map the
+    accepted spellings to codes (``choice_codes``)."""
     from participants.personnummer import normalise
 
-    errors: list[RowError] = []
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [c for c in header if c and c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if missing:
-        errors.append(RowError(1, _("Missing columns: %(cols)s.") % {"cols": ", ".join(missing)}))
-    if unknown:
-        errors.append(RowError(1, _("Unknown columns: %(cols)s.") % {"cols": ", ".join(unknown)}))
-    if errors:
-        return [], errors
-
-    rows: list[CohortRow] = []
-    for index, raw in enumerate(reader, start=2):
-        if index > MAX_ROWS + 1:
-            errors.append(RowError(index, _("Too many rows (at most %(n)s).") % {"n": MAX_ROWS}))
-            break
-        if None in raw:  # more cells than columns
-            errors.append(RowError(index, _("More cells than columns.")))
-            continue
-        cells = {key: (raw.get(key) or "").strip() for key in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
-        get = cells.__getitem__
-        if not any(cells.values()):
-            continue  # blank line
-        problems: list[str] = []
-        ref = get("participant_id")
-        if not ref:
-            problems.append(_("participant_id is empty."))
-        elif len(ref) > 50:
-            problems.append(_("participant_id is longer than 50 characters."))
-        pnr = None
-        if get("personnummer"):
-            try:
-                pnr = normalise(get("personnummer"))
-            except ValidationError as exc:
-                problems.append(_("personnummer: %(error)s") % {"error": " ".join(exc.messages)})
-        move_in = _date(get("move_in"), "move_in", problems)
-        if move_in is None and not get("move_in"):
-            problems.append(_("move_in is empty."))
-        move_out = _date(get("move_out"), "move_out", problems)
-        takeover = _date(get("takeover"), "takeover", problems)
-        reason = get("exit_reason")
-        if reason and reason not in ExitReason.values:
-            problems.append(
-                _("exit_reason “%(value)s” is not one of: %(codes)s.")
-                % {"value": reason[:30], "codes": ", ".join(ExitReason.values)}
-            )
-        if get("move_out") and not reason:
-            problems.append(_("A row with move_out needs an exit_reason."))
-        if reason and not get("move_out"):
-            problems.append(_("A row with an exit_reason needs a move_out date."))
-        if move_in and move_out and move_out <= move_in:
-            problems.append(_("move_out must be after move_in."))
-        contract = get("contract_type")
-        if contract not in ContractType.values:
-            problems.append(
-                _("contract_type “%(value)s” is not one of: %(codes)s.")
-                % {"value": contract[:30], "codes": ", ".join(ContractType.values)}
-            )
-        if takeover:
-            if contract != ContractType.SOCIAL:
-                problems.append(_("A takeover date needs a social contract."))
-            if move_in and takeover < move_in:
-                problems.append(_("takeover is before move_in."))
-            if move_out and takeover >= move_out:
-                problems.append(_("takeover is on or after move_out."))
-        landlord = get("landlord")
-        if not landlord:
-            problems.append(_("landlord is empty."))
-        elif len(landlord) > 200:
-            problems.append(_("landlord is longer than 200 characters."))
-        address = get("address")
-        if len(address) > 200:
-            problems.append(_("address is longer than 200 characters."))
-        if problems:
-            errors.extend(RowError(index, p) for p in problems)
-            continue
-        rows.append(
-            CohortRow(
-                index, ref, pnr, move_in, move_out, reason, landlord, contract, takeover, address
-            )
+    ref = _text(cells["participant_id"])
+    if not ref:
+        problems.append(_("participant_id is empty."))
+    elif len(ref) > 50:
+        problems.append(_("participant_id is longer than 50 characters."))
+    pnr = None
+    if _text(cells["personnummer"]):
+        try:
+            pnr = normalise(_text(cells["personnummer"]))
+        except ValidationError as exc:
+            problems.append(_("personnummer: %(error)s") % {"error": " ".join(exc.messages)})
+    move_in = _date(cells["move_in"], "move_in", problems)
+    if move_in is None and not _text(cells["move_in"]):
+        problems.append(_("move_in is empty."))
+    move_out = _date(cells["move_out"], "move_out", problems)
+    takeover = _date(cells["takeover"], "takeover", problems)
+    reason_text = _text(cells["exit_reason"])
+    reason = reasons.get(choice_key(reason_text), "") if reason_text else ""
+    if reason_text and not reason:
+        problems.append(
+            _("exit_reason “%(value)s” is not one of: %(codes)s.")
+            % {"value": reason_text[:30], "codes": ", ".join(ExitReason.values)}
         )
-    errors.extend(_cross_row_errors(rows))
-    return rows, sorted(errors, key=lambda e: e.line)
+    has_move_out = bool(_text(cells["move_out"]))
+    if has_move_out and not reason_text:
+        problems.append(_("A row with move_out needs an exit_reason."))
+    if reason_text and not has_move_out:
+        problems.append(_("A row with an exit_reason needs a move_out date."))
+    if move_in and move_out and move_out <= move_in:
+        problems.append(_("move_out must be after move_in."))
+    contract_text = _text(cells["contract_type"])
+    contract = contracts.get(choice_key(contract_text), "")
+    if not contract:
+        problems.append(
+            _("contract_type “%(value)s” is not one of: %(codes)s.")
+            % {"value": contract_text[:30], "codes": ", ".join(ContractType.values)}
+        )
+    if takeover:
+        if contract != ContractType.SOCIAL:
+            problems.append(_("A takeover date needs a social contract."))
+        if move_in and takeover < move_in:
+            problems.append(_("takeover is before move_in."))
+        if move_out and takeover >= move_out:
+            problems.append(_("takeover is on or after move_out."))
+    landlord = _text(cells["landlord"])
+    if not landlord:
+        problems.append(_("landlord is empty."))
+    elif len(landlord) > 200:
+        problems.append(_("landlord is longer than 200 characters."))
+    address = _text(cells["address"])
+    if len(address) > 200:
+        problems.append(_("address is longer than 200 characters."))
+    if problems:
+        return None
+    return ref, pnr, move_in, move_out, reason, landlord, contract, takeover, address
 
 
 def _cross_row_errors(rows: list[CohortRow]) -> list[RowError]:
@@ -287,9 +305,6 @@ def _messages(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-Progress = Callable[[str, int, int | None], None]
-
-
 def cohort_import(
     *,
     data: bytes,
@@ -311,13 +326,9 @@ def cohort_import(
     are written (``total`` is None while unknown).
     """
     report = progress or _no_progress
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    rows, errors = parse(text)
-    report("check", len(rows), len(rows))
-    result = ImportResult(rows=len(rows), errors=errors, source=_("CSV"))
+    rows, errors, source = parse(data=data, filename=filename, progress=report)
+    sheet = next((e.sheet for e in errors if e.sheet), "")
+    result = ImportResult(rows=len(rows), errors=errors, source=source)
     bad_lines = {e.line for e in errors}
     rows = [row for row in rows if row.line not in bad_lines]
     if not rows:
@@ -325,157 +336,24 @@ def cohort_import(
     report("write", 0, len(rows))
     try:
         with transaction.atomic():
-            _write(rows, result, acting_user)
+            cohort_write(rows, result, acting_user=acting_user, progress=report)
             result.errors.sort(key=lambda e: e.line)
             if result.errors or not commit:
                 raise _Rollback
     except _Rollback:
         report("write", len(rows), len(rows))
+        _name_sheet(result, sheet)
         return result
     report("write", len(rows), len(rows))
     result.committed = True
     return result
 
 
+def _name_sheet(result: ImportResult, sheet: str) -> None:
+    """Errors from writing carry the line only; a workbook's name their sheet."""
+    if sheet:
+        result.errors = [e if e.sheet else replace(e, sheet=sheet) for e in result.errors]
+
+
 def _no_progress(stage: str, done: int, total: int | None) -> None:
     pass
-
-
-def _write(rows: list[CohortRow], result: ImportResult, acting_user) -> None:
-    by_ref: dict[str, list[CohortRow]] = defaultdict(list)
-    for row in rows:
-        by_ref[row.ref].append(row)
-    for own in by_ref.values():
-        own.sort(key=lambda r: r.move_in)
-    created: set[str] = set()
-    updated: set[str] = set()
-    participants = _write_participants(by_ref, result, created, updated, acting_user)
-    landlords = {landlord.name: landlord for landlord in Landlord.objects.all()}
-    apartments: dict[tuple[int, str], Apartment] = {}
-    failed: set[str] = set()
-    # Oldest move-in first, across people: a row is checked against the
-    # tenancies already held, and every tenancy that starts earlier then holds
-    # the file's values (an earlier tenant's corrected move-out day frees the
-    # apartment). One that starts later overlaps the row or not whatever its
-    # end, the value a corrected file changes (only a file that also moves it
-    # to another apartment can meet its old one here).
-    for row in sorted(rows, key=lambda r: (r.move_in, r.line)):
-        participant = participants.get(row.ref)
-        if participant is None:
-            continue
-        try:
-            apartment = _apartment(row, landlords, apartments, result, acting_user)
-            _tenancy, outcome = tenancy_import(
-                participant=participant,
-                apartment=apartment,
-                contract_type=row.contract_type,
-                move_in=row.move_in,
-                move_out=row.move_out,
-                exit_reason=row.exit_reason,
-                takeover=row.takeover,
-                acting_user=acting_user,
-            )
-        except ValidationError as exc:
-            result.errors.append(RowError(row.line, _messages(exc)))
-            failed.add(row.ref)
-            continue
-        except IntegrityError:
-            # Only a race gets here (the validation above checks the same
-            # rule); the service's savepoint keeps the import's transaction.
-            result.errors.append(
-                RowError(
-                    row.line,
-                    _("The tenancy conflicts with an existing one (overlapping period)."),
-                )
-            )
-            failed.add(row.ref)
-            continue
-        if outcome == "created":
-            result.tenancies_created += 1
-        elif outcome == "updated":
-            result.tenancies_updated += 1
-        else:
-            result.tenancies_unchanged += 1
-    for ref, participant in participants.items():
-        if ref in failed:
-            continue  # the import rolls back; the case would follow a partial record
-        try:
-            changed = participant_update_from_tenancies(
-                participant=participant, acting_user=acting_user
-            )
-        except ValidationError as exc:
-            result.errors.append(RowError(by_ref[ref][0].line, _messages(exc)))
-            continue
-        if changed and ref not in created:
-            updated.add(ref)
-    result.participants_updated = len(updated)
-
-
-def _write_participants(
-    by_ref: dict[str, list[CohortRow]],
-    result: ImportResult,
-    created: set[str],
-    updated: set[str],
-    acting_user,
-) -> dict[str, Participant]:
-    """The participant of each reference, created or with a personnummer
-    filled in (the references go into ``created`` / ``updated``)."""
-    existing = {
-        p.external_ref: p for p in Participant.objects.filter(external_ref__in=list(by_ref))
-    }
-    found: dict[str, Participant] = {}
-    for ref, own in by_ref.items():
-        first_line = own[0].line
-        pnr = next((r.personnummer for r in own if r.personnummer), None)
-        participant = existing.get(ref)
-        try:
-            if participant is None:
-                if pnr and Participant.objects.filter(personnummer=pnr).exists():
-                    result.errors.append(
-                        RowError(
-                            first_line,
-                            _("The personnummer belongs to a participant with another reference."),
-                        )
-                    )
-                    continue
-                participant = participant_create_imported(
-                    external_ref=ref, personnummer=pnr, acting_user=acting_user
-                )
-                result.participants_created += 1
-                created.add(ref)
-            elif pnr and participant.personnummer and participant.personnummer != pnr:
-                result.errors.append(
-                    RowError(
-                        first_line, _("%(ref)s already has another personnummer.") % {"ref": ref}
-                    )
-                )
-                continue
-            elif pnr and not participant.personnummer:
-                participant.personnummer = pnr
-                record_save(participant, acting_user=acting_user)
-                updated.add(ref)
-        except ValidationError as exc:
-            result.errors.append(RowError(first_line, _messages(exc)))
-            continue
-        found[ref] = participant
-    return found
-
-
-def _apartment(row, landlords, apartments, result, acting_user) -> Apartment:
-    """The row's apartment (created with its landlord when unknown)."""
-    landlord = landlords.get(row.landlord)
-    if landlord is None:
-        landlord = landlord_create(name=row.landlord, acting_user=acting_user)
-        landlords[row.landlord] = landlord
-        result.landlords_created += 1
-    address = row.address or f"{row.ref} ({row.move_in:%Y-%m-%d})"
-    key = (landlord.pk, address)
-    if key not in apartments:
-        apartment = Apartment.objects.filter(landlord=landlord, address=address).first()
-        if apartment is None:
-            apartment = apartment_create(
-                landlord=landlord, address=address, acting_user=acting_user
-            )
-            result.apartments_created += 1
-        apartments[key] = apartment
-    return apartments[key]

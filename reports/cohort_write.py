@@ -1,0 +1,552 @@
+"""The write side of the cohort import: a whole checked file in a few statements.
+
+``cohort_write(rows, result, acting_user=…, progress=…)`` runs inside
+``reports.cohort.cohort_import``'s transaction with the rows that passed
+``parse``. It
+
+1. loads what the database holds for the file, in a few queries whatever the
+   file's size (participants by reference and by personnummer, landlords by
+   name, apartments by address, and every tenancy of those participants and
+   apartments);
+2. works out in memory what to create, what to update and what is unchanged,
+   and checks the whole set: each person's personnummer; each tenancy's own
+   rules (``Tenancy.clean_row``) and the rule against double letting for the
+   file's rows together with the rows held (``housing.models.periods_overlap``,
+   with the messages of ``Tenancy.clean``); each person's case from their
+   tenancies (``participant_state_from_tenancies``, refused as
+   ``participant_mark_housed`` refuses it);
+3. when nothing is wrong, writes through the write path's bulk functions
+   (``bostadforst.records.record_bulk_create`` / ``record_bulk_update``):
+   change history naming the importing user and the reason, the version check
+   on every update, and an access-log row for every record written.
+
+Every problem is reported with its line, and then nothing is written. A
+tenancy is identified by (reference, move-in day): an unchanged row writes
+nothing, so the same file again changes nothing, and a corrected file updates
+what changed.
+
+The check runs in ``move_in`` order over the file: a row is checked against
+the tenancies held that the file leaves alone and the file's rows accepted
+before it, so a clash between two rows of the file is reported at the one
+that starts later, and a clash with a row held at the row of the file.
+
+On PostgreSQL the exclusion constraints still guard against a save made
+meanwhile by someone else (the check reads before it writes): the write is
+then planned once more from what is held now, which names the clash and its
+line like any other.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from bostadforst.models import StaleObjectError
+from bostadforst.records import record_bulk_create, record_bulk_update
+from bostadforst.versioning import stale_error
+from housing.models import Apartment, Landlord, Tenancy, periods_overlap
+from housing.services import IMPORTED_TENANCY_FIELDS, participant_state_from_tenancies
+from participants.models import Participant, ParticipantStatus
+from participants.services import participant_housing_refusal
+
+if TYPE_CHECKING:
+    from .cohort import CohortRow, ImportResult, RowError
+
+# Ids and keys per ``IN (…)`` list: well below SQLite's 32,766 variables, and
+# few statements for PostgreSQL.
+LOOKUP_CHUNK = 5000
+# Records per INSERT/UPDATE batch of the write path's bulk functions.
+WRITE_BATCH = 2000
+
+PARTICIPANT_FIELDS = ("personnummer", "status", "closed_on")
+
+
+def _reason() -> str:
+    """Why the records changed, on their history rows."""
+    return pgettext("history change reason", "Cohort import")
+
+
+def cohort_write(
+    rows: list[CohortRow],
+    result: ImportResult,
+    *,
+    acting_user,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> None:
+    """Write the checked ``rows`` (see the module docstring), or add to
+    ``result.errors`` every row that cannot be written and write nothing."""
+    for attempt in (1, 2):
+        plan = _Plan(rows)
+        plan.count_into(result)
+        if plan.errors:
+            result.errors.extend(plan.errors)
+            return
+        try:
+            with transaction.atomic():
+                plan.write(acting_user, progress)
+        except (IntegrityError, StaleObjectError) as exc:
+            if attempt == 1:
+                # Someone saved a tenancy, person or landlord in between:
+                # plan again from what is held now, which then names it.
+                continue
+            result.errors.append(plan.error_for(exc))
+        return
+
+
+def _chunks(items: Iterable) -> Iterator[list]:
+    items = list(items)
+    for start in range(0, len(items), LOOKUP_CHUNK):
+        yield items[start : start + LOOKUP_CHUNK]
+
+
+def _messages(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _row_error(line: int, message: str) -> RowError:
+    from .cohort import RowError
+
+    return RowError(line, message)
+
+
+@dataclass(eq=False)
+class _Period:
+    """A tenancy in the overlap check: one held (``held``: its values) or a
+    row of the file (``tenancy``: the record it becomes)."""
+
+    move_in: date
+    move_out: date | None
+    exit_reason: str
+    held: Any = None
+    tenancy: Tenancy | None = None
+
+
+class _Occupancy:
+    """The periods of one apartment or one person, sorted by move-in day.
+
+    The periods kept never overlap one another (the rows held met the rule,
+    and a row of the file joins only if it clashes with none), so the only
+    one that can clash with a new period is the latest that starts before it
+    ends: one ``bisect`` instead of a scan, and it is also the one a message
+    names (as ``housing.models.latest_overlap`` picks it).
+    """
+
+    __slots__ = ("periods", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[date] = []
+        self.periods: list[_Period] = []
+
+    def clash(self, move_in: date, move_out: date | None) -> _Period | None:
+        index = len(self.starts) if move_out is None else bisect_left(self.starts, move_out)
+        if index == 0:
+            return None
+        other = self.periods[index - 1]
+        if periods_overlap(move_in, move_out, other.move_in, other.move_out):
+            return other
+        return None
+
+    def add(self, period: _Period) -> None:
+        index = bisect_left(self.starts, period.move_in)
+        self.starts.insert(index, period.move_in)
+        self.periods.insert(index, period)
+
+
+@dataclass(eq=False)
+class _Person:
+    """A reference of the file: its rows and its participant, held or new."""
+
+    ref: str
+    rows: list[CohortRow] = field(default_factory=list)
+    personnummer: str | None = None
+    held: Any = None  # the held participant's values (a named row)
+    new: Participant | None = None  # the participant to create
+    refused: bool = False  # the participant cannot be written: its rows are not checked
+    failed: bool = False  # some row of theirs has an error: the case is not derived
+    latest: _Period | None = None  # their latest tenancy (held or accepted)
+
+    @property
+    def line(self) -> int:
+        return self.rows[0].line
+
+    def saw(self, period: _Period) -> None:
+        if self.latest is None or self.latest.move_in < period.move_in:
+            self.latest = period
+
+
+class _Plan:
+    """What writing ``rows`` creates and changes, or the errors that stop it."""
+
+    def __init__(self, rows: list[CohortRow]) -> None:
+        self.rows = rows
+        self.errors: list[RowError] = []
+        self.line_of: dict[int, int] = {}  # id(record) -> its line, for a refused write
+        self.people: dict[str, _Person] = {}
+        for row in rows:
+            person = self.people.get(row.ref) or self.people.setdefault(row.ref, _Person(row.ref))
+            person.rows.append(row)
+            person.personnummer = person.personnummer or row.personnummer
+        for person in self.people.values():
+            person.rows.sort(key=lambda r: r.move_in)  # errors of the person: first line
+        self.new_landlords: list[Landlord] = []
+        self.new_apartments: list[Apartment] = []
+        self.new_participants: list[Participant] = []
+        self.changed_participants: list[Participant] = []
+        self.new_tenancies: list[Tenancy] = []
+        self.changed_tenancies: list[Tenancy] = []
+        self.unchanged_tenancies = 0
+        self._participants()
+        self._apartments()
+        self._tenancies()
+        self._cases()
+        self.errors.sort(key=lambda e: e.line)
+
+    def _error(self, line: int, message: str) -> None:
+        self.errors.append(_row_error(line, message))
+
+    def _valid(self, record, line: int, *, exclude: list[str]) -> bool:
+        """The record's own rules: its fields, and its model's one-row rules
+        (``clean_row`` where the model's ``clean`` also queries for others).
+        Uniqueness and overlaps are checked for the whole set instead."""
+        try:
+            record.clean_fields(exclude=exclude)
+            getattr(record, "clean_row", record.clean)()
+        except ValidationError as exc:
+            self._error(line, _messages(exc))
+            return False
+        self.line_of[id(record)] = line
+        return True
+
+    # --- Participants ---------------------------------------------------------------
+
+    def _participants(self) -> None:
+        """The participant of each reference, held or new (approved, as
+        ``participant_create_imported`` makes them; ``_cases`` then sets the
+        case from the tenancies), and each personnummer checked against the
+        people held."""
+        columns = ("pk", "external_ref", "personnummer", "status", "closed_on", "version")
+        for chunk in _chunks(self.people):
+            for held in Participant._base_manager.filter(external_ref__in=chunk).values_list(
+                *columns, named=True
+            ):
+                self.people[held.external_ref].held = held
+        numbers = {p.personnummer for p in self.people.values() if p.personnummer}
+        holders: dict[str, str | None] = {}
+        for chunk in _chunks(numbers):
+            holders.update(
+                Participant._base_manager.filter(personnummer__in=chunk).values_list(
+                    "personnummer", "external_ref"
+                )
+            )
+        for person in self.people.values():
+            number, held = person.personnummer, person.held
+            if held is not None and number and held.personnummer not in (None, number):
+                message = _("%(ref)s already has another personnummer.") % {"ref": person.ref}
+                self._error(person.line, message)
+                person.refused = True
+            elif number and number in holders and holders[number] != person.ref:
+                message = _("The personnummer belongs to a participant with another reference.")
+                self._error(person.line, message)
+                person.refused = True
+            elif held is None:
+                new = Participant(
+                    external_ref=person.ref, personnummer=number, status=ParticipantStatus.APPROVED
+                )
+                if self._valid(new, person.line, exclude=["support_worker"]):
+                    person.new = new
+                else:
+                    person.refused = True
+
+    def _cases(self) -> None:
+        """Each person's case from their latest tenancy
+        (``participant_state_from_tenancies``): a new participant is created
+        with it, a held one is updated when it differs (refused as
+        ``participant_mark_housed`` refuses it) or gets its personnummer."""
+        changes: dict[int, tuple[_Person, str | None, date | None]] = {}
+        for person in self.people.values():
+            if person.refused:
+                continue
+            if person.new is not None:
+                if not person.failed and person.latest is not None:
+                    status, closed_on = participant_state_from_tenancies(person.latest)
+                    person.new.status, person.new.closed_on = status, closed_on
+                self.new_participants.append(person.new)
+                continue
+            held, status, closed_on = person.held, None, None
+            if not person.failed and person.latest is not None:
+                status, closed_on = participant_state_from_tenancies(person.latest)
+                if held.status == ParticipantStatus.HOUSED == status or (
+                    (held.status, held.closed_on) == (status, closed_on)
+                ):
+                    status = None  # the case already says so
+            if status is not None or (person.personnummer and not held.personnummer):
+                changes[held.pk] = (person, status, closed_on)
+        for chunk in _chunks(changes):
+            for participant in Participant._base_manager.filter(pk__in=chunk):
+                person, status, closed_on = changes[participant.pk]
+                participant.version = person.held.version  # the version read
+                participant.personnummer = participant.personnummer or person.personnummer
+                if status == ParticipantStatus.HOUSED:
+                    refusal = participant_housing_refusal(participant, reopen=True)
+                    if refusal is not None:
+                        self._error(person.line, _messages(refusal))
+                        continue
+                if status is not None:
+                    participant.status, participant.closed_on = status, closed_on
+                if self._valid(participant, person.line, exclude=["support_worker"]):
+                    self.changed_participants.append(participant)
+
+    # --- Landlords and apartments ---------------------------------------------------
+
+    def _apartments(self) -> None:
+        """Each row's apartment, held or new, and its landlord, held or new."""
+        names = {row.landlord for row in self.rows}
+        self.landlords: dict[str, Landlord] = {}
+        for chunk in _chunks(names):
+            for landlord in Landlord._base_manager.filter(name__in=chunk):
+                self.landlords[landlord.name] = landlord
+        for name in sorted(names - set(self.landlords)):
+            landlord = self.landlords[name] = Landlord(name=name)
+            self.new_landlords.append(landlord)
+        held_landlords = {lord.pk: lord.name for lord in self.landlords.values() if lord.pk}
+        addresses = {_address(row) for row in self.rows}
+        self.apartments: dict[tuple[str, str], Apartment] = {}
+        for chunk in _chunks(addresses if held_landlords else ()):
+            # Of two apartments with one address, the oldest is the one used.
+            for apartment in (
+                Apartment._base_manager.filter(landlord__in=list(held_landlords), address__in=chunk)
+                .order_by("pk")
+                .only("pk", "landlord_id", "address")
+            ):
+                key = (held_landlords[apartment.landlord_id], apartment.address)
+                self.apartments.setdefault(key, apartment)
+        for row in self.rows:
+            key = (row.landlord, _address(row))
+            if key not in self.apartments:
+                apartment = Apartment(landlord=self.landlords[row.landlord], address=key[1])
+                self.apartments[key] = apartment
+                self.new_apartments.append(apartment)
+                self._valid(apartment, row.line, exclude=["landlord"])
+
+    # --- Tenancies ------------------------------------------------------------------
+
+    def _held_tenancies(self) -> dict[int, Any]:
+        """Every tenancy held by the file's participants or in its apartments."""
+        columns = ("pk", "version", "participant_id", "apartment_id", "move_in", "move_out")
+        columns += ("contract_type", "exit_reason", "takeover")
+        people = [p.held.pk for p in self.people.values() if p.held is not None]
+        apartments = [a.pk for a in self.apartments.values() if a.pk]
+        held: dict[int, Any] = {}
+        for lookup, ids in (("participant_id__in", people), ("apartment_id__in", apartments)):
+            for chunk in _chunks(ids):
+                for tenancy in Tenancy._base_manager.filter(**{lookup: chunk}).values_list(
+                    *columns, named=True
+                ):
+                    held[tenancy.pk] = tenancy
+        return held
+
+    def _tenancies(self) -> None:
+        """Each row's tenancy, new, changed or unchanged, checked on its own
+        and, in move-in order, against the tenancies held that the file leaves
+        as they are and the rows accepted before it."""
+        held = self._held_tenancies()
+        person_of = {p.held.pk: p for p in self.people.values() if p.held is not None}
+        held_of = {(t.participant_id, t.move_in): t for t in held.values()}
+        by_apartment: dict[Any, _Occupancy] = defaultdict(_Occupancy)
+        by_person: dict[str, _Occupancy] = defaultdict(_Occupancy)
+        todo: list[tuple[CohortRow, Apartment, dict, Any]] = []
+        changing: set[int] = set()
+        for person in self.people.values():
+            if person.refused:
+                continue
+            for row in person.rows:
+                apartment = self.apartments[(row.landlord, _address(row))]
+                values = {name: getattr(row, name) for name in _ROW_FIELDS}
+                was = held_of.get((person.held.pk, row.move_in)) if person.held else None
+                if (
+                    was is not None
+                    and was.apartment_id == apartment.pk
+                    and all(getattr(was, name) == value for name, value in values.items())
+                ):
+                    self.unchanged_tenancies += 1  # held as it is: checked with the rows held
+                    continue
+                if was is not None:
+                    changing.add(was.pk)
+                todo.append((row, apartment, values, was))
+        for tenancy in held.values():
+            if tenancy.pk in changing:
+                continue  # it takes the file's values: checked with its row
+            period = _Period(tenancy.move_in, tenancy.move_out, tenancy.exit_reason, held=tenancy)
+            by_apartment[tenancy.apartment_id].add(period)
+            person = person_of.get(tenancy.participant_id)
+            if person is not None:
+                by_person[person.ref].add(period)
+                person.saw(period)
+        changes: dict[int, tuple[CohortRow, Apartment, dict, Any]] = {}
+        clashes = []
+        for row, apartment, values, was in sorted(todo, key=lambda t: (t[0].move_in, t[0].line)):
+            person = self.people[row.ref]
+            # A record of the row, for its own rules and the messages naming it.
+            tenancy = Tenancy(apartment=apartment, move_in=row.move_in, **values)
+            if person.new is not None:
+                tenancy.participant = person.new
+            else:
+                tenancy.participant_id = person.held.pk
+            if not self._valid(tenancy, row.line, exclude=["participant", "apartment"]):
+                person.failed = True
+                continue
+            apartment_key = apartment.pk or id(apartment)
+            on_apartment = by_apartment[apartment_key].clash(row.move_in, row.move_out)
+            on_person = by_person[row.ref].clash(row.move_in, row.move_out)
+            if on_apartment or on_person:
+                clashes.append((row, on_apartment, on_person))
+                person.failed = True
+                continue
+            period = _Period(row.move_in, row.move_out, row.exit_reason, tenancy=tenancy)
+            by_apartment[apartment_key].add(period)
+            by_person[row.ref].add(period)
+            person.saw(period)
+            if was is None:
+                self.new_tenancies.append(tenancy)
+            else:
+                changes[was.pk] = (row, apartment, values, was)
+        self._report(clashes)
+        # A changed tenancy is saved from its whole record, which its history
+        # row copies (the note, when it was created).
+        for chunk in _chunks(changes):
+            for tenancy in Tenancy._base_manager.filter(pk__in=chunk):
+                row, apartment, values, was = changes[tenancy.pk]
+                tenancy.version = was.version  # the version read
+                tenancy.apartment = apartment
+                for name, value in values.items():
+                    setattr(tenancy, name, value)
+                self.line_of[id(tenancy)] = row.line
+                self.changed_tenancies.append(tenancy)
+        self.changed_tenancies.sort(key=lambda t: t.move_in)
+
+    def _report(self, clashes: list[tuple[CohortRow, _Period | None, _Period | None]]) -> None:
+        """The overlap messages of ``Tenancy.clean``, naming the tenancy
+        clashed with (those held read in one query, with their apartment and
+        tenant)."""
+        ids = [
+            period.held.pk
+            for _row, *periods in clashes
+            for period in periods
+            if period is not None and period.tenancy is None
+        ]
+        held = Tenancy._base_manager.select_related("participant", "apartment__landlord").in_bulk(
+            ids
+        )
+
+        def record(period: _Period | None) -> Tenancy | None:
+            if period is None:
+                return None
+            return period.tenancy if period.tenancy is not None else held[period.held.pk]
+
+        for row, on_apartment, on_person in clashes:
+            problems = Tenancy.overlap_problems(
+                apartment_clash=record(on_apartment), participant_clash=record(on_person)
+            )
+            exc = ValidationError(
+                {
+                    name: [ValidationError(Tenancy.error_messages[code], code=code, params=params)]
+                    for name, code, params in problems
+                }
+            )
+            self._error(row.line, _messages(exc))
+
+    # --- Counting and writing -------------------------------------------------------
+
+    def count_into(self, result: ImportResult) -> None:
+        result.participants_created = len(self.new_participants)
+        result.participants_updated = len(self.changed_participants)
+        result.landlords_created = len(self.new_landlords)
+        result.apartments_created = len(self.new_apartments)
+        result.tenancies_created = len(self.new_tenancies)
+        result.tenancies_updated = len(self.changed_tenancies)
+        result.tenancies_unchanged = self.unchanged_tenancies
+
+    def write(self, acting_user, progress) -> None:
+        """Create and update in an order the database's constraints accept
+        at every statement: what a tenancy refers to first, then the changed
+        tenancies (a move-out day moved earlier frees a period), then the new
+        ones. ``progress`` hears of it in rows of the file."""
+        steps = [
+            (self.new_landlords, None),
+            (self.new_apartments, None),
+            (self.new_participants, None),
+            (self.changed_participants, PARTICIPANT_FIELDS),
+            (self.changed_tenancies, IMPORTED_TENANCY_FIELDS),
+            (self.new_tenancies, None),
+        ]
+        total = sum(len(records) for records, _fields in steps)
+        rows, done = len(self.rows), 0
+        for records, fields in steps:
+            for start in range(0, len(records), PROGRESS_EVERY):
+                batch = records[start : start + PROGRESS_EVERY]
+                model = type(batch[0])
+                if fields is None:
+                    # clean=False: ``_valid`` checked each record, and the set
+                    # was checked as a whole (full_clean would query per row).
+                    record_bulk_create(
+                        model,
+                        batch,
+                        acting_user=acting_user,
+                        reason=_reason(),
+                        clean=False,
+                    )
+                else:
+                    record_bulk_update(
+                        model,
+                        batch,
+                        fields,
+                        acting_user=acting_user,
+                        reason=_reason(),
+                        batch_size=WRITE_BATCH,
+                    )
+                done += len(batch)
+                if progress is not None:
+                    progress("write", rows * done // total, rows)
+
+    def error_for(self, exc: Exception) -> RowError:
+        """The line and message of a write the database refused twice."""
+        line = self.rows[0].line
+        if isinstance(exc, StaleObjectError):
+            line = self.line_of.get(id(exc.instance), line)
+            return _row_error(line, _messages(stale_error(exc.instance, exc.read_version)))
+        # PostgreSQL names the key refused: (apartment or participant id, [move-in, …).
+        diag = getattr(exc.__cause__, "diag", None)
+        match = _CONSTRAINT_KEY.search(getattr(diag, "message_detail", None) or "")
+        if match:
+            constraint = getattr(diag, "constraint_name", None) or ""
+            column = "apartment_id" if "apartment" in constraint else "participant_id"
+            key = (int(match[1]), date.fromisoformat(match[2]))
+            for tenancy in self.changed_tenancies + self.new_tenancies:
+                if (getattr(tenancy, column), tenancy.move_in) == key:
+                    line = self.line_of.get(id(tenancy), line)
+                    break
+        return _row_error(
+            line, _("The tenancy conflicts with an existing one (overlapping period).")
+        )
+
+
+_ROW_FIELDS = ("contract_type", "move_out", "exit_reason", "takeover")
+_CONSTRAINT_KEY = re.compile(r"=\((\d+), \[(\d{4}-\d{2}-\d{2}),")
+# Records per call of the bulk functions, between two progress reports.
+PROGRESS_EVERY = 10_000
+
+
+def _address(row: CohortRow) -> str:
+    """The row's apartment address: without one, an apartment of its own
+    named after the reference and the move-in day."""
+    return row.address or f"{row.ref} ({row.move_in:%Y-%m-%d})"
