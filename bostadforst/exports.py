@@ -26,7 +26,8 @@ constant whatever the row count). openpyxl makes any string that starts with
 (``data_type = "s"``) and keeps its text exactly, without the CSV's ``'``.
 Dates and times become date cells (times in Europe/Stockholm, made naive, as
 Excel has no time zones), numbers stay numbers, and a column whose kind is
-``RATE`` holds fractions shown as per cent. The header row is bold and frozen.
+``RATE`` (or a ``Percent`` value) holds fractions shown as per cent. The
+header row is bold and frozen.
 
 ``download_response(fmt, stem, header, rows, kinds=None)`` is the one answer
 both formats go through: ``fmt`` is ``"csv"`` or ``"xlsx"`` (anything else is a
@@ -40,6 +41,7 @@ import itertools
 import math
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -124,6 +126,14 @@ def csv_response(
     return response
 
 
+class Percent(float):
+    """A fraction shown as per cent in an .xlsx (``0.8333`` as 83.3 %), for a
+    rate in a column of mixed values; a column of rates can instead have the
+    kind ``RATE``. The CSV writes the fraction."""
+
+    __slots__ = ()
+
+
 def _local_naive(value: datetime) -> datetime:
     """``value`` in Europe/Stockholm (the current time zone), without tzinfo and
     whole seconds: Excel has no time zones and the CSV shows no fractions."""
@@ -161,8 +171,8 @@ def _xlsx_cell(sheet, value: Any, kind: str | None) -> WriteOnlyCell | None:
     if isinstance(value, bool):
         cell = WriteOnlyCell(sheet, value=value)
     elif isinstance(value, int | float | Decimal) and math.isfinite(value):
-        cell = WriteOnlyCell(sheet, value=value)
-        if kind == RATE:
+        cell = WriteOnlyCell(sheet, value=float(value) if isinstance(value, Percent) else value)
+        if kind == RATE or isinstance(value, Percent):
             cell.number_format = PERCENT_FORMAT
     elif isinstance(value, datetime):
         cell = WriteOnlyCell(sheet, value=_local_naive(value))
@@ -187,12 +197,22 @@ def _width(value: Any, kind: str | None) -> int:
         return 19
     if isinstance(value, date):
         return 10
-    if kind == RATE:
+    if kind == RATE or isinstance(value, Percent):
         return 7
     if value is None:
         return 0
     lines = str(value).splitlines() or [""]
     return max(len(line) for line in lines)
+
+
+@dataclass
+class Sheet:
+    """One sheet of a workbook for ``write_workbook``: as ``write_xlsx`` takes it."""
+
+    title: str
+    header: Sequence[Any]
+    rows: Iterable[Iterable[Any]]
+    kinds: Sequence[str | None] | None = None
 
 
 def write_xlsx(
@@ -208,14 +228,26 @@ def write_xlsx(
     fractions shown as per cent, ``DATE``/``DATETIME`` for ISO text to turn
     into dates). ``rows`` may be a generator: only the first
     ``WIDTH_SAMPLE_ROWS`` rows are held, to size the columns."""
-    header = list(header)
-    kinds = list(kinds or [])
+    write_workbook(file, [Sheet(title=title, header=header, rows=rows, kinds=kinds)])
+
+
+def write_workbook(file, sheets: Iterable[Sheet]) -> None:
+    """Write several sheets (an import template and its allowed values) to the
+    binary file ``file``, each as ``write_xlsx`` writes one."""
+    workbook = Workbook(write_only=True)
+    for sheet in sheets:
+        _write_sheet(workbook, sheet)
+    workbook.save(file)
+
+
+def _write_sheet(workbook: Workbook, spec: Sheet) -> None:
+    header = list(spec.header)
+    kinds = list(spec.kinds or [])
     kinds += [None] * (len(header) - len(kinds))
-    rows = iter(rows)
+    rows = iter(spec.rows)
     sample = [list(row) for row in itertools.islice(rows, WIDTH_SAMPLE_ROWS)]
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_sheet_title(title))
+    sheet = workbook.create_sheet(title=_sheet_title(spec.title))
     widths = [len(str(heading)) for heading in header]
     for row in sample:
         for index, value in enumerate(row):
@@ -245,7 +277,6 @@ def write_xlsx(
                 for index, value in enumerate(row)
             ]
         )
-    workbook.save(file)
 
 
 def _sheet_title(title: str) -> str:

@@ -58,6 +58,8 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "participants:referral-match-reject": TEAM,
     "participants:referral-decide": MANAGERS,
     "participants:participant-list": TEAM,
+    "participants:participant-list-csv": TEAM,
+    "participants:participant-list-xlsx": TEAM,
     "participants:participant-detail": TEAM,
     "participants:participant-update": TEAM,
     "participants:network-contact-create": TEAM,
@@ -78,6 +80,8 @@ ACCESS_TABLE: dict[str, frozenset] = {
     # The team reads and writes support records; social workers see only the
     # summary on the participant page (support.participant_page), never these.
     "support:my-participants": TEAM,
+    "support:my-participants-csv": TEAM,
+    "support:my-participants-xlsx": TEAM,
     "support:visit-quick-log": TEAM,
     "support:visit-goal-choices": TEAM,
     "support:visit-detail": TEAM,
@@ -102,16 +106,19 @@ ACCESS_TABLE: dict[str, frozenset] = {
     # --- reports -----------------------------------------------------------
     "reports:dashboard": MANAGERS,
     "reports:dashboard-csv": MANAGERS,
+    "reports:dashboard-xlsx": MANAGERS,
     "reports:report-list": MANAGERS,
     "reports:report-detail": MANAGERS,
     "reports:report-status": MANAGERS,
     "reports:report-pdf": MANAGERS,
     "reports:report-csv": MANAGERS,
+    "reports:report-xlsx": MANAGERS,
     "reports:cohort-import": MANAGERS,
     "reports:cohort-import-confirm": MANAGERS,
     # --- audit and security -----------------------------------------------
     "bostadforst:access-log": MANAGERS,
     "bostadforst:access-log-export": MANAGERS,
+    "bostadforst:access-log-export-xlsx": MANAGERS,
 }
 
 

@@ -11,6 +11,12 @@ from . import views
 audit_patterns = [
     path("", views.AccessLogView.as_view(), name="access-log"),
     path("export.csv", views.AccessLogExportView.as_view(), name="access-log-export"),
+    path(
+        "export.xlsx",
+        views.AccessLogExportView.as_view(),
+        {"fmt": "xlsx"},
+        name="access-log-export-xlsx",
+    ),
 ]
 
 urlpatterns = [

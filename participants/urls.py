@@ -6,6 +6,13 @@ app_name = "participants"
 
 urlpatterns = [
     path("", views.ParticipantListView.as_view(), name="participant-list"),
+    path("export.csv", views.ParticipantListDownloadView.as_view(), name="participant-list-csv"),
+    path(
+        "export.xlsx",
+        views.ParticipantListDownloadView.as_view(),
+        {"fmt": "xlsx"},
+        name="participant-list-xlsx",
+    ),
     path("<int:pk>/", views.ParticipantDetailView.as_view(), name="participant-detail"),
     path("<int:pk>/edit/", views.ParticipantUpdateView.as_view(), name="participant-update"),
     path(

@@ -8,15 +8,18 @@ buttons that post the search again.
 """
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views import View
 from django.views.generic import DetailView, FormView, ListView, UpdateView
 
+from bostadforst.exports import download_response
 from bostadforst.mixins import ServiceFormMixin, with_submit_token
-from bostadforst.records import RecordMixin
+from bostadforst.records import RecordMixin, record_exported_many
 from bostadforst.registry import participant_sections
 from bostadforst.roles import MANAGERS, TEAM, role_of
 
@@ -113,6 +116,40 @@ class ParticipantListView(PostSearchListView):
     filter_form_class = ParticipantFilterForm
     selector = staticmethod(selectors.participant_list)
     model = Participant
+
+
+class ParticipantListDownloadView(View):
+    """The participant list as CSV or .xlsx: every row of the status filter
+    (GET), not only one page. A personnummer search is POSTed and never in a
+    URL, so a download is never of a search. Each person in the file is logged
+    as exported (the read path, ``record_exported_many``)."""
+
+    def get(self, request, fmt: str = "csv"):
+        form = ParticipantFilterForm(request.GET or None)
+        if form.is_bound and not form.is_valid():
+            return HttpResponseBadRequest(gettext("Invalid filter."))
+        status = form.cleaned_data["status"] if form.is_bound else ""
+        participants = list(selectors.participant_list(user=request.user, status=status))
+        record_exported_many(request, participants)
+        header = [
+            gettext("Name"),
+            gettext("Personal identity number"),
+            gettext("Status"),
+            gettext("Target groups"),
+            gettext("Support staff"),
+        ]
+        rows = (
+            [
+                str(p),
+                p.personnummer_masked,
+                p.get_status_display(),
+                ", ".join(str(group) for group in p.target_groups.all()),
+                str(p.support_worker) if p.support_worker else "",
+            ]
+            for p in participants
+        )
+        stamp = timezone.localdate().isoformat()
+        return download_response(fmt, f"deltagare-{stamp}", header, rows)
 
 
 class MyReferralsView(ListView):

@@ -788,30 +788,12 @@ def _xlsx_rows(ws, codes: list[str | None], source: str) -> Iterator[Row]:
 def cohort_template_xlsx() -> bytes:
     """An empty cohort workbook: the Swedish headers on the first sheet, and a
     second sheet with the accepted values (codes and Swedish labels) and the
-    date format. Written in openpyxl's write-only mode."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
+    date format. Written by ``bostadforst.exports.write_workbook``, the one
+    .xlsx writer (string cells, bold frozen headers)."""
+    from bostadforst.exports import Sheet, write_workbook
     from housing.models import ContractType, ExitReason
 
-    bold = Font(bold=True)
     with translation.override("sv"):
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(str(TEMPLATE_SHEET))
-        for index in range(len(COLUMNS)):
-            sheet.column_dimensions[_column_letter(index)].width = 18
-        sheet.append([_bold_cell(sheet, str(COLUMN_LABELS[c]), bold) for c in COLUMNS])
-        sheet.freeze_panes = "A2"
-
-        values = workbook.create_sheet(str(VALUES_SHEET))
-        for letter, width in zip("ABCD", (18, 20, 55, 45), strict=True):
-            values.column_dimensions[letter].width = width
-        values.append(
-            [
-                _bold_cell(values, str(text), bold)
-                for text in (_("Column"), _("Required"), _("What it holds"), _("English code"))
-            ]
-        )
         describe = {
             "participant_id": _("The municipality's own reference; one row per tenancy."),
             "personnummer": _("Optional: YYYYMMDD-NNNN."),
@@ -823,38 +805,34 @@ def cohort_template_xlsx() -> bytes:
             "takeover": _("Date the tenant took over a social contract, YYYY-MM-DD."),
             "address": _("Optional: the apartment's address."),
         }
-        for code in COLUMNS:
-            values.append(
-                [
-                    str(COLUMN_LABELS[code]),
-                    _("yes") if code in REQUIRED_COLUMNS else _("no"),
-                    describe[code],
-                    code,
-                ]
-            )
+        values = [
+            [
+                str(COLUMN_LABELS[code]),
+                _("yes") if code in REQUIRED_COLUMNS else _("no"),
+                describe[code],
+                code,
+            ]
+            for code in COLUMNS
+        ]
         for heading, choices in (
             (COLUMN_LABELS["exit_reason"], ExitReason),
             (COLUMN_LABELS["contract_type"], ContractType),
         ):
             values.append([])
             values.append(
-                [
-                    _bold_cell(values, str(heading), bold),
-                    "",
-                    _bold_cell(values, _("Value (write this or the code)"), bold),
-                    _bold_cell(values, _("English code"), bold),
-                ]
+                [str(heading), "", _("Value (write this or the code)"), _("English code")]
             )
-            for choice in choices:
-                values.append(["", "", str(choice.label), choice.value])
+            values += [["", "", str(choice.label), choice.value] for choice in choices]
         out = io.BytesIO()
-        workbook.save(out)
+        write_workbook(
+            out,
+            [
+                Sheet(str(TEMPLATE_SHEET), [str(COLUMN_LABELS[c]) for c in COLUMNS], []),
+                Sheet(
+                    str(VALUES_SHEET),
+                    [_("Column"), _("Required"), _("What it holds"), _("English code")],
+                    values,
+                ),
+            ],
+        )
     return out.getvalue()
-
-
-def _bold_cell(sheet, text: str, font):
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.font = font
-    return cell

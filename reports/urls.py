@@ -6,12 +6,24 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
-    path("dashboard/<slug:table>.csv", views.DashboardCsvView.as_view(), name="dashboard-csv"),
+    path("dashboard/<slug:table>.csv", views.DashboardDownloadView.as_view(), name="dashboard-csv"),
+    path(
+        "dashboard/<slug:table>.xlsx",
+        views.DashboardDownloadView.as_view(),
+        {"fmt": "xlsx"},
+        name="dashboard-xlsx",
+    ),
     path("jobs/", views.ReportListView.as_view(), name="report-list"),
     path("jobs/<int:pk>/", views.ReportDetailView.as_view(), name="report-detail"),
     path("jobs/<int:pk>/status/", views.ReportStatusView.as_view(), name="report-status"),
     path("jobs/<int:pk>/pdf/", views.ReportPdfView.as_view(), name="report-pdf"),
-    path("jobs/<int:pk>/<slug:table>.csv", views.ReportCsvView.as_view(), name="report-csv"),
+    path("jobs/<int:pk>/<slug:table>.csv", views.ReportDownloadView.as_view(), name="report-csv"),
+    path(
+        "jobs/<int:pk>/<slug:table>.xlsx",
+        views.ReportDownloadView.as_view(),
+        {"fmt": "xlsx"},
+        name="report-xlsx",
+    ),
     path("import/", views.CohortImportView.as_view(), name="cohort-import"),
     path("import/confirm/", views.CohortImportConfirmView.as_view(), name="cohort-import-confirm"),
 ]

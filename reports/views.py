@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -13,7 +15,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 
 from bostadforst.access_log import log_access
-from bostadforst.exports import csv_response
+from bostadforst.exports import Percent, download_response
 from bostadforst.mixins import ServiceFormMixin
 from bostadforst.models import AccessLogEntry
 
@@ -21,7 +23,7 @@ from . import selectors, services
 from .cohort import cohort_import
 from .forms import CohortConfirmForm, CohortUploadForm, ReportOrderForm, RetentionParametersForm
 from .models import Report
-from .presentation import Table, figure_charts, headline
+from .presentation import DATE, RATE, Table, figure_charts, headline
 from .selectors import LINK
 
 
@@ -42,7 +44,7 @@ def _parameters(request) -> tuple[RetentionParametersForm, dict]:
     return form, params
 
 
-def _sections(board, keys: list[str], csv_url) -> list[dict]:
+def _sections(board, keys: list[str], download_url) -> list[dict]:
     out = []
     for key in keys:
         table = board.tables.get(key)
@@ -56,7 +58,8 @@ def _sections(board, keys: list[str], csv_url) -> list[dict]:
                 "title": table.title,
                 "table": table,
                 "chart": chart,
-                "csv_url": csv_url(key),
+                "csv_url": download_url(key, "csv"),
+                "xlsx_url": download_url(key, "xlsx"),
             }
         )
     return out
@@ -70,8 +73,8 @@ class DashboardView(TemplateView):
         board = selectors.dashboard(**params, today=timezone.localdate())
         query = request.GET.urlencode()
 
-        def csv_url(key: str) -> str:
-            url = reverse("reports:dashboard-csv", kwargs={"table": key})
+        def download_url(key: str, fmt: str) -> str:
+            url = reverse(f"reports:dashboard-{fmt}", kwargs={"table": key})
             return f"{url}?{query}" if query else url
 
         breakdowns = [k for k in board.tables if k.startswith("breakdown-")]
@@ -80,12 +83,12 @@ class DashboardView(TemplateView):
             figures=board.figures,
             headline=headline(board.figures),
             params=params,
-            time_sections=self._time_sections(board, csv_url),
-            breakdown_sections=_sections(board, breakdowns, csv_url),
+            time_sections=self._time_sections(board, download_url),
+            breakdown_sections=_sections(board, breakdowns, download_url),
             team_sections=_sections(
                 board,
                 ["caseload", "overdue-reviews", "eviction-risks", "crisis-occupancy"],
-                csv_url,
+                download_url,
             ),
         )
         response = self.render_to_response(context)
@@ -93,8 +96,8 @@ class DashboardView(TemplateView):
             response.status_code = 400
         return response
 
-    def _time_sections(self, board, csv_url) -> list[dict]:
-        sections = _sections(board, ["trend", "survival"], csv_url)
+    def _time_sections(self, board, download_url) -> list[dict]:
+        sections = _sections(board, ["trend", "survival"], download_url)
         median = board.figures.get("median_survival_months")
         for section in sections:
             if section["key"] == "survival":
@@ -109,33 +112,44 @@ class DashboardView(TemplateView):
         return sections
 
 
-def _csv_cell(value, kind: str):
-    """Raw values: rates as fractions (0.8333), links as their text, no rate as empty."""
+def _download_cell(value, kind: str):
+    """Raw values: rates as fractions (0.8333, per cent in .xlsx), dates as
+    dates (stored figures hold ISO text), links as their text."""
     if kind == "mixed":
         value, kind = value
+    if value is None:
+        return None
     if kind == LINK:
-        value = value[0]
-    return "" if value is None else value
+        return value[0]
+    if kind == RATE:
+        return Percent(value)
+    if kind == DATE and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
-def _csv_response(table: Table, filename: str) -> HttpResponse:
+def _table_download(table: Table, fmt: str, stem: str) -> HttpResponse:
+    """``table`` as a CSV or .xlsx download (``bostadforst.exports``)."""
     rows = (
-        [_csv_cell(value, kind) for value, kind in zip(row, table.kinds, strict=False)]
+        [_download_cell(value, kind) for value, kind in zip(row, table.kinds, strict=False)]
         for row in table.rows
     )
-    return csv_response(filename, table.headings, rows)
+    return download_response(fmt, stem, table.headings, rows)
 
 
-class DashboardCsvView(View):
-    """One dashboard table as CSV, for the same parameters as the page."""
+class DashboardDownloadView(View):
+    """One dashboard table as CSV or .xlsx, for the same parameters as the page."""
 
-    def get(self, request, table: str):
+    def get(self, request, table: str, fmt: str = "csv"):
         _form, params = _parameters(request)
         board = selectors.dashboard(**params, today=timezone.localdate())
         if table not in board.tables:
             raise Http404
         log_access(action=AccessLogEntry.Action.EXPORT, request=request, model=f"reports.{table}")
-        return _csv_response(board.tables[table], f"{table}-{params['as_of']:%Y-%m-%d}.csv")
+        return _table_download(board.tables[table], fmt, f"{table}-{params['as_of']:%Y-%m-%d}")
 
 
 class ReportListView(ServiceFormMixin, FormView):
@@ -189,6 +203,9 @@ class ReportDetailView(DetailView):
                     "csv_url": reverse(
                         "reports:report-csv", kwargs={"pk": report.pk, "table": key}
                     ),
+                    "xlsx_url": reverse(
+                        "reports:report-xlsx", kwargs={"pk": report.pk, "table": key}
+                    ),
                 }
                 for key, table in tables.items()
             ]
@@ -228,14 +245,16 @@ class ReportPdfView(View):
         )
 
 
-class ReportCsvView(View):
-    def get(self, request, pk: int, table: str):
+class ReportDownloadView(View):
+    """One table of a stored report as CSV or .xlsx."""
+
+    def get(self, request, pk: int, table: str, fmt: str = "csv"):
         report = selectors.report_get_for_user(user=request.user, pk=pk)
         tables = selectors.report_tables(report)
         if table not in tables:
             raise Http404
         log_access(action=AccessLogEntry.Action.EXPORT, request=request, obj=report)
-        return _csv_response(tables[table], f"{table}-{report.as_of:%Y-%m-%d}-{report.pk}.csv")
+        return _table_download(tables[table], fmt, f"{table}-{report.as_of:%Y-%m-%d}-{report.pk}")
 
 
 class CohortImportView(FormView):

@@ -6,6 +6,17 @@ app_name = "support"
 
 urlpatterns = [
     path("my-participants/", views.MyParticipantsView.as_view(), name="my-participants"),
+    path(
+        "my-participants/export.csv",
+        views.MyParticipantsDownloadView.as_view(),
+        name="my-participants-csv",
+    ),
+    path(
+        "my-participants/export.xlsx",
+        views.MyParticipantsDownloadView.as_view(),
+        {"fmt": "xlsx"},
+        name="my-participants-xlsx",
+    ),
     # Visits and journal notes
     path("visits/new/", views.VisitQuickLogView.as_view(), name="visit-quick-log"),
     path("visits/goals/", views.VisitGoalChoicesView.as_view(), name="visit-goal-choices"),

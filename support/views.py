@@ -8,11 +8,20 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from bostadforst.exports import download_response
 from bostadforst.mixins import ServiceFormMixin, with_submit_token
-from bostadforst.records import RecordMixin, query_id, record_exported, record_get
+from bostadforst.records import (
+    RecordMixin,
+    query_id,
+    record_exported,
+    record_exported_many,
+    record_get,
+)
 
 from . import selectors, services
 from .forms import (
@@ -27,6 +36,7 @@ from .forms import (
     VisitSignForm,
 )
 from .models import LifeArea
+from .templatetags.support_tags import REVIEW_LABELS
 
 
 def _participant_from_query(request):
@@ -67,6 +77,40 @@ class MyParticipantsView(TemplateView):
             today=today,
             **kwargs,
         )
+
+
+class MyParticipantsDownloadView(View):
+    """The support worker's caseload as CSV or .xlsx, the same rows as the
+    page; each person in the file is logged as exported (the read path)."""
+
+    def get(self, request, fmt: str = "csv"):
+        today = timezone.localdate()
+        rows = selectors.caseload_for_user(user=request.user, today=today)
+        record_exported_many(request, [row.participant for row in rows])
+        header = [
+            gettext("Participant"),
+            gettext("Personal identity number"),
+            gettext("Last visit"),
+            gettext("Days since"),
+            gettext("Open incidents"),
+            gettext("Plan review"),
+            gettext("Review status"),
+            gettext("Crisis place"),
+        ]
+        cells = (
+            [
+                str(row.participant),
+                row.participant.personnummer_masked,
+                row.last_visit_at,
+                row.days_since,
+                row.open_incidents,
+                row.review_on,
+                str(REVIEW_LABELS[row.review_status][0]),
+                row.open_placement or "",
+            ]
+            for row in rows
+        )
+        return download_response(fmt, f"mina-deltagare-{today.isoformat()}", header, cells)
 
 
 # --- Support visits --------------------------------------------------------------

@@ -247,7 +247,7 @@ def test_csv_export_is_filtered_logged_and_safe_for_spreadsheets(
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:3] == ["at", "username", "role"]
+    assert rows[0][:3] == ["När", "Användarnamn", "Roll"]
     usernames = [r[1] for r in rows[1:]]
     assert "sw" in usernames
     assert '\'=HYPERLINK("http://evil.example")' in usernames

@@ -1,22 +1,26 @@
-"""Every export goes through one place: CSV through ``bostadforst.exports``
-(cells a spreadsheet would run as formulas are neutralised, PITFALLS #13) and
-PDF through ``bostadforst.pdf.render_pdf`` (a fetcher that reads only the app's
-own static files and ``data:``, PITFALLS #5).
+"""Every export goes through one place: CSV and .xlsx through
+``bostadforst.exports`` (cells a spreadsheet would run as formulas are
+neutralised in CSV and written as string cells in .xlsx, PITFALLS #13) and PDF
+through ``bostadforst.pdf.render_pdf`` (a fetcher that reads only the app's own
+static files and ``data:``, PITFALLS #5).
 
 The walk plants formula-looking values in the demo data, GETs every route of
-the resolver as every role the access table allows, follows the CSV and PDF
-links those pages offer, and checks what comes back. A new export is covered
-without touching this file; one that bypasses the helpers fails here or in the
-static check below.
+the resolver as every role the access table allows, follows the CSV, .xlsx and
+PDF links those pages offer, and checks what comes back: every .xlsx re-opens
+with the same values as its CSV twin. A new export is covered without touching
+this file; one that bypasses the helpers fails here or in the static check
+below.
 """
 
 import ast
 import csv
 import html
 import io
+import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -47,7 +51,19 @@ KNOWN_CSV_ROUTES = {
     "reports:dashboard-csv",
     "reports:report-csv",
     "bostadforst:access-log-export",
+    "participants:participant-list-csv",
+    "support:my-participants-csv",
 }
+KNOWN_XLSX_ROUTES = {
+    "reports:dashboard-xlsx",
+    "reports:report-xlsx",
+    "bostadforst:access-log-export-xlsx",
+    "participants:participant-list-xlsx",
+    "support:my-participants-xlsx",
+}
+# Routes whose rows depend on the download itself (each one logs a row).
+GROWING_ROUTES = {"bostadforst:access-log-export", "bostadforst:access-log-export-xlsx"}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KNOWN_PDF_ROUTES = {"support:plan-pdf", "reports:report-pdf"}
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +79,12 @@ class Walk:
     )
     # route name -> [(url, role, bytes)]
     pdf: dict[str, list[tuple[str, str, bytes]]] = field(default_factory=lambda: defaultdict(list))
+    # route name -> [(url, role, worksheet)]
+    xlsx: dict[str, list[tuple[str, str, object]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    # (role, url) -> rows of every CSV download, to pair each .xlsx with its twin
+    csv_by_url: dict[tuple[str, str], list[list[str]]] = field(default_factory=dict)
 
 
 def plant_formulas() -> None:
@@ -149,6 +171,9 @@ def walk(planted, django_db_blocker, tmp_path_factory) -> Walk:
         data = content_of(response)
         if content_type.startswith("text/csv"):
             result.csv[name].append((url, role.value, csv_rows(data)))
+            result.csv_by_url[(role.value, url)] = csv_rows(data)
+        elif content_type == XLSX_TYPE:
+            result.xlsx[name].append((url, role.value, xlsx_sheet(data)))
         elif content_type.startswith("application/pdf"):
             result.pdf[name].append((url, role.value, data))
         elif content_type.startswith("text/html"):
@@ -163,7 +188,7 @@ def walk(planted, django_db_blocker, tmp_path_factory) -> Walk:
             for role in sorted(ACCESS_TABLE[route.name]):
                 get(route.name, url, Role(role))
         # The samples name one table per CSV route; the pages link to all of them.
-        exports = set(result.csv) | set(result.pdf)
+        exports = set(result.csv) | set(result.pdf) | set(result.xlsx)
         for role, body in pages:
             for link in local_links(body):
                 try:
@@ -234,6 +259,225 @@ def test_the_retention_report_command_writes_safe_csv(planted, tmp_path):
     assert any(row[0] == "landlord" and row[1].startswith("'=HYPERLINK(") for row in rows)
 
 
+# --- (a2) .xlsx from the walk ----------------------------------------------------
+
+
+def as_csv_text(cell) -> str:
+    """A re-opened .xlsx cell as the CSV twin writes the same value."""
+    from bostadforst.exports import DATE_FORMAT, safe_cell
+
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if cell.number_format == DATE_FORMAT:
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, str):
+        return safe_cell(value)
+    return str(value)
+
+
+def same_cell(csv_cell: str, xlsx_cell) -> bool:
+    if isinstance(xlsx_cell.value, int | float) and not isinstance(xlsx_cell.value, bool):
+        try:
+            return math.isclose(float(csv_cell), xlsx_cell.value, abs_tol=1e-9)
+        except ValueError:
+            return False
+    return csv_cell == as_csv_text(xlsx_cell)
+
+
+def same_row(csv_row: list[str], xlsx_row) -> bool:
+    cells = list(xlsx_row)
+    # A row's trailing empty cells are not stored in the .xlsx.
+    csv_row = csv_row + [""] * (len(cells) - len(csv_row))
+    cells += [None] * (len(csv_row) - len(cells))
+    return all(
+        (cell is None and text == "") or (cell is not None and same_cell(text, cell))
+        for text, cell in zip(csv_row, cells, strict=True)
+    )
+
+
+def text_row(row, width: int) -> tuple[str, ...]:
+    """An .xlsx row as the CSV's text (dates, times and text; whole numbers)."""
+    texts = [as_csv_text(cell) for cell in row]
+    return tuple(texts + [""] * (width - len(texts)))
+
+
+def test_the_walk_reaches_every_known_xlsx_export(walk):
+    assert set(walk.xlsx) >= KNOWN_XLSX_ROUTES, sorted(walk.xlsx)
+    assert len(walk.xlsx["reports:dashboard-xlsx"]) > 5
+    csv_names = {name.removesuffix("-csv") for name in walk.csv}
+    xlsx_names = {name.removesuffix("-xlsx") for name in walk.xlsx}
+    # Every CSV download has its .xlsx twin (the access log's is named -export-xlsx).
+    assert {n.removesuffix("-export") for n in csv_names} == {
+        n.removesuffix("-export") for n in xlsx_names
+    }
+
+
+def test_no_xlsx_export_has_a_formula_and_planted_formulas_stay_text(walk):
+    formulas = {
+        f"{url} as {role}": cell.coordinate
+        for downloads in walk.xlsx.values()
+        for url, role, sheet in downloads
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    }
+    assert not formulas, f"formula cells in .xlsx downloads: {formulas}"
+    for name in KNOWN_XLSX_ROUTES:
+        planted = [
+            cell
+            for _url, _role, sheet in walk.xlsx[name]
+            for row in sheet.iter_rows(min_row=2)
+            for cell in row
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START)
+        ]
+        assert planted, f"no planted formula reached {name}"
+        assert {cell.data_type for cell in planted} == {"s"}
+    texts = {
+        cell.value
+        for _url, _role, sheet in walk.xlsx["reports:dashboard-xlsx"]
+        for row in sheet.iter_rows()
+        for cell in row
+    }
+    assert any(
+        isinstance(t, str) and t.startswith('=HYPERLINK("http://evil.example/') for t in texts
+    )
+
+
+def test_every_xlsx_reopens_with_the_same_values_as_its_csv_twin(walk):
+    compared = 0
+    for name, downloads in walk.xlsx.items():
+        for url, role, sheet in downloads:
+            path, _, query = url.partition("?")
+            twin = path.removesuffix(".xlsx") + ".csv" + (f"?{query}" if query else "")
+            csv_download = walk.csv_by_url.get((role, twin))
+            assert csv_download is not None, f"{url} as {role} has no CSV twin at {twin}"
+            rows = list(sheet.iter_rows())
+            assert same_row(csv_download[0], rows[0]), (url, csv_download[0])
+            if name in GROWING_ROUTES:
+                # Each download logs itself: whichever came later has a row or
+                # two more, and every row of the other.
+                csv_lines = Counter(tuple(line) for line in csv_download[1:])
+                xlsx_lines = Counter(text_row(row, len(csv_download[0])) for row in rows[1:])
+                smaller, larger = sorted([csv_lines, xlsx_lines], key=lambda c: c.total())
+                assert larger.total() - smaller.total() <= 3, url
+                assert not smaller - larger, (url, list(smaller - larger)[:3])
+            else:
+                assert len(csv_download) == len(rows), url
+                for line, row in zip(csv_download, rows, strict=True):
+                    assert same_row(line, row), (url, line, [c.value for c in row])
+            compared += 1
+    assert compared >= len(KNOWN_XLSX_ROUTES)
+
+
+def test_xlsx_headers_are_swedish_bold_and_frozen(walk):
+    for downloads in walk.xlsx.values():
+        for url, _role, sheet in downloads:
+            assert sheet.freeze_panes == "A2", url
+            header = [cell for cell in next(sheet.iter_rows(max_row=1))]
+            assert all(cell.font.b for cell in header), url
+            # No code names such as "username" or "group_by" as headings.
+            codes = [c.value for c in header if re.fullmatch(r"[a-z_]+", str(c.value or ""))]
+            assert not codes, (url, codes)
+
+    def first_header(name: str) -> list:
+        _url, _role, sheet = walk.xlsx[name][0]
+        return [cell.value for cell in next(sheet.iter_rows(max_row=1))]
+
+    assert first_header("bostadforst:access-log-export-xlsx")[:3] == [
+        "När",
+        "Användarnamn",
+        "Roll",
+    ]
+    assert first_header("participants:participant-list-xlsx")[:2] == ["Namn", "Personnummer"]
+    assert first_header("support:my-participants-xlsx")[:3] == [
+        "Deltagare",
+        "Personnummer",
+        "Senaste besök",
+    ]
+
+
+def test_xlsx_dates_are_date_cells_and_rates_per_cent(walk):
+    from bostadforst.exports import DATE_FORMAT, DATETIME_FORMAT, PERCENT_FORMAT
+
+    trend = [
+        sheet for url, _role, sheet in walk.xlsx["reports:dashboard-xlsx"] if "/trend.xlsx" in url
+    ]
+    assert trend, "the walk did not reach the trend table's .xlsx"
+    rows = list(trend[0].iter_rows(min_row=2))
+    assert rows
+    for row in rows:
+        assert row[0].is_date and row[0].number_format == DATE_FORMAT
+        rate = row[6]  # Kvarboende
+        if rate.value is not None:
+            assert rate.data_type == "n" and rate.number_format == PERCENT_FORMAT
+    assert any(row[6].value is not None for row in rows)
+    _url, _role, log = walk.xlsx["bostadforst:access-log-export-xlsx"][0]
+    stamps = [row[0] for row in log.iter_rows(min_row=2)]
+    assert stamps and all(c.is_date and c.number_format == DATETIME_FORMAT for c in stamps)
+
+
+def test_caseload_exports_log_every_person_in_the_file(planted, db):
+    from participants.selectors import participant_list
+    from support.selectors import caseload_for_user
+
+    worker = planted.support_staff
+    client = planted.client(worker)
+    cases = [
+        (
+            reverse("participants:participant-list-xlsx"),
+            {p.pk for p in participant_list(user=worker)},
+        ),
+        (
+            reverse("support:my-participants-csv"),
+            {
+                row.participant.pk
+                for row in caseload_for_user(user=worker, today=timezone.localdate())
+            },
+        ),
+    ]
+    for url, expected in cases:
+        assert expected, url
+        before = AccessLogEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
+        response = client.get(url)
+        assert response.status_code == 200, url
+        content_of(response)
+        logged = AccessLogEntry.objects.filter(pk__gt=before, user=worker)
+        assert set(logged.values_list("action", flat=True)) == {AccessLogEntry.Action.EXPORT}
+        assert set(logged.values_list("person_id", flat=True)) == expected, url
+
+
+def test_participant_list_download_keeps_the_status_filter_and_refuses_a_bad_one(planted, db):
+    client = planted.client(planted.support_staff)
+    url = reverse("participants:participant-list-csv")
+    housed = client.get(url, {"status": "housed"})
+    everyone = client.get(url)
+    housed_rows, all_rows = csv_rows(housed.content), csv_rows(everyone.content)
+    assert 1 < len(housed_rows) < len(all_rows)
+    assert {row[2] for row in housed_rows[1:]} == {"Har bostad"}
+    bad = client.get(url, {"status": "nope"})
+    assert bad.status_code == 400
+    assert "Ogiltigt filter" in bad.content.decode()
+
+
+def test_the_retention_report_command_writes_xlsx_for_an_xlsx_output(planted, tmp_path):
+    from bostadforst.exports import PERCENT_FORMAT
+
+    out = tmp_path / "r.xlsx"
+    as_of = timezone.localdate().isoformat()
+    call_command("retention_report", "--as-of", as_of, "--output", str(out))
+    sheet = xlsx_sheet(out.read_bytes())
+    header = [cell.value for cell in sheet[1]]
+    assert header[:3] == ["Indelning", "Grupp", "Kohort"]
+    assert sheet.freeze_panes == "A2"
+    groups = [row[1] for row in sheet.iter_rows(min_row=2) if row[1].value is not None]
+    assert groups and all(c.data_type == "s" for c in groups)
+    assert any(c.value.startswith('=HYPERLINK("http://evil.example/') for c in groups)
+    assert sheet["H2"].number_format == PERCENT_FORMAT
+
+
 # --- (c) PDF from the walk ------------------------------------------------------
 
 
@@ -251,11 +495,13 @@ def test_every_pdf_is_rendered_through_render_pdf(walk):
 # --- (b) Static check: nobody else writes CSV or drives WeasyPrint ---------------
 
 CSV_MODULE = "bostadforst/exports.py"
+# What writes a workbook (reading one, openpyxl.load_workbook, is the import's job).
+XLSX_WRITERS = {"Workbook", "WriteOnlyCell", "save_workbook", "save_virtual_workbook"}
 PDF_MODULE = "bostadforst/pdf.py"
 
 
 def export_bypasses(relative: str, source: str) -> list[str]:
-    """What in ``source`` writes CSV or drives WeasyPrint outside the helpers."""
+    """What in ``source`` writes CSV or .xlsx or drives WeasyPrint outside the helpers."""
     found = []
     tree = ast.parse(source)
     for node in ast.walk(tree):
@@ -278,6 +524,28 @@ def export_bypasses(relative: str, source: str) -> list[str]:
                 and node.value.startswith("text/csv")
             ):
                 found.append(f"{relative}:{line} a text/csv response of its own")
+        if relative != CSV_MODULE:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == (
+                "openpyxl"
+            ):
+                writers = {a.name for a in node.names} & XLSX_WRITERS
+                if writers:
+                    found.append(f"{relative}:{line} from {node.module} import {sorted(writers)}")
+            if isinstance(node, ast.Attribute) and node.attr in XLSX_WRITERS:
+                found.append(f"{relative}:{line} .{node.attr}")
+            if isinstance(node, ast.Import | ast.ImportFrom) and any(
+                (getattr(node, "module", None) or a.name).split(".")[0] == "xlsxwriter"
+                for a in node.names
+            ):
+                found.append(f"{relative}:{line} xlsxwriter")
+            if isinstance(node, ast.keyword) and node.arg == "write_only":
+                found.append(f"{relative}:{line} write_only=")
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value.startswith("application/vnd.openxmlformats")
+            ):
+                found.append(f"{relative}:{line} an .xlsx response of its own")
         if relative != PDF_MODULE:
             if isinstance(node, ast.Import) and any(
                 a.name.split(".")[0] == "weasyprint" for a in node.names
@@ -299,8 +567,8 @@ def test_only_the_export_helpers_write_csv_or_drive_weasyprint():
             relative = path.relative_to(settings.BASE_DIR).as_posix()
             offenders += export_bypasses(relative, path.read_text(encoding="utf-8"))
     assert not offenders, (
-        "Write CSV with bostadforst.exports (csv_response / write_csv) and PDF with "
-        f"bostadforst.pdf.render_pdf: {offenders}"
+        "Write CSV and .xlsx with bostadforst.exports (download_response / write_csv / "
+        f"write_xlsx) and PDF with bostadforst.pdf.render_pdf: {offenders}"
     )
 
 
@@ -313,6 +581,20 @@ def test_the_static_check_recognises_a_bypass():
     found = export_bypasses("reports/views.py", source)
     assert len(found) == 4, found
     assert not export_bypasses(CSV_MODULE, "import csv\nw = csv.writer(out)\n")
+    xlsx = (
+        "from openpyxl import Workbook, load_workbook\nimport openpyxl\nimport xlsxwriter\n"
+        "wb = openpyxl.Workbook(write_only=True)\n"
+        "r = HttpResponse(content_type='application/vnd.openxmlformats-officedocument."
+        "spreadsheetml.sheet')\n"
+    )
+    found = export_bypasses("participants/views.py", xlsx)
+    assert len(found) == 5, found
+    assert not export_bypasses(CSV_MODULE, xlsx)
+    # Reading a workbook (the import) is no export.
+    assert not export_bypasses(
+        "reports/cohort.py",
+        "from openpyxl import load_workbook\nload_workbook(f, read_only=True)\n",
+    )
 
 
 # --- safe_cell and the writers ---------------------------------------------------
@@ -459,3 +741,23 @@ def test_xlsx_drops_characters_a_workbook_cannot_hold():
 
     response = download_response("xlsx", "t", ["a"], [["ok\x01\x1b text\nline"]])
     assert xlsx_sheet(content_of(response))["A2"].value == "ok text\nline"
+
+
+def test_write_workbook_writes_each_sheet_the_same_safe_way():
+    from bostadforst.exports import Sheet, write_workbook
+
+    out = io.BytesIO()
+    write_workbook(
+        out,
+        [
+            Sheet("Boenden", ["Hyresvärd"], []),
+            Sheet("Tillåtna värden", ["Kod", "Text"], [["=1+1", "@x"]]),
+        ],
+    )
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(out.getvalue()))
+    assert book.sheetnames == ["Boenden", "Tillåtna värden"]
+    values = book["Tillåtna värden"]
+    assert [(c.value, c.data_type) for c in values[2]] == [("=1+1", "s"), ("@x", "s")]
+    assert values.freeze_panes == "A2"

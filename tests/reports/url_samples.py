@@ -20,6 +20,8 @@ SAMPLES = {
     "reports:report-status": lambda world: {"pk": _report_pk(world)},
     "reports:report-pdf": lambda world: {"pk": _report_pk(world)},
     "reports:report-csv": lambda world: {"pk": _report_pk(world), "table": "summary"},
+    "reports:dashboard-xlsx": lambda world: {"table": "summary"},
+    "reports:report-xlsx": lambda world: {"pk": _report_pk(world), "table": "summary"},
 }
 
 # Valid POST data for the form pages (tests/bostadforst/test_submit_walks.py).
