@@ -75,7 +75,13 @@ def new_page(browser):
     contexts = []
 
     def open_page(*, width: int = 1280, height: int = 900):
-        context = browser.new_context(viewport={"width": width, "height": height})
+        # A Swedish user's browser: Accept-Language, Intl and the time zone
+        # (date fields still follow the browser's own UI language).
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            locale="sv-SE",
+            timezone_id="Europe/Stockholm",
+        )
         contexts.append(context)
         return context.new_page()
 
