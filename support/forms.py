@@ -1,6 +1,7 @@
 """Forms of the support app. They check single values; rules across rows
 (plan versions, journal locks, capacity) are in ``support.services``."""
 
+import functools
 from datetime import timedelta
 
 from django import forms
@@ -45,6 +46,16 @@ DURATION_ERRORS = {
     "required": _("Enter the duration in minutes."),
     "invalid": _("Enter the duration as a whole number of minutes."),
 }
+
+
+def _participant_options(participants) -> list:
+    """The picker's options: the user's own caseload, then the others."""
+    mine, others = [], []
+    for p in participants:
+        (mine if p.caseload_rank == 0 else others).append((p.pk, str(p)))
+    return [("", _("Choose participant…"))] + [
+        c for c in ((_("My participants"), mine), (_("Other participants"), others)) if c[1]
+    ]
 
 
 def _now_to_minute():
@@ -132,12 +143,10 @@ class VisitQuickLogForm(VisitFieldsMixin, forms.ModelForm):
         field.queryset = choices_qs
         field.error_messages["required"] = _("Choose the participant.")
         field.error_messages["invalid_choice"] = _("Choose one of the listed participants.")
-        mine, others = [], []
-        for p in choices_qs:
-            (mine if p.caseload_rank == 0 else others).append((p.pk, str(p)))
-        field.choices = [("", _("Choose participant…"))] + [
-            c for c in ((_("My participants"), mine), (_("Other participants"), others)) if c[1]
-        ]
+        # A callable: the options (every active participant, thousands in a
+        # large municipality) are read only when the form is shown, never to
+        # save a visit, which the field checks by the chosen id alone.
+        field.choices = functools.partial(_participant_options, choices_qs)
         if participant is None and self.is_bound:
             participant = (
                 choices_qs.filter(pk=self.data.get("participant")).first()

@@ -413,3 +413,28 @@ def test_a_staff_change_made_outside_the_services_is_recorded_too(
         sorted([support_staff.pk, unit_manager.pk]),
         [],
     )
+
+
+@pytest.mark.django_db
+def test_logging_a_visit_reads_no_list_of_participants(ss_client, support_staff, housed):
+    """The picker's options (every active participant: thousands at municipal
+    scale, benchmarks/pages.py) are built for showing the form, not for
+    saving one visit: the POST reads the chosen participant by id only."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ParticipantFactory.create_batch(3, status="housed")
+    with CaptureQueriesContext(connection) as queries:
+        response = ss_client.post(
+            reverse("support:visit-quick-log"), _quick_post(housed, staff=[support_staff.pk])
+        )
+    assert response.status_code == 302
+    lists = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT")
+        and 'FROM "participants_participant"' in q["sql"]
+        and '"participants_participant"."id" =' not in q["sql"]
+        and "LIMIT" not in q["sql"]
+    ]
+    assert lists == []
