@@ -365,12 +365,25 @@ def _insert(model, columns: list[str], rows: list[tuple], connection, *, returni
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     # SQLite allows 32,766 parameters a statement, PostgreSQL 65,535.
     per_statement = max(1, min(1000, 32_000 // len(columns)))
+    unnest = connection.vendor == "postgresql"
+    if unnest:
+        # One array per column, as Django's own bulk_create does on
+        # PostgreSQL: a short statement that psycopg parses once and caches,
+        # where a VALUES list of 30,000 placeholders cost more to parse in
+        # Python (psycopg's client-side binding) than to run.
+        by_column = {f.column: f for f in model._meta.concrete_fields}
+        arrays = ", ".join(f"%s::{by_column[c].db_type(connection)}[]" for c in columns)
+        per_statement = 5000
     ids: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))}"
-            params = [value for row in chunk for value in row]
+            if unnest:
+                sql = f"INSERT INTO {table} ({names}) SELECT * FROM UNNEST({arrays})"
+                params = [list(column) for column in zip(*chunk, strict=True)]
+            else:
+                sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))}"
+                params = [value for row in chunk for value in row]
             if returning:
                 cursor.execute(f"{sql} RETURNING {pk}", params)
                 ids.extend(row[0] for row in cursor.fetchall())

@@ -214,12 +214,13 @@ class _Plan:
     def _error(self, line: int, message: str) -> None:
         self.errors.append(_row_error(line, message))
 
-    def _valid(self, record, line: int, *, exclude: list[str]) -> bool:
-        """The record's own rules: its fields, and its model's one-row rules
-        (``clean_row`` where the model's ``clean`` also queries for others).
-        Uniqueness and overlaps are checked for the whole set instead."""
+    def _valid(self, record, line: int) -> bool:
+        """The record's own rules: the fields the file gives (the others hold
+        the model's defaults), and its model's one-row rules (``clean_row``
+        where the model's ``clean`` also queries for other rows). Uniqueness
+        and overlaps are checked for the whole set instead."""
         try:
-            record.clean_fields(exclude=exclude)
+            record.clean_fields(exclude=_NOT_FROM_THE_FILE[type(record)])
             getattr(record, "clean_row", record.clean)()
         except ValidationError as exc:
             self._error(line, _messages(exc))
@@ -262,7 +263,7 @@ class _Plan:
                 new = Participant(
                     external_ref=person.ref, personnummer=number, status=ParticipantStatus.APPROVED
                 )
-                if self._valid(new, person.line, exclude=["support_worker"]):
+                if self._valid(new, person.line):
                     person.new = new
                 else:
                     person.refused = True
@@ -303,7 +304,7 @@ class _Plan:
                         continue
                 if status is not None:
                     participant.status, participant.closed_on = status, closed_on
-                if self._valid(participant, person.line, exclude=["support_worker"]):
+                if self._valid(participant, person.line):
                     self.changed_participants.append(participant)
 
     # --- Landlords and apartments ---------------------------------------------------
@@ -336,7 +337,7 @@ class _Plan:
                 apartment = Apartment(landlord=self.landlords[row.landlord], address=key[1])
                 self.apartments[key] = apartment
                 self.new_apartments.append(apartment)
-                self._valid(apartment, row.line, exclude=["landlord"])
+                self._valid(apartment, row.line)
 
     # --- Tenancies ------------------------------------------------------------------
 
@@ -402,7 +403,7 @@ class _Plan:
                 tenancy.participant = person.new
             else:
                 tenancy.participant_id = person.held.pk
-            if not self._valid(tenancy, row.line, exclude=["participant", "apartment"]):
+            if not self._valid(tenancy, row.line):
                 person.failed = True
                 continue
             apartment_key = apartment.pk or id(apartment)
@@ -541,6 +542,20 @@ class _Plan:
 
 
 _ROW_FIELDS = ("contract_type", "move_out", "exit_reason", "takeover")
+
+
+def _all_but(model, *names: str) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if f.name not in names]
+
+
+# What ``clean_fields`` skips: the fields a file does not give, and the
+# references (a ForeignKey's check is a query per row; the records referred to
+# are the ones planned or loaded here).
+_NOT_FROM_THE_FILE = {
+    Participant: _all_but(Participant, "external_ref", "personnummer", "status", "closed_on"),
+    Apartment: _all_but(Apartment, "address"),
+    Tenancy: _all_but(Tenancy, "move_in", *_ROW_FIELDS),
+}
 _CONSTRAINT_KEY = re.compile(r"=\((\d+), \[(\d{4}-\d{2}-\d{2}),")
 # Records per call of the bulk functions, between two progress reports.
 PROGRESS_EVERY = 10_000
