@@ -153,8 +153,20 @@ def plan_versions(*, participant: Participant) -> QuerySet[ActionPlan]:
 
 
 def plan_review_list(*, user, today: date) -> list[Participant]:
+    """``plan_reviews`` as a list, each row with its ``review_status``."""
+    return with_review_status(plan_reviews(user=user, today=today), today=today)
+
+
+def with_review_status(rows, *, today: date) -> list[Participant]:
+    out = list(rows)
+    for p in out:
+        p.review_status = review_status(p.review_on, today=today)
+    return out
+
+
+def plan_reviews(*, user, today: date) -> QuerySet[Participant]:
     """Active participants whose plan review is overdue, due soon, or who have
-    no plan yet. One query.
+    no plan yet. One query (a page of it, for the team's list).
 
     Most urgent first: overdue reviews (longest overdue first), then people
     without a plan, then reviews due soon. An agreed plan that has lapsed
@@ -162,7 +174,7 @@ def plan_review_list(*, user, today: date) -> list[Participant]:
     cannot push it out of sight.
     """
     if not is_team(user):
-        return []
+        return Participant.objects.none()
     latest = _latest_plan(OuterRef("pk"))
     rows = (
         Participant.objects.active()
@@ -186,10 +198,7 @@ def plan_review_list(*, user, today: date) -> list[Participant]:
         )
         .order_by("urgency", "review_on", "last_name", "first_name", "pk")
     )
-    out = list(rows)
-    for p in out:
-        p.review_status = review_status(p.review_on, today=today)
-    return out
+    return rows
 
 
 # --- Support visits ------------------------------------------------------------

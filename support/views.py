@@ -345,20 +345,26 @@ class PlanPdfView(RecordMixin, DetailView):
         return response
 
 
-class PlanReviewListView(TemplateView):
+class PlanReviewListView(ListView):
     """The team's list of plans to review: overdue first, then due soon and
-    active participants without a plan."""
+    active participants without a plan. Paged: in a large municipality
+    thousands are due at once."""
 
     template_name = "support/plan_review_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.today = timezone.localdate()
+        return selectors.plan_reviews(user=self.request.user, today=self.today)
 
     def get_context_data(self, **kwargs):
-        today = timezone.localdate()
-        return super().get_context_data(
-            rows=selectors.plan_review_list(user=self.request.user, today=today),
-            today=today,
+        context = super().get_context_data(**kwargs)
+        context.update(
+            rows=selectors.with_review_status(context["object_list"], today=self.today),
+            today=self.today,
             due_soon_days=selectors.REVIEW_DUE_SOON_DAYS,
-            **kwargs,
         )
+        return context
 
 
 # --- Crisis places ---------------------------------------------------------------

@@ -299,3 +299,29 @@ def test_pdf_fetcher_refuses_anything_but_own_static_files_and_data(url):
 def test_pdf_fetcher_serves_own_static_files_and_data_urls():
     assert StaticOnlyFetcher().fetch("https://bostadforst.invalid/static/css/app.css").read()
     assert StaticOnlyFetcher().fetch("data:text/plain,hej").read() == b"hej"
+
+
+@pytest.mark.django_db
+def test_the_review_list_page_is_paged_with_the_same_queries_at_any_size(ss_client, support_staff):
+    """At municipal scale thousands of people are due or lack a plan
+    (benchmarks/pages.py): the page shows one page of them, most urgent
+    first, with the same number of queries whatever their number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from support.views import PlanReviewListView
+    from tests.participants.factories import ParticipantFactory
+
+    url = reverse("support:plan-review-list")
+    ParticipantFactory.create_batch(3, status="housed")
+    with CaptureQueriesContext(connection) as few:
+        assert ss_client.get(url).status_code == 200
+    ParticipantFactory.create_batch(PlanReviewListView.paginate_by + 5, status="housed")
+    with CaptureQueriesContext(connection) as many:
+        page = ss_client.get(url)
+    assert len(many) == len(few)
+    assert len(page.context["rows"]) == PlanReviewListView.paginate_by
+    assert "page=2" in page.content.decode()
+    second = ss_client.get(url + "?page=2")
+    assert len(second.context["rows"]) == 8
+    assert all(r.review_status is not None for r in second.context["rows"])
