@@ -60,7 +60,10 @@ worker: venv ## Run a Celery worker and beat (needs REDIS_URL)
 benchmark: venv ## Run the retention benchmark (slow; see README, Performance)
 	$(PY) benchmarks/retention.py
 
+benchmark-pages: venv ## Page latency at N = 100 and 10,000 on PostgreSQL with gunicorn and wrk (slow; README, Performance)
+	$(PY) benchmarks/pages.py
+
 clean: ## Remove the virtual environment and local database
 	rm -rf $(VENV) db.sqlite3 staticfiles
 
-.PHONY: help venv pango run test lint messages worker benchmark clean
+.PHONY: help venv pango run test lint messages worker benchmark benchmark-pages clean
