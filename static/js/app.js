@@ -266,3 +266,72 @@
     }
   });
 })();
+
+/* The error summary of a form that failed validation (bostadforst/
+ * templatetags/error_summary.py): focus moves to it when the page loads, so
+ * the failed submit is announced and the keyboard starts from the list of
+ * what to correct. A link in it moves focus to its field (a fragment link
+ * alone would only scroll) with the field's label in view. */
+(function () {
+  "use strict";
+  var summary = document.querySelector("[data-error-summary]");
+  if (!summary) {
+    return;
+  }
+  summary.focus();
+  summary.addEventListener("click", function (event) {
+    var link = event.target.closest("a[href^='#']");
+    if (!link) {
+      return;
+    }
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) {
+      return;
+    }
+    event.preventDefault();
+    var details = field.closest("details");
+    if (details) {
+      details.open = true;
+    }
+    var anchor = field.closest("fieldset") || field.closest(".mb-3") || field;
+    anchor.scrollIntoView();
+    field.focus({ preventScroll: true });
+  });
+})();
+
+/* A table too wide for the screen scrolls sideways inside its
+ * .table-responsive. Someone without a mouse must be able to scroll it too
+ * (WCAG 2.1.1; axe: scrollable-region-focusable): while it overflows it is a
+ * focusable region named by the table's caption. */
+(function () {
+  "use strict";
+  var scrollers = document.querySelectorAll(".table-responsive");
+  if (!scrollers.length) {
+    return;
+  }
+  function update(scroller) {
+    var overflows = scroller.scrollWidth > scroller.clientWidth;
+    if (overflows && !scroller.hasAttribute("tabindex")) {
+      var caption = scroller.querySelector("caption");
+      scroller.setAttribute("tabindex", "0");
+      if (caption) {
+        scroller.setAttribute("role", "region");
+        scroller.setAttribute("aria-label", caption.textContent.trim());
+      }
+    } else if (!overflows && scroller.getAttribute("tabindex") === "0") {
+      scroller.removeAttribute("tabindex");
+      scroller.removeAttribute("role");
+      scroller.removeAttribute("aria-label");
+    }
+  }
+  function updateAll() {
+    Array.prototype.forEach.call(scrollers, update);
+  }
+  updateAll();
+  if (window.ResizeObserver) {
+    var observer = new ResizeObserver(updateAll);
+    Array.prototype.forEach.call(scrollers, function (scroller) { observer.observe(scroller); });
+  } else {
+    window.addEventListener("resize", updateAll);
+  }
+})();
