@@ -91,6 +91,10 @@ def cohort_write(
         if plan.errors:
             result.errors.extend(plan.errors)
             return
+        if result.errors:
+            # Rows ``parse`` refused: the import is rolled back whatever the
+            # rest gives, and the check above has said all a write would.
+            return
         try:
             with transaction.atomic():
                 plan.write(acting_user, progress)
@@ -406,7 +410,8 @@ class _Plan:
             if not self._valid(tenancy, row.line):
                 person.failed = True
                 continue
-            apartment_key = apartment.pk or id(apartment)
+            # Held apartments by id, new ones (no id yet) by the record itself.
+            apartment_key = apartment.pk or ("new", id(apartment))
             on_apartment = by_apartment[apartment_key].clash(row.move_in, row.move_out)
             on_person = by_person[row.ref].clash(row.move_in, row.move_out)
             if on_apartment or on_person:
