@@ -114,7 +114,12 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "reports:report-csv": MANAGERS,
     "reports:report-xlsx": MANAGERS,
     "reports:cohort-import": MANAGERS,
-    "reports:cohort-import-confirm": MANAGERS,
+    "reports:cohort-import-template-xlsx": MANAGERS,
+    "reports:cohort-import-template-csv": MANAGERS,
+    "reports:cohort-import-detail": MANAGERS,
+    "reports:cohort-import-status": MANAGERS,
+    "reports:cohort-import-errors-csv": MANAGERS,
+    "reports:cohort-import-errors-xlsx": MANAGERS,
     # --- audit and security -----------------------------------------------
     "bostadforst:access-log": MANAGERS,
     "bostadforst:access-log-export": MANAGERS,

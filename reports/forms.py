@@ -3,6 +3,7 @@
 from datetime import date
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +12,6 @@ from housing.models import ContractType, Landlord
 from participants.models import TargetGroupCode
 
 MAX_MONTHS = 240
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 class RetentionParametersForm(forms.Form):
@@ -96,32 +96,43 @@ class ReportOrderForm(RetentionParametersForm):
 
 
 class CohortUploadForm(forms.Form):
+    """The spreadsheet to import. Only its size is checked here; its format
+    and every row are checked by the preview job."""
+
+    error_messages = {
+        "too_large": _("The file is larger than %(limit)s MB."),
+    }
+
     file = forms.FileField(
-        label=_("CSV file (UTF-8)"),
+        label=_("Spreadsheet (.xlsx or CSV)"),
+        max_length=255,
+        widget=forms.FileInput(
+            attrs={
+                "accept": ".xlsx,.csv,.txt,text/csv,application/vnd.openxmlformats-"
+                "officedocument.spreadsheetml.sheet"
+            }
+        ),
         error_messages={
-            "required": _("Choose a CSV file."),
+            "required": _("Choose a file."),
             "empty": _("The file is empty."),
+            "invalid": _("No file was sent. Choose a file and try again."),
+            "missing": _("No file was sent. Choose a file and try again."),
+            "max_length": _("The file name is too long (at most %(max)d characters)."),
         },
     )
 
-    def clean_file(self) -> str:
+    def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(_("The file is larger than 5 MB."), code="too_large")
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
+        limit = settings.COHORT_IMPORT_MAX_BYTES
+        if upload.size > limit:
             raise ValidationError(
-                _("The file is not UTF-8 text. Save it as “CSV UTF-8”."), code="encoding"
-            ) from None
+                self.error_messages["too_large"],
+                code="too_large",
+                params={"limit": f"{limit / (1024 * 1024):g}"},
+            )
+        return upload
 
 
-class CohortConfirmForm(forms.Form):
-    """The checked file's text, sent back with the confirmation and checked again."""
-
-    content = forms.CharField(
-        widget=forms.HiddenInput,
-        strip=False,
-        max_length=MAX_UPLOAD_BYTES,
-        error_messages={"required": _("Nothing to import: upload the file again.")},
-    )
+class CohortImportStartForm(forms.Form):
+    """The confirmation that starts the import of a checked file: it carries
+    nothing but its one-time submit token (the file stays on the server)."""

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bostadforst.jobs import Job
 
@@ -74,7 +75,7 @@ class CohortImport(Job):
 
     class Mode(models.TextChoices):
         PREVIEW = "preview", _("Preview")
-        COMMIT = "commit", _("Import")
+        COMMIT = "commit", pgettext_lazy("cohort import mode", "Import")
 
     class Stage(models.TextChoices):
         CHECK = "check", _("Checking rows")
@@ -101,6 +102,8 @@ class CohortImport(Job):
     source = models.CharField(_("read as"), max_length=200, blank=True)
     counts = models.JSONField(_("counts"), null=True, blank=True)
     row_errors = models.JSONField(_("errors"), default=list, blank=True)
+    # len(row_errors), for lists that should not load every error.
+    error_count = models.PositiveIntegerField(_("number of errors"), default=0)
     committed = models.BooleanField(_("imported"), default=False)
 
     class Meta:
@@ -124,10 +127,6 @@ class CohortImport(Job):
     @property
     def is_commit(self) -> bool:
         return self.mode == self.Mode.COMMIT
-
-    @property
-    def error_count(self) -> int:
-        return len(self.row_errors or [])
 
     @property
     def changes(self) -> int:

@@ -23,7 +23,7 @@ from participants.models import Participant, ParticipantStatus
 from support.models import ActionPlan, CrisisPlace
 
 from . import retention
-from .models import Report
+from .models import CohortImport, Report
 from .presentation import (
     DATE,
     INT,
@@ -56,6 +56,28 @@ def report_get_for_user(*, user, pk: int) -> Report:
     try:
         return Report.objects.select_related("ordered_by").get(pk=pk)
     except Report.DoesNotExist:
+        raise Http404 from None
+
+
+def cohort_import_list(*, user) -> QuerySet[CohortImport]:
+    """Import jobs, newest first (without the files' content)."""
+    _require_manager(user)
+    return CohortImport.objects.select_related("file", "ordered_by").defer("file__content")
+
+
+def cohort_import_recent(*, user, limit: int = 10) -> list[CohortImport]:
+    """The latest import jobs for the import page's list (without their errors)."""
+    return list(cohort_import_list(user=user).defer("row_errors")[:limit])
+
+
+def cohort_import_get_for_user(*, user, pk: int) -> CohortImport:
+    """One import job for whoever may import; 404 for anyone else and for a
+    job that does not exist (or has been pruned). The file's content is not
+    loaded: the page polls this."""
+    _require_manager(user)
+    try:
+        return cohort_import_list(user=user).select_related("commit_job").get(pk=pk)
+    except CohortImport.DoesNotExist:
         raise Http404 from None
 
 

@@ -221,7 +221,7 @@ def cohort_import_start(*, preview: CohortImport, acting_user=None) -> CohortImp
         raise refuse("not_preview")
     if preview.state != CohortImport.State.DONE:
         raise refuse("not_done")
-    if preview.row_errors:
+    if preview.error_count:
         raise refuse("errors")
     if CohortImport.objects.filter(preview=preview).exists():
         raise refuse("started")
@@ -312,6 +312,7 @@ def _result_fields(result) -> dict:
             {"line": error.line, "sheet": error.sheet, "message": str(error.message)}
             for error in result.errors
         ],
+        "error_count": len(result.errors),
         "committed": result.committed,
     }
 

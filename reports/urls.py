@@ -25,5 +25,34 @@ urlpatterns = [
         name="report-xlsx",
     ),
     path("import/", views.CohortImportView.as_view(), name="cohort-import"),
-    path("import/confirm/", views.CohortImportConfirmView.as_view(), name="cohort-import-confirm"),
+    path(
+        "import/mall.xlsx",
+        views.CohortTemplateView.as_view(),
+        {"fmt": "xlsx"},
+        name="cohort-import-template-xlsx",
+    ),
+    path(
+        "import/mall.csv",
+        views.CohortTemplateView.as_view(),
+        {"fmt": "csv"},
+        name="cohort-import-template-csv",
+    ),
+    path("import/<int:pk>/", views.CohortImportDetailView.as_view(), name="cohort-import-detail"),
+    path(
+        "import/<int:pk>/status/",
+        views.CohortImportStatusView.as_view(),
+        name="cohort-import-status",
+    ),
+    path(
+        "import/<int:pk>/fel.csv",
+        views.CohortImportErrorsView.as_view(),
+        {"fmt": "csv"},
+        name="cohort-import-errors-csv",
+    ),
+    path(
+        "import/<int:pk>/fel.xlsx",
+        views.CohortImportErrorsView.as_view(),
+        {"fmt": "xlsx"},
+        name="cohort-import-errors-xlsx",
+    ),
 ]

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib import messages
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import number_format
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 
 from bostadforst.access_log import log_access
-from bostadforst.exports import Percent, download_response
+from bostadforst.exports import XLSX, XLSX_CONTENT_TYPE, Percent, download_response
 from bostadforst.mixins import ServiceFormMixin
 from bostadforst.models import AccessLogEntry
 
 from . import selectors, services
-from .cohort import cohort_import
-from .forms import CohortConfirmForm, CohortUploadForm, ReportOrderForm, RetentionParametersForm
-from .models import Report
+from .forms import (
+    CohortImportStartForm,
+    CohortUploadForm,
+    ReportOrderForm,
+    RetentionParametersForm,
+)
+from .models import CohortImport, Report
 from .presentation import DATE, RATE, Table, figure_charts, headline
 from .selectors import LINK
 
@@ -213,7 +218,7 @@ class ReportDetailView(DetailView):
 
 
 class ReportStatusView(View):
-    """The job's state as JSON, polled by reports/static/reports/report-status.js."""
+    """The job's state as JSON, polled by static/js/job-status.js."""
 
     def get(self, request, pk: int):
         report = selectors.report_get_for_user(user=request.user, pk=pk)
@@ -257,67 +262,152 @@ class ReportDownloadView(View):
         return _table_download(tables[table], fmt, f"{table}-{report.as_of:%Y-%m-%d}-{report.pk}")
 
 
-class CohortImportView(FormView):
-    """Step 1–2: upload a CSV; it is checked and previewed (a dry run that writes nothing)."""
+# --- Cohort import ----------------------------------------------------------------
+
+
+def import_progress(job: CohortImport) -> dict:
+    """What the import page and its status poll show of a job's progress:
+    the bar's per cent (None while the row count is unknown) and one line of
+    text ("1 200 av 2 000 rader kontrollerade")."""
+    if job.state == CohortImport.State.QUEUED:
+        return {"percent": 0, "step": 0, "text": _("Waiting to start.")}
+    if job.state == CohortImport.State.FAILED:
+        return {"percent": None, "step": None, "text": _("The job failed.")}
+    total = job.total
+    numbers = {
+        "done": number_format(job.done, force_grouping=True),
+        "total": number_format(total or 0, force_grouping=True),
+    }
+    if job.state == CohortImport.State.DONE:
+        percent = 100
+    elif total:
+        percent = min(100, job.done * 100 // total)
+    else:
+        percent = None
+    if job.stage == CohortImport.Stage.WRITE and job.is_commit:
+        text = _("%(done)s of %(total)s rows written") % numbers
+    elif job.stage == CohortImport.Stage.WRITE:
+        text = _("%(done)s of %(total)s rows tried against the register") % numbers
+    elif job.stage == CohortImport.Stage.CHECK and total:
+        text = _("%(done)s of %(total)s rows checked") % numbers
+    elif job.stage == CohortImport.Stage.CHECK:
+        text = _("%(done)s rows checked") % numbers
+    else:
+        text = _("Starting.")
+    # The bar's width as rendered, in the 5 % steps static/css/job-status.css has.
+    step = None if percent is None else 5 * round(percent / 5)
+    return {"percent": percent, "step": step, "text": text}
+
+
+class CohortImportView(ServiceFormMixin, FormView):
+    """Upload a spreadsheet: it is kept on the server and a preview job
+    checks it (writing nothing); the page of that job follows."""
 
     template_name = "reports/cohort_import.html"
     form_class = CohortUploadForm
 
-    def form_valid(self, form):
-        text = form.cleaned_data["file"]
-        result = cohort_import(
-            data=text.encode(), filename="cohort.csv", acting_user=self.request.user, commit=False
+    def get_context_data(self, **kwargs):
+        kwargs["imports"] = selectors.cohort_import_recent(user=self.request.user)
+        kwargs["max_mb"] = f"{settings.COHORT_IMPORT_MAX_BYTES / (1024 * 1024):g}"
+        return super().get_context_data(**kwargs)
+
+    def perform(self, form):
+        upload = form.cleaned_data["file"]
+        return services.cohort_import_order(
+            data=upload.read(), filename=upload.name, acting_user=self.request.user
         )
-        return render(
-            self.request,
-            "reports/cohort_import_preview.html",
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class CohortImportDetailView(ServiceFormMixin, FormView):
+    """One import job: its progress while it runs; then the counts, the
+    format the file was read as and every error. A preview without errors
+    offers the import of the same file (the form only confirms)."""
+
+    template_name = "reports/cohort_import_detail.html"
+    form_class = CohortImportStartForm
+    success_message = gettext_lazy("The import has started. This page shows its progress.")
+
+    def dispatch(self, request, *args, **kwargs):
+        self.job = selectors.cohort_import_get_for_user(user=request.user, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        job = self.job
+        errors = job.row_errors or []
+        kwargs.update(
+            job=job,
+            progress=import_progress(job),
+            counts=job.counts or {},
+            errors=errors,
+            errors_have_sheets=any(e.get("sheet") for e in errors),
+            commit_job=getattr(job, "commit_job", None),
+            can_start=(
+                job.mode == CohortImport.Mode.PREVIEW
+                and job.state == CohortImport.State.DONE
+                and not errors
+                and job.changes > 0
+                and getattr(job, "commit_job", None) is None
+            ),
+        )
+        return super().get_context_data(**kwargs)
+
+    def perform(self, form):
+        return services.cohort_import_start(preview=self.job, acting_user=self.request.user)
+
+    def get_success_url(self):
+        return self.object.get_absolute_url()
+
+
+class CohortImportStatusView(View):
+    """A job's state and progress as JSON, polled by static/js/job-status.js."""
+
+    def get(self, request, pk: int):
+        job = selectors.cohort_import_get_for_user(user=request.user, pk=pk)
+        progress = import_progress(job)
+        return JsonResponse(
             {
-                "result": result,
-                "confirm_form": CohortConfirmForm(initial={"content": text}),
-            },
-            status=200 if result.ok else 400,
+                "state": job.state,
+                "finished": job.finished,
+                "label": str(job.get_state_display()),
+                "stage": job.stage,
+                "done": job.done,
+                "total": job.total,
+                "percent": progress["percent"],
+                "text": progress["text"],
+            }
         )
 
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        response.status_code = 400
-        return response
+
+class CohortImportErrorsView(View):
+    """Every error of a finished job, as CSV or .xlsx (sheet, line, problem)."""
+
+    def get(self, request, pk: int, fmt: str = "csv"):
+        job = selectors.cohort_import_get_for_user(user=request.user, pk=pk)
+        if job.state != CohortImport.State.DONE:
+            raise Http404
+        log_access(action=AccessLogEntry.Action.EXPORT, request=request, obj=job)
+        header = [_("Sheet"), _("Line"), _("Problem")]
+        rows = ([e.get("sheet", ""), e["line"], e["message"]] for e in job.row_errors or [])
+        return download_response(fmt, f"importfel-{job.pk}", header, rows)
 
 
-class CohortImportConfirmView(FormView):
-    """Step 3: the confirmed import; the text is checked again, then written at once."""
+class CohortTemplateView(View):
+    """An empty cohort spreadsheet with the Swedish column headers: the
+    workbook (with a sheet of the accepted values) or its CSV twin."""
 
-    template_name = "reports/cohort_import.html"
-    form_class = CohortConfirmForm
-    http_method_names = ["post"]
+    def get(self, request, fmt: str = "xlsx"):
+        from .sheets import COLUMN_LABELS, COLUMNS, cohort_template_xlsx
 
-    def form_valid(self, form):
-        text = form.cleaned_data["content"]
-        result = cohort_import(
-            data=text.encode(), filename="cohort.csv", acting_user=self.request.user, commit=True
-        )
-        if not result.ok:
-            return render(
-                self.request,
-                "reports/cohort_import_preview.html",
-                {"result": result, "confirm_form": None},
-                status=400,
+        stem = "kohortmall"
+        if fmt == XLSX:
+            response = HttpResponse(cohort_template_xlsx(), content_type=XLSX_CONTENT_TYPE)
+            response["Content-Disposition"] = content_disposition_header(
+                as_attachment=True, filename=f"{stem}.xlsx"
             )
-        messages.success(
-            self.request,
-            _(
-                "Imported: %(p)s new participants, %(t)s new and %(u)s updated tenancies, "
-                "%(n)s unchanged."
-            )
-            % {
-                "p": result.participants_created,
-                "t": result.tenancies_created,
-                "u": result.tenancies_updated,
-                "n": result.tenancies_unchanged,
-            },
-        )
-        return redirect("reports:dashboard")
-
-    def form_invalid(self, form):
-        messages.error(self.request, _("Nothing to import: upload the file again."))
-        return redirect("reports:cohort-import")
+            return response
+        with translation.override("sv"):
+            header = [str(COLUMN_LABELS[code]) for code in COLUMNS]
+        return download_response(fmt, stem, header, [])

@@ -1,10 +1,14 @@
 """Arguments and POST data for the reports URLs in the project-wide walking tests."""
 
 from datetime import date
+from pathlib import Path
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from reports.models import Report
+from reports.models import CohortImport, Report
+
+HELSINGBORG = Path(__file__).with_name("helsingborg.csv")
 
 
 def _report_pk(world) -> int:
@@ -14,12 +18,29 @@ def _report_pk(world) -> int:
     return report.pk
 
 
+def _import_job(*, errors: bool) -> int:
+    """A finished preview: a clean one (the import can be started from its
+    page) or one with errors (its errors can be downloaded)."""
+    from tests.reports.factories import CohortImportFactory
+
+    jobs = CohortImport.objects.filter(
+        mode=CohortImport.Mode.PREVIEW, state=CohortImport.State.DONE, commit_job__isnull=True
+    )
+    jobs = jobs.filter(error_count__gt=0) if errors else jobs.filter(error_count=0)
+    job = jobs.order_by("pk").first() or CohortImportFactory(with_errors=errors)
+    return job.pk
+
+
 SAMPLES = {
     "reports:dashboard-csv": lambda world: {"table": "summary"},
     "reports:report-detail": lambda world: {"pk": _report_pk(world)},
     "reports:report-status": lambda world: {"pk": _report_pk(world)},
     "reports:report-pdf": lambda world: {"pk": _report_pk(world)},
     "reports:report-csv": lambda world: {"pk": _report_pk(world), "table": "summary"},
+    "reports:cohort-import-detail": lambda world: {"pk": _import_job(errors=False)},
+    "reports:cohort-import-status": lambda world: {"pk": _import_job(errors=False)},
+    "reports:cohort-import-errors-csv": lambda world: {"pk": _import_job(errors=True)},
+    "reports:cohort-import-errors-xlsx": lambda world: {"pk": _import_job(errors=True)},
     "reports:dashboard-xlsx": lambda world: {"table": "summary"},
     "reports:report-xlsx": lambda world: {"pk": _report_pk(world), "table": "summary"},
 }
@@ -34,4 +55,9 @@ FORM_SAMPLES = {
         "contract_type": "",
         "target_group": "",
     },
+    "reports:cohort-import": lambda world: {
+        "file": SimpleUploadedFile("kohort.csv", HELSINGBORG.read_bytes(), "text/csv")
+    },
+    # Nothing but the submit token: the file stays on the server.
+    "reports:cohort-import-detail": lambda world: {},
 }
