@@ -74,7 +74,7 @@ def form_errors(form: forms.BaseForm) -> list[Entry]:
 @register.inclusion_tag("_partials/error_summary.html")
 def error_summary(form):
     """The summary of ``form``'s errors, the first time it is asked for."""
-    if form is None or getattr(form, RENDERED, False):
+    if not isinstance(form, forms.BaseForm) or getattr(form, RENDERED, False):
         return {"entries": []}
     entries = form_errors(form)
     if entries:

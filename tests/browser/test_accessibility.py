@@ -14,13 +14,14 @@ twice), so pytest-xdist can split the roles over the cores.
 """
 
 import importlib
+from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.db.models import Value
 from django.db.models.functions import Concat, Left
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
 from bostadforst.models import User
@@ -50,14 +51,20 @@ LONG = ("Långnamnsdotter" * 7)[:100]
 # Rows the data migrations make, which the flush after a transactional test
 # removed: (migration module, forward function).
 MIGRATION_DATA = [
+    ("bostadforst.migrations.0002_create_role_groups", "create_groups"),
     ("housing.migrations.0002_create_landlords", "create_landlords"),
     ("participants.migrations.0002_create_target_groups", "create_target_groups"),
 ]
 
 
 def restore_migration_data() -> None:
+    """The rows a freshly migrated database has (with the role groups'
+    permissions, which ``post_migrate`` gives them)."""
+    from bostadforst.signals import sync_role_permissions
+
     for module, function in MIGRATION_DATA:
         getattr(importlib.import_module(module), function)(apps, None)
+    sync_role_permissions(sender=None)
 
 
 def lengthen(value: str) -> Concat:
@@ -134,22 +141,13 @@ def admin_pages(world, user: User) -> list[str]:
     return [url for url in urls if is_html_page(client, url)]
 
 
-def open_context(browser, live_server, user: User | None):
-    """A test-only context that lets axe in past the app's CSP, logged in as ``user``."""
+def open_context(browser, server, session: str | None):
+    """A test-only context that lets axe in past the app's CSP, with the
+    session cookie ``session`` (None: not logged in)."""
     context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900}, bypass_csp=True)
     context.add_init_script(axe_source())
-    if user is not None:
-        client = Client()
-        client.force_login(user)
-        context.add_cookies(
-            [
-                {
-                    "name": "sessionid",
-                    "value": client.cookies["sessionid"].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
+    if session is not None:
+        context.add_cookies([{"name": "sessionid", "value": session, "url": server.url}])
     return context
 
 
@@ -182,49 +180,93 @@ def audit_current(page, url: str, who: str) -> list[str]:
     return problems
 
 
-@pytest.fixture
-def password_reset(settings):
-    """The password reset by e-mail on, so that its pages are walked too."""
-    settings.PASSWORD_RESET_ENABLED = True
-    settings.SSO_ENABLED = False
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Who walks, and the admin's pages in two halves so that test processes
+# share them out.
+SUPERUSER_PARTS = 2
+WHO = [ANONYMOUS, *ROLE_USERNAMES.values()] + [
+    f"{SUPERUSER}-{n}" for n in range(1, SUPERUSER_PARTS + 1)
+]
+
+
+@dataclass
+class Visitor:
+    session: str | None  # the session cookie's value; None: not logged in
+    urls: list[str]
+
+
+def visitors(world, superuser: User) -> dict[str, Visitor]:
+    """Everyone in ``WHO``, logged in, with the pages they walk."""
+    admin_urls = admin_pages(world, superuser)
+    out = {}
+    for who in WHO:
+        if who.startswith(SUPERUSER):
+            user = superuser
+            part = int(who.rsplit("-", 1)[1])
+            urls = admin_urls[part - 1 :: SUPERUSER_PARTS]
+        elif who == ANONYMOUS:
+            user, urls = None, app_pages(world, who)
+        else:
+            user = world.users[who]
+            urls = app_pages(world, who)
+            if who == ROLE_USERNAMES[Role.ADMINISTRATOR]:
+                urls += admin_pages(world, user)
+        session = None
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            session = client.cookies["sessionid"].value
+        out[who] = Visitor(session, urls)
+    return out
 
 
 @pytest.fixture(scope="module")
 def walk(browser, django_db_setup, django_db_blocker):
-    """The demo world with long names, committed, and a live server over it:
-    built once per test process and emptied after the module, as a
-    transactional test's data is (the ``live_server`` fixture would empty the
-    database after every test, and seeding takes most of a minute)."""
-    from django.contrib.auth.models import Group
+    """A live server over the demo world with long names, and who walks which
+    pages: built once per test process, committed, and emptied after the
+    module as a transactional test's data is (the ``live_server`` fixture would
+    empty the database after every test, and seeding takes most of a minute).
+
+    Everything that writes to the database (the test client's look at each
+    page, the logins) happens here, outside the tests' transactions: on
+    PostgreSQL a test's transaction holding the access log's lock would keep
+    the live server from answering."""
     from django.core.management import call_command
     from pytest_django.live_server_helper import LiveServer
 
     axe_source()  # skip (or fail in CI) before seeding when axe cannot be had
-    with django_db_blocker.unblock():
+    with (
+        django_db_blocker.unblock(),
+        # The password reset by e-mail on, so that its pages are walked too.
+        override_settings(
+            PASSWORD_RESET_ENABLED=True,
+            SSO_ENABLED=False,
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        ),
+    ):
         server = LiveServer("localhost")
         server._live_server_modified_settings.enable()
         try:
-            for role in Role:
-                Group.objects.get_or_create(name=role.value)
             restore_migration_data()
             world = build_world()
             long_names_and_addresses()
             superuser = User.objects.create_user(
                 "a11y-superuser", is_superuser=True, is_staff=True, password=None
             )
-            # A superuser's login is a highlighted row in the access log.
-            Client().force_login(superuser)
-            yield server, world, superuser
+            # Its login is also a highlighted row in the access log.
+            yield server, visitors(world, superuser)
         finally:
             server._live_server_modified_settings.disable()
             server.stop()
+            # The tests after this module (pytest-django runs them in
+            # transactions, before the transactional ones) expect a freshly
+            # migrated database.
             call_command("flush", verbosity=0, interactive=False)
+            restore_migration_data()
 
 
 def test_the_audit_sees_a_violation_and_an_overflow(walk, browser):
     """The walk below can fail: an unlabeled field and a wide block are found."""
-    server, _, _ = walk
+    server, _ = walk
     context = open_context(browser, server, None)
     page = context.new_page()
     try:
@@ -244,37 +286,20 @@ def test_the_audit_sees_a_violation_and_an_overflow(walk, browser):
     assert any("px wide at 375 px" in p for p in problems), problems
 
 
-# Who walks, and the admin's pages in two halves so that test processes
-# share them out.
-SUPERUSER_PARTS = 2
-WHO = [ANONYMOUS, *ROLE_USERNAMES.values()] + [
-    f"{SUPERUSER}-{n}" for n in range(1, SUPERUSER_PARTS + 1)
-]
-
-
 @pytest.mark.parametrize("who", WHO)
-def test_every_page_passes_axe_and_fits_a_phone(walk, browser, password_reset, who):
-    server, world, superuser = walk
-    if who.startswith(SUPERUSER):
-        user = superuser
-        part = int(who.rsplit("-", 1)[1])
-        urls = admin_pages(world, user)[part - 1 :: SUPERUSER_PARTS]
-    elif who == ANONYMOUS:
-        user = None
-        urls = app_pages(world, who)
-    else:
-        user = world.users[who]
-        urls = app_pages(world, who)
-        if who == ROLE_USERNAMES[Role.ADMINISTRATOR]:
-            urls += admin_pages(world, user)
-    assert urls, who
+def test_every_page_passes_axe_and_fits_a_phone(walk, browser, who):
+    server, everyone = walk
+    visitor = everyone[who]
+    assert visitor.urls, who
 
-    context = open_context(browser, server, user)
+    context = open_context(browser, server, visitor.session)
     page = context.new_page()
     problems = []
     try:
-        for url in urls:
+        for url in visitor.urls:
             problems += audit(page, server.url + url, who)
     finally:
         context.close()
-    assert not problems, f"{len(problems)} problems on {len(urls)} pages:\n" + "\n".join(problems)
+    assert not problems, f"{len(problems)} problems on {len(visitor.urls)} pages:\n" + "\n".join(
+        problems
+    )
