@@ -157,18 +157,19 @@ def _fingerprint(users, seed: int) -> list:
     try:
         with transaction.atomic():
             scale_seed(participants=12, seed=seed, users=users)
+            # Sorted here: rows may tie on the columns a database orders by.
             result = [
-                list(
+                sorted(
                     Participant.objects.order_by("personnummer").values_list(
                         "personnummer", "first_name", "status", "registered_since"
                     )
                 ),
-                list(
+                sorted(
                     Tenancy.objects.order_by("participant__personnummer", "move_in").values_list(
                         "participant__personnummer", "apartment__address", "move_in", "move_out"
                     )
                 ),
-                list(
+                sorted(
                     SupportVisit.objects.order_by(
                         "participant__personnummer", "started_at"
                     ).values_list("participant__personnummer", "started_at", "kind", "note")
