@@ -4,13 +4,14 @@ Every GET page of every role, from the URL resolver and the apps' samples
 (``tests/world.py``), the login pages seen by nobody in particular, and the
 Django admin (index, each registered model's list, add and change page) for
 the administrator and a superuser: axe-core finds no violation of the WCAG
-2.0/2.1 A and AA rules at 1280 and at 375 px, and at 375 px no page is wider
-than the screen although names and addresses in the data are 100 characters
-long.
+2.0/2.1 A and AA rules at 1280 and at 375 px, and no page is wider than the
+screen at either width although names and addresses in the data are 100
+characters long with nowhere to break a line.
 
-One browser per test process; each role walks in one browser context (the
-viewport is resized between the two widths rather than loading the page
-twice), so pytest-xdist can split the roles over the cores.
+One browser and one seeded world per test process (``walk``); each role
+walks in one browser context (the viewport is resized between the two widths
+rather than loading the page twice), and the roles are separate tests, so
+pytest-xdist can split them over the cores.
 """
 
 import importlib
