@@ -6,8 +6,6 @@ sent again by the sweep and still imports once, all or nothing."""
 
 import io
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,6 +28,7 @@ from reports.models import CohortImport, ImportFile
 from reports.tasks import run_cohort_import
 from tests.bostadforst.redis_faults import celery_on_dead_redis, use_celery
 from tests.reports.factories import CohortImportFactory
+from tests.reports.workers import killable_worker
 
 HELSINGBORG = Path(__file__).with_name("helsingborg.csv")
 
@@ -550,8 +549,6 @@ def test_an_import_whose_worker_is_killed_is_sent_again_and_imports_once(
     heartbeat is stale, and the file is imported once."""
     if connection.vendor != "postgresql":
         pytest.skip("the worker process needs the test database (PostgreSQL)")
-    from tests.reports.test_jobs import forget_queue
-
     preview = CohortImportFactory(ordered_by=unit_manager)
     commit = CohortImport.objects.create(
         file=preview.file,
@@ -560,46 +557,17 @@ def test_an_import_whose_worker_is_killed_is_sent_again_and_imports_once(
         ordered_by=unit_manager,
         sent_to_broker=True,
     )
-    url = os.environ["TEST_REDIS_URL"]
-    queue = f"bf-importkill-{uuid.uuid4().hex}"  # no other worker takes the message
-    db = connection.settings_dict
-    user = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    env = {
-        **os.environ,
-        "REDIS_URL": url,
-        "DATABASE_URL": f"postgres://{user}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REPORT_HEARTBEAT_INTERVAL": "0.2",
-        "REPORT_HEARTBEAT_TIMEOUT": "1",
-        "PYTHONPATH": str(settings.BASE_DIR),
-    }
-    script = tmp_path / "hanging_worker.py"
-    script.write_text(HANGING_WORKER)
-    log = tmp_path / "worker.log"
-    old = use_celery(broker_url=url, result_backend=url, task_always_eager=False)
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [sys.executable, str(script), queue],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            run_cohort_import.apply_async(args=[commit.pk], queue=queue)
-            beats = set()
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline and worker.poll() is None:
-                commit.refresh_from_db()
-                if commit.state == CohortImport.State.RUNNING and commit.done == 20:
-                    beats.add(commit.heartbeat_at)  # every row written, still beating
-                if len(beats) >= 3:
-                    break
-                time.sleep(0.1)
-        finally:
-            worker.kill()
-            worker.wait()
-            use_celery(**old)
-            forget_queue(url, queue)
+    with killable_worker(tmp_path, HANGING_WORKER, name="importkill") as (queue, log, worker):
+        run_cohort_import.apply_async(args=[commit.pk], queue=queue)
+        beats = set()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and worker.poll() is None:
+            commit.refresh_from_db()
+            if commit.state == CohortImport.State.RUNNING and commit.done == 20:
+                beats.add(commit.heartbeat_at)  # every row written, still beating
+            if len(beats) >= 3:
+                break
+            time.sleep(0.1)
     tail = log.read_text(errors="replace")[-3000:]
     assert len(beats) >= 3, f"the worker did not write and beat:\n{tail}"
     assert not Tenancy.objects.exists()  # the killed worker's transaction is gone

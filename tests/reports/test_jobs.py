@@ -29,6 +29,7 @@ from reports.tasks import generate_report
 from tests.bostadforst.redis_faults import REDIS_DOWN, celery_on_dead_redis, use_celery
 from tests.housing.factories import LandlordFactory
 from tests.reports.url_samples import FORM_SAMPLES
+from tests.reports.workers import killable_worker
 
 HELSINGBORG = Path(__file__).with_name("helsingborg.csv")
 
@@ -570,19 +571,6 @@ app.worker_main(["worker", "-P", "solo", "-Q", sys.argv[1], "-n", sys.argv[1] + 
 """
 
 
-def forget_queue(url: str, queue: str) -> None:
-    """Drop the test queue and the killed worker's unacknowledged message,
-    which Redis would otherwise hand to another worker hours later."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for tag, entry in client.hgetall("unacked").items():
-        if queue.encode() in entry:
-            client.hdel("unacked", tag)
-            client.zrem("unacked_index", tag)
-    client.delete(queue)
-
-
 @pytest.mark.celery_worker
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
 def test_a_report_whose_worker_is_killed_mid_render_is_sent_again_and_rendered_once(
@@ -594,44 +582,15 @@ def test_a_report_whose_worker_is_killed_mid_render_is_sent_again_and_rendered_o
         pytest.skip("the worker process needs the test database (PostgreSQL)")
     tenancy(move_in="2022-01-01")
     report = Report.objects.create(as_of=date(2024, 6, 30), sent_to_broker=True)
-    url = os.environ["TEST_REDIS_URL"]
-    queue = f"bf-killtest-{uuid.uuid4().hex}"  # no other worker takes the message
-    db = connection.settings_dict
-    user = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    env = {
-        **os.environ,
-        "REDIS_URL": url,
-        "DATABASE_URL": f"postgres://{user}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REPORT_HEARTBEAT_INTERVAL": "0.2",
-        "REPORT_HEARTBEAT_TIMEOUT": "1",
-        "PYTHONPATH": str(settings.BASE_DIR),
-    }
-    script = tmp_path / "slow_worker.py"
-    script.write_text(SLOW_WORKER)
-    log = tmp_path / "worker.log"
-    old = use_celery(broker_url=url, result_backend=url, task_always_eager=False)
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [sys.executable, str(script), queue],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            generate_report.apply_async(args=[report.pk], queue=queue)
-            beats = set()
-            deadline = time.monotonic() + 90
-            while len(beats) < 3 and time.monotonic() < deadline and worker.poll() is None:
-                report.refresh_from_db()
-                if report.state == Report.State.RUNNING:
-                    beats.add(report.heartbeat_at)
-                time.sleep(0.1)
-        finally:
-            worker.kill()
-            worker.wait()
-            use_celery(**old)
-            forget_queue(url, queue)
+    with killable_worker(tmp_path, SLOW_WORKER, name="killtest") as (queue, log, worker):
+        generate_report.apply_async(args=[report.pk], queue=queue)
+        beats = set()
+        deadline = time.monotonic() + 90
+        while len(beats) < 3 and time.monotonic() < deadline and worker.poll() is None:
+            report.refresh_from_db()
+            if report.state == Report.State.RUNNING:
+                beats.add(report.heartbeat_at)
+            time.sleep(0.1)
     tail = log.read_text(errors="replace")[-3000:]
     assert len(beats) >= 3, f"the worker did not beat while rendering:\n{tail}"
     settings.REPORT_HEARTBEAT_TIMEOUT = 1
