@@ -5,7 +5,9 @@ import functools
 from datetime import timedelta
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.versioning import VersionedModelForm
@@ -22,7 +24,13 @@ from .models import (
     LifeArea,
     SupportVisit,
 )
-from .selectors import participant_choices, plan_current, team_members
+from .selectors import (
+    participant_choices,
+    participant_picker,
+    plan_current,
+    staff_picker,
+    team_members,
+)
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -48,14 +56,36 @@ DURATION_ERRORS = {
 }
 
 
-def _participant_options(participants) -> list:
-    """The picker's options: the user's own caseload, then the others."""
-    mine, others = [], []
-    for p in participants:
-        (mine if p.caseload_rank == 0 else others).append((p.pk, str(p)))
+def _posted_ids(form, name: str) -> list[int]:
+    """The ids posted for ``name`` (digits only; anything else is the field's to refuse)."""
+    if not form.is_bound:
+        return []
+    data = form.data
+    values = data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+    if not isinstance(values, list | tuple):
+        values = [] if values is None else [values]
+    return [int(v) for v in values if str(v).isdigit()][:50]
+
+
+def _participant_options(*, user, include_pk) -> list:
+    """The picker's options: a bounded few (``participant_picker``), grouped."""
+    groups: dict[int, list] = {0: [], 1: [], 2: []}
+    for p in participant_picker(user=user, include_pk=include_pk):
+        groups[p.caseload_rank].append((p.pk, str(p)))
+    labels = {0: _("My participants"), 1: _("Recently visited"), 2: _("Other participants")}
     return [("", _("Choose participant…"))] + [
-        c for c in ((_("My participants"), mine), (_("Other participants"), others)) if c[1]
+        (labels[rank], options) for rank, options in groups.items() if options
     ]
+
+
+def _staff_options(form, *, user, participant) -> list:
+    """The staff checkboxes: a bounded few (``staff_picker``) plus those chosen."""
+    if form.is_bound:
+        chosen = _posted_ids(form, "staff")
+    else:
+        chosen = [getattr(v, "pk", v) for v in form.initial.get("staff") or []]
+    staff = staff_picker(user=user, participant=participant, include_pks=chosen)
+    return [(u.pk, str(u)) for u in staff]
 
 
 def _now_to_minute():
@@ -93,7 +123,10 @@ class VisitFieldsMixin:
         staff = f["staff"]
         # Widget first: setting the queryset hands its choices to the widget.
         staff.widget = forms.CheckboxSelectMultiple()
+        # Validation accepts any team member by id (the queryset); only a
+        # bounded few are shown, read when the form is rendered (a callable).
         staff.queryset = team_members()
+        staff.choices = functools.partial(_staff_options, self, user=user, participant=participant)
         staff.error_messages["required"] = _("Choose at least one staff member.")
         f["note"].widget = forms.Textarea(attrs={"rows": 4})
         goals = f["goals"]
@@ -143,16 +176,23 @@ class VisitQuickLogForm(VisitFieldsMixin, forms.ModelForm):
         field.queryset = choices_qs
         field.error_messages["required"] = _("Choose the participant.")
         field.error_messages["invalid_choice"] = _("Choose one of the listed participants.")
-        # A callable: the options (every active participant, thousands in a
-        # large municipality) are read only when the form is shown, never to
-        # save a visit, which the field checks by the chosen id alone.
-        field.choices = functools.partial(_participant_options, choices_qs)
         if participant is None and self.is_bound:
-            participant = (
-                choices_qs.filter(pk=self.data.get("participant")).first()
-                if str(self.data.get("participant", "")).isdigit()
-                else None
-            )
+            posted = _posted_ids(self, "participant")[:1]
+            participant = choices_qs.filter(pk=posted[0]).first() if posted else None
+        # Validation accepts anyone in ``participant_choices`` by id (the
+        # queryset, one query); the options are a bounded few, read only when
+        # the form is shown. The chosen person is always among them.
+        field.choices = functools.partial(
+            _participant_options,
+            user=user,
+            include_pk=participant.pk if participant is not None else None,
+        )
+        field.help_text = format_html(
+            '{} <a href="{}">{}</a>.',
+            _("Visits with other participants are logged from the participant's page:"),
+            reverse("participants:participant-list"),
+            _("find the participant"),
+        )
         self._setup_visit_fields(user=user, participant=participant)
         # Rendered as a grid of large toggle buttons (support.css).
         self.fields["kind"].widget.attrs["class"] = "btn-check"

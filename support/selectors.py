@@ -108,6 +108,82 @@ def participant_choices(*, user) -> QuerySet[Participant]:
     )
 
 
+# How far back "recently visited" and "recent co-workers" reach, and how many
+# options a picker shows: the quick-log page must not grow with the
+# municipality (thousands of participants, hundreds of staff). The fields
+# still accept anyone in the full scope by id; these only bound what is shown.
+RECENT_DAYS = 90
+PICKER_CAP = 200
+STAFF_PICKER_CAP = 40
+
+
+def _recent_visits(*, user):
+    since = timezone.now() - timedelta(days=RECENT_DAYS)
+    # started_at is indexed; the author/staff test narrows within that range.
+    return SupportVisit.objects.filter(started_at__gte=since).filter(Q(author=user) | Q(staff=user))
+
+
+def participant_picker(*, user, include_pk=None) -> list[Participant]:
+    """The quick-log picker's options, in one query and at most PICKER_CAP.
+
+    The user's caseload (``caseload_rank`` 0), then the people the user
+    logged a visit with in the last RECENT_DAYS days (1), then
+    ``include_pk`` (a preselected or posted participant) if it is neither (2).
+    ``include_pk`` sorts first before the cap cuts, so it is always shown.
+    """
+    recent = _recent_visits(user=user).values("participant_id")
+    wanted = Q(support_worker=user) | Q(pk__in=Subquery(recent))
+    if include_pk is not None:
+        wanted |= Q(pk=include_pk)
+    rows = (
+        participant_choices(user=user)
+        .filter(wanted)
+        .annotate(
+            caseload_rank=Case(
+                When(support_worker=user, then=Value(0)),
+                When(pk__in=Subquery(recent), then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
+            must_show=Case(
+                When(pk=include_pk or 0, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("must_show", "caseload_rank", "last_name", "first_name", "pk")[:PICKER_CAP]
+    )
+    return sorted(rows, key=lambda p: (p.caseload_rank, p.last_name, p.first_name, p.pk))
+
+
+def staff_picker(*, user, participant=None, include_pks=()) -> list[User]:
+    """The visit forms' staff options, in one query and at most STAFF_PICKER_CAP.
+
+    The acting user, the participant's support worker, and whoever took part
+    in the user's visits in the last RECENT_DAYS days; ``include_pks`` (staff
+    already chosen) and the acting user sort first before the cap cuts.
+    """
+    through = SupportVisit.staff.through
+    recent = through.objects.filter(
+        supportvisit__in=Subquery(_recent_visits(user=user).values("pk"))
+    ).values("user_id")
+    must = {user.pk, *include_pks}
+    wanted = Q(pk__in=must) | Q(pk__in=Subquery(recent))
+    if participant is not None and participant.support_worker_id:
+        wanted |= Q(pk=participant.support_worker_id)
+    rows = (
+        team_members()
+        .filter(wanted)
+        .annotate(
+            must_show=Case(
+                When(pk__in=must, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("must_show", "first_name", "last_name", "pk")[:STAFF_PICKER_CAP]
+    )
+    return sorted(rows, key=lambda u: (u.first_name, u.last_name, u.pk))
+
+
 def team_members() -> QuerySet[User]:
     """Users who may be named as staff on a visit or an action."""
     return (
