@@ -17,10 +17,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import AccessLogEntry
 from .registry import caseload_of
+from .roles import roles_load
 
 OUTSIDE_CASELOAD = _("outside own caseload")
 BURST = _("many people in a short time")
@@ -56,41 +58,49 @@ def filter_log(
 def flag_unusual(entries: list[AccessLogEntry]) -> dict[int, list]:
     """Flags per entry id for ``entries`` (one page): a list of reasons.
 
-    One query for the burst window plus one caseload query per distinct
-    reader on the page (at most the page size, usually a handful).
+    A fixed number of queries whatever the page holds (the readers' roles,
+    one per caseload check, the burst window): a count that depended on the
+    log would grow, or vary, with what the manager happens to review. Every
+    query is bounded by the page: its readers, its people, and the burst
+    window before its oldest read (the (user, at) index).
     """
     flags: dict[int, list] = defaultdict(list)
     for entry in entries:
         if entry.action == AccessLogEntry.Action.LOGIN and entry.model == SUPERUSER_LOGIN:
             flags[entry.pk].append(SUPERUSER)
     reads = [e for e in entries if e.action == AccessLogEntry.Action.READ and e.user_id]
-    if not reads:
-        return flags
 
     by_user: dict[int, list[AccessLogEntry]] = defaultdict(list)
     for entry in reads:
         by_user[entry.user_id].append(entry)
-    for entries_of_user in by_user.values():
-        reader = entries_of_user[0].user
-        person_ids = {e.person_id for e in entries_of_user if e.person_id is not None}
-        if not person_ids or reader is None:
-            continue
-        own = caseload_of(reader, person_ids)
-        if own is None:
+    # One user instance per reader (select_related gives one per row), whose
+    # role cache roles_load fills for the caseload checks.
+    readers = {entries_of_user[0].user: entries_of_user for entries_of_user in by_user.values()}
+    roles_load(readers)
+    own = caseload_of(
+        {
+            reader: {e.person_id for e in entries_of_user if e.person_id is not None}
+            for reader, entries_of_user in readers.items()
+        }
+    )
+    for user_id, entries_of_user in by_user.items():
+        if user_id not in own:
             continue
         for entry in entries_of_user:
-            if entry.person_id is not None and entry.person_id not in own:
+            if entry.person_id is not None and entry.person_id not in own[user_id]:
                 flags[entry.pk].append(OUTSIDE_CASELOAD)
 
     window = timedelta(minutes=settings.ACCESS_LOG_BURST_MINUTES)
     limit = settings.ACCESS_LOG_BURST_PERSONS
-    earliest = min(e.at for e in reads) - window
-    latest = max(e.at for e in reads)
+    latest = max((e.at for e in reads), default=timezone.now())
+    earliest = min((e.at for e in reads), default=latest) - window
     timeline: dict[int, list[tuple]] = defaultdict(list)
     rows = (
         AccessLogEntry.objects.filter(
             action=AccessLogEntry.Action.READ,
-            user_id__in=by_user.keys(),
+            # [0] (no user has pk 0) keeps the query when the page has no
+            # reads: Django skips it for an empty IN list.
+            user_id__in=list(by_user) or [0],
             person_id__isnull=False,
             at__gte=earliest,
             at__lte=latest,

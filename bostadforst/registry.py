@@ -62,25 +62,29 @@ class Registry(list):
         return item
 
 
-# A caseload check tells the access-log review which people belong to a user's
-# own caseload, so that reads outside it are flagged as unusual:
-#   check(*, user, person_ids: set[int]) -> set[int] | None
-# returns the subset of ``person_ids`` in the user's caseload (one query), or
-# None when the check has no opinion about this user's role. The participants
-# app registers e.g. "support staff: Participant.support_worker" and "social
-# worker: the people they referred".
-CaseloadCheck = Callable[..., set[int] | None]
+# A caseload check tells the access-log review which people belong to its
+# readers' own caseloads, so that reads outside them are flagged as unusual:
+#   check(*, readers: dict[user, set[int]]) -> dict[int, set[int]]
+# gets every reader on the page with the person ids they read, and returns,
+# by user id, the subset in that user's caseload; a user the check has no
+# opinion about (by role) is left out. A check issues the same number of
+# queries whatever it is given (also nothing), so that the review page's query
+# count does not depend on the log. The participants app registers e.g.
+# "support staff: Participant.support_worker" and "social worker: the people
+# they referred".
+CaseloadCheck = Callable[..., dict[int, set[int]]]
 
 participant_sections: Registry = Registry()
 timeline_sources: Registry = Registry()
 caseload_checks: Registry = Registry()
 
 
-def caseload_of(user, person_ids: set[int]) -> set[int] | None:
-    """The people among ``person_ids`` in ``user``'s caseload; None when no
-    registered check applies to the user's role (then nothing is flagged)."""
-    answers = [check(user=user, person_ids=set(person_ids)) for check in caseload_checks]
-    answers = [a for a in answers if a is not None]
-    if not answers:
-        return None
-    return set().union(*answers)
+def caseload_of(readers: dict) -> dict[int, set[int]]:
+    """By user id, the people among each reader's person ids (``readers``:
+    user -> ids) in that reader's caseload; a user no registered check has an
+    opinion about is absent (then nothing of theirs is flagged)."""
+    own: dict[int, set[int]] = {}
+    for check in caseload_checks:
+        for user_id, ids in check(readers=readers).items():
+            own.setdefault(user_id, set()).update(ids)
+    return own

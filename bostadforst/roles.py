@@ -79,6 +79,30 @@ def role_of(user) -> Role | None:
     return role
 
 
+def roles_load(users) -> None:
+    """Fill ``role_of``'s cache for ``users`` with one query, always issued
+    (also for no users), so that a page showing many users' roles issues a
+    number of queries that does not depend on how many there are."""
+    from django.contrib.auth import get_user_model
+
+    users = [u for u in users if getattr(u, "is_authenticated", False)]
+    through = get_user_model().groups.through
+    # [0] (no user has pk 0) keeps the IN list non-empty: Django skips the
+    # query entirely for an empty one.
+    ids = sorted({u.pk for u in users}) or [0]
+    names: dict[int, set[str]] = {}
+    for user_id, name in through.objects.filter(user_id__in=ids).values_list(
+        "user_id", "group__name"
+    ):
+        names.setdefault(user_id, set()).add(name)
+    for user in users:
+        if user.is_superuser:
+            user._role_cache = Role.ADMINISTRATOR
+        else:
+            mine = names.get(user.pk, set())
+            user._role_cache = next((r for r in ROLE_PRECEDENCE if r.value in mine), None)
+
+
 class NavEntry(NamedTuple):
     """A navigation entry: shown to ``roles`` when ``url_name`` exists; entries
     with a ``group`` are collected under that group's menu."""

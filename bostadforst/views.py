@@ -73,7 +73,12 @@ class AccessLogView(TemplateView):
         form, queryset = self.get_filtered()
         paginator = Paginator(queryset, self.paginate_by)
         page = paginator.get_page(request.GET.get("page"))
-        entries = list(page.object_list)
+        # Sliced here rather than through page.object_list: for an empty
+        # page Paginator slices [0:0], which Django answers without a query,
+        # and the page's query count must not depend on the data.
+        offset = (page.number - 1) * self.paginate_by
+        entries = list(queryset[offset : offset + self.paginate_by])
+        page.object_list = entries
         flags = flag_unusual(entries)
         rows = [(entry, flags.get(entry.pk, [])) for entry in entries]
         person = form.cleaned_data.get("person") if form.is_bound and form.is_valid() else None

@@ -184,8 +184,8 @@ def test_an_invalid_filter_answers_400_and_shows_nothing(um_client, social_worke
 def test_reads_outside_the_readers_caseload_are_flagged(
     um_client, social_worker, support_staff, monkeypatch
 ):
-    def caseload(*, user, person_ids):
-        return {1} & person_ids if user == support_staff else None
+    def caseload(*, readers):
+        return {u.pk: {1} & ids for u, ids in readers.items() if u == support_staff}
 
     monkeypatch.setattr(registry, "caseload_checks", registry.Registry([caseload]))
     entry(support_staff, 1, timezone.now())
