@@ -189,7 +189,7 @@ class VisitQuickLogForm(VisitFieldsMixin, forms.ModelForm):
         )
         field.help_text = format_html(
             '{} <a href="{}">{}</a>.',
-            _("Visits with other participants are logged from the participant's page:"),
+            _("Not in the list? Log the visit from the participant's page:"),
             reverse("participants:participant-list"),
             _("find the participant"),
         )

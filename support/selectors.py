@@ -126,18 +126,15 @@ def _recent_visits(*, user):
 def participant_picker(*, user, include_pk=None) -> list[Participant]:
     """The quick-log picker's options, in one query and at most PICKER_CAP.
 
-    The user's caseload (``caseload_rank`` 0), then the people the user
-    logged a visit with in the last RECENT_DAYS days (1), then
-    ``include_pk`` (a preselected or posted participant) if it is neither (2).
-    ``include_pk`` sorts first before the cap cuts, so it is always shown.
+    The user's caseload (``caseload_rank`` 0), the people the user logged a
+    visit with in the last RECENT_DAYS days (1), then other participants (2)
+    up to the cap: a programme of a usual size shows everyone, a large one
+    the people this worker meets. ``include_pk`` (a preselected or posted
+    participant) sorts first before the cap cuts, so it is always shown.
     """
     recent = _recent_visits(user=user).values("participant_id")
-    wanted = Q(support_worker=user) | Q(pk__in=Subquery(recent))
-    if include_pk is not None:
-        wanted |= Q(pk=include_pk)
     rows = (
         participant_choices(user=user)
-        .filter(wanted)
         .annotate(
             caseload_rank=Case(
                 When(support_worker=user, then=Value(0)),
@@ -159,27 +156,31 @@ def participant_picker(*, user, include_pk=None) -> list[Participant]:
 def staff_picker(*, user, participant=None, include_pks=()) -> list[User]:
     """The visit forms' staff options, in one query and at most STAFF_PICKER_CAP.
 
-    The acting user, the participant's support worker, and whoever took part
-    in the user's visits in the last RECENT_DAYS days; ``include_pks`` (staff
-    already chosen) and the acting user sort first before the cap cuts.
+    Staff already chosen (``include_pks``) and the acting user first, then the
+    participant's support worker and whoever took part in the user's visits
+    in the last RECENT_DAYS days, then the rest of the team up to the cap: a
+    team of a usual size is shown whole, a large one the people this worker
+    visits with.
     """
     through = SupportVisit.staff.through
     recent = through.objects.filter(
         supportvisit__in=Subquery(_recent_visits(user=user).values("pk"))
     ).values("user_id")
     must = {user.pk, *include_pks}
-    wanted = Q(pk__in=must) | Q(pk__in=Subquery(recent))
+    near = Q(pk__in=Subquery(recent))
     if participant is not None and participant.support_worker_id:
-        wanted |= Q(pk=participant.support_worker_id)
+        near |= Q(pk=participant.support_worker_id)
     rows = (
         team_members()
-        .filter(wanted)
         .annotate(
-            must_show=Case(
-                When(pk__in=must, then=Value(0)), default=Value(1), output_field=IntegerField()
+            rank=Case(
+                When(pk__in=must, then=Value(0)),
+                When(near, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
             )
         )
-        .order_by("must_show", "first_name", "last_name", "pk")[:STAFF_PICKER_CAP]
+        .order_by("rank", "first_name", "last_name", "pk")[:STAFF_PICKER_CAP]
     )
     return sorted(rows, key=lambda u: (u.first_name, u.last_name, u.pk))
 

@@ -1,9 +1,10 @@
 """The quick-log page at municipal scale: its work does not grow with the data.
 
-The picker shows the worker's caseload, the people the worker visited
-recently and a preselected person; the staff box the worker, the
-participant's support worker and recent co-workers. Everyone else in scope is
-still accepted by id.
+The picker shows a preselected person, the worker's caseload, the people the
+worker visited recently, then others up to a cap; the staff box the chosen and
+the worker, the participant's support worker and recent co-workers, then the
+rest of the team up to a cap. A programme of a usual size sees everyone; a
+large one a bounded list, and everyone else in scope is still accepted by id.
 """
 
 import datetime
@@ -18,7 +19,6 @@ from django.utils import timezone
 from bostadforst.roles import Role
 from participants.models import ParticipantStatus
 from support.models import SupportVisit
-from support.selectors import PICKER_CAP, STAFF_PICKER_CAP
 from tests.factories import UserFactory
 from tests.participants.factories import ParticipantFactory
 
@@ -46,29 +46,51 @@ def _grow(n: int) -> None:
         UserFactory(role=Role.SUPPORT_STAFF)
 
 
+@pytest.fixture
+def small_caps(monkeypatch):
+    """Caps a test can exceed with a few rows (the real ones are asserted)."""
+    import support.selectors as selectors
+
+    assert selectors.PICKER_CAP >= 100 and selectors.STAFF_PICKER_CAP >= 20
+    monkeypatch.setattr(selectors, "PICKER_CAP", 5)
+    monkeypatch.setattr(selectors, "STAFF_PICKER_CAP", 3)
+
+
 @pytest.mark.django_db
-def test_quick_log_page_does_the_same_work_with_few_and_many_people(ss_client, housed):
+def test_quick_log_page_does_the_same_work_with_few_and_many_people(ss_client, housed, small_caps):
+    _grow(10)
     few = _page(ss_client)
     _grow(60)
     many = _page(ss_client)
     assert many[:3] == few[:3]
-    # The caseload person, "Choose participant…"; the worker alone as staff.
-    assert few[1:3] == (2, 1)
+    assert few[1:3] == (5 + 1, 3)  # "Choose participant…" and five people; three staff
 
 
 @pytest.mark.django_db
-def test_the_pickers_are_capped(ss_client, support_staff, monkeypatch):
-    import support.selectors as selectors
+def test_a_usual_programme_sees_every_participant_and_the_whole_team(ss_client, support_staff):
+    people = ParticipantFactory.create_batch(4, status="housed")
+    team = [UserFactory(role=Role.SUPPORT_STAFF) for _ in range(3)]
+    _q, _o, _c, html = _page(ss_client)
+    assert 'label="Övriga deltagare"' in html
+    for person in people:
+        assert f'<option value="{person.pk}">{person}</option>' in html
+    boxes = set(re.findall(r'name="staff" value="(\d+)"', html))
+    assert boxes == {str(u.pk) for u in [support_staff, *team]}
 
-    monkeypatch.setattr(selectors, "PICKER_CAP", 5)
-    monkeypatch.setattr(selectors, "STAFF_PICKER_CAP", 3)
-    ParticipantFactory.create_batch(8, support_worker=support_staff, status="housed")
-    co_workers = [UserFactory(role=Role.SUPPORT_STAFF) for _ in range(5)]
-    SupportVisitFactory(author=support_staff, staff=[support_staff, *co_workers])
-    _queries, options, checkboxes, _html = _page(ss_client)
+
+@pytest.mark.django_db
+def test_the_caseload_and_recent_people_come_before_the_cap_cuts(
+    ss_client, support_staff, small_caps
+):
+    mine = ParticipantFactory.create_batch(2, support_worker=support_staff, status="housed")
+    visited = ParticipantFactory(last_name="Östman", status="housed")
+    SupportVisitFactory(participant=visited, author=support_staff)
+    for _ in range(8):
+        ParticipantFactory(last_name="Andersson", status="housed")
+    _q, options, _c, html = _page(ss_client)
     assert options == 5 + 1
-    assert checkboxes == 3
-    assert PICKER_CAP >= 100 and STAFF_PICKER_CAP >= 20
+    for person in [*mine, visited]:
+        assert f'<option value="{person.pk}">{person}</option>' in html
 
 
 @pytest.mark.django_db
@@ -83,13 +105,15 @@ def test_recently_visited_participants_are_offered_and_old_ones_not(
         author=support_staff,
         started_at=timezone.now() - datetime.timedelta(days=120),
     )
-    ParticipantFactory(first_name="Främling", status="housed")
+    stranger = ParticipantFactory(first_name="Främling", status="housed")
     _q, _o, _c, html = _page(ss_client)
     assert 'label="Mina deltagare"' in html and 'label="Nyligen besökta"' in html
-    assert f'<option value="{recent.pk}">{recent}</option>' in html
-    assert "Gammel" not in html and "Främling" not in html
+    groups = dict(re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', html, re.S))
+    assert f'value="{recent.pk}"' in groups["Nyligen besökta"]
+    assert f'value="{old.pk}"' in groups["Övriga deltagare"]  # 120 days ago: not recent
+    assert f'value="{stranger.pk}"' in groups["Övriga deltagare"]
     # The note says where the others are logged from, with a link.
-    assert "loggas från deltagarens sida" in html
+    assert "Logga besöket från deltagarens sida" in html
     assert f'href="{reverse("participants:participant-list")}"' in html
 
 
@@ -102,10 +126,13 @@ def test_a_preselected_participant_outside_the_caseload_is_shown_and_chosen(ss_c
 
 @pytest.mark.django_db
 def test_a_participant_not_in_the_picker_can_still_be_logged_by_id(
-    ss_client, support_staff, housed
+    ss_client, support_staff, housed, small_caps
 ):
-    other = ParticipantFactory(status="housed")
-    stranger = UserFactory(role=Role.SUPPORT_STAFF)
+    for _ in range(6):
+        ParticipantFactory(last_name="Andersson", status="housed")
+        UserFactory(role=Role.SUPPORT_STAFF, first_name="Anna")
+    other = ParticipantFactory(last_name="Öberg", status="housed")
+    stranger = UserFactory(role=Role.SUPPORT_STAFF, first_name="Örjan")
     _q, _o, _c, html = _page(ss_client)
     assert f'value="{other.pk}"' not in html
     assert f'value="{stranger.pk}"' not in html
@@ -119,12 +146,14 @@ def test_a_participant_not_in_the_picker_can_still_be_logged_by_id(
 
 @pytest.mark.django_db
 def test_staff_box_offers_the_participants_worker_recent_co_workers_and_the_chosen(
-    ss_client, support_staff, housed
+    ss_client, support_staff, housed, small_caps
 ):
     worker = UserFactory(role=Role.SUPPORT_STAFF, first_name="Wilma")
     theirs = ParticipantFactory(status="housed", support_worker=worker)
     co_worker = UserFactory(role=Role.SUPPORT_STAFF, first_name="Kalle")
     SupportVisitFactory(participant=housed, author=support_staff, staff=[support_staff, co_worker])
+    for _ in range(4):
+        UserFactory(role=Role.SUPPORT_STAFF, first_name="Anna")  # before them by name
     stranger = UserFactory(role=Role.SUPPORT_STAFF, first_name="Sixten")
     _q, _o, _c, html = _page(ss_client, f"?participant={theirs.pk}")
     boxes = set(re.findall(r'name="staff" value="(\d+)"', html))

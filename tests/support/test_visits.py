@@ -44,10 +44,10 @@ def test_quick_log_defaults_to_now_the_logged_in_worker_and_a_home_visit(support
 def test_quick_log_lists_the_workers_own_caseload_first(support_staff, housed):
     visited = ParticipantFactory(first_name="Aaron", last_name="Aardvark", status="housed")
     SupportVisitFactory(participant=visited, author=support_staff)
-    ParticipantFactory(status="housed")  # someone else's, never visited: not listed
+    ParticipantFactory(status="housed")  # someone else's, never visited: listed last
     form = VisitQuickLogForm(user=support_staff)
     groups = [label for label, _options in form.fields["participant"].choices[1:]]
-    assert [str(g) for g in groups] == ["Mina deltagare", "Nyligen besökta"]
+    assert [str(g) for g in groups] == ["Mina deltagare", "Nyligen besökta", "Övriga deltagare"]
     mine = form.fields["participant"].choices[1][1]
     assert mine == [(housed.pk, str(housed))]
     assert form.fields["participant"].choices[2][1] == [(visited.pk, str(visited))]
