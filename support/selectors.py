@@ -118,9 +118,19 @@ STAFF_PICKER_CAP = 40
 
 
 def _recent_visits(*, user):
+    """The visits the user wrote or took part in during the last RECENT_DAYS
+    days. Their ids are read first, in one query from the author and the
+    staff indexes: an OR across the staff join made PostgreSQL scan every
+    visit (0.6 s a picker at a million visits)."""
     since = timezone.now() - timedelta(days=RECENT_DAYS)
-    # started_at is indexed; the author/staff test narrows within that range.
-    return SupportVisit.objects.filter(started_at__gte=since).filter(Q(author=user) | Q(staff=user))
+    authored = SupportVisit.objects.filter(author=user, started_at__gte=since)
+    joined = SupportVisit.staff.through.objects.filter(
+        user=user, supportvisit__started_at__gte=since
+    )
+    ids = authored.values_list("pk", flat=True).union(
+        joined.values_list("supportvisit_id", flat=True)
+    )
+    return SupportVisit.objects.filter(pk__in=list(ids))
 
 
 def participant_picker(*, user, include_pk=None) -> list[Participant]:
@@ -162,12 +172,16 @@ def staff_picker(*, user, participant=None, include_pks=()) -> list[User]:
     team of a usual size is shown whole, a large one the people this worker
     visits with.
     """
-    through = SupportVisit.staff.through
-    recent = through.objects.filter(
-        supportvisit__in=Subquery(_recent_visits(user=user).values("pk"))
-    ).values("user_id")
+    visits = _recent_visits(user=user).values_list("pk", flat=True)
+    # Read as a list, like the visits: a nested IN over the staff join made
+    # PostgreSQL scan it whole (0.2 s at a million visits).
+    recent = set(
+        SupportVisit.staff.through.objects.filter(supportvisit_id__in=list(visits)).values_list(
+            "user_id", flat=True
+        )
+    )
     must = {user.pk, *include_pks}
-    near = Q(pk__in=Subquery(recent))
+    near = Q(pk__in=recent)
     if participant is not None and participant.support_worker_id:
         near |= Q(pk=participant.support_worker_id)
     rows = (
