@@ -472,7 +472,8 @@ def table(results: dict[int, dict], args) -> str:
     small, large = min(results), max(results)
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on this {os.cpu_count()}-core machine "
-        f"(shared with other work while it ran), PostgreSQL, gunicorn with {args.workers} "
+        f"(load average {os.getloadavg()[0]:.1f} at the end), PostgreSQL, "
+        f"gunicorn with {args.workers} "
         f"sync workers on 127.0.0.1, wrk with {args.connections} connections for "
         f"{args.duration} s per page; latency in ms; queries of one request.",
         "",
