@@ -127,8 +127,11 @@ def _recent_visits(*, user):
     joined = SupportVisit.staff.through.objects.filter(
         user=user, supportvisit__started_at__gte=since
     )
-    ids = authored.values_list("pk", flat=True).union(
-        joined.values_list("supportvisit_id", flat=True)
+    # No ORDER BY inside a UNION (SQLite refuses it; visits have a default order).
+    ids = (
+        authored.order_by()
+        .values_list("pk", flat=True)
+        .union(joined.order_by().values_list("supportvisit_id", flat=True))
     )
     return SupportVisit.objects.filter(pk__in=list(ids))
 
