@@ -15,10 +15,26 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .access_log import log_denied
+from .identity import streamed_as, viewing_as
 from .models import UserSession
 from .permissions import PUBLIC, SELF_GUARDED_NAMESPACES, allowed_roles
 from .roles import role_of
 from .security import otp_required
+
+
+class IdentityViewerMiddleware:
+    """Read every row of the request, and of a streamed response's body, on
+    the user's behalf (``bostadforst.identity``: protected identities)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with viewing_as(request.user) as viewer:
+            response = self.get_response(request)
+        if response.streaming:
+            response.streaming_content = streamed_as(viewer, response.streaming_content)
+        return response
 
 
 class PermissionTableMiddleware:

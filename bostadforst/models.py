@@ -114,6 +114,13 @@ class CaseModel(models.Model):
                 return None
         return getattr(obj, f"{last}_id", None) if last != "self" else obj.pk
 
+    def identity_closed_to(self, viewer) -> bool:
+        """Whether ``viewer`` may not open this record at all: it belongs to a
+        person whose protected identity is hidden from them
+        (``bostadforst.identity``; ``records.record_get`` answers 404)."""
+        person = self.participant_pk()
+        return person is not None and person in viewer.hidden("person")
+
     def person_ids(self) -> set[int]:
         """The people whose data a page showing this record shows, for the
         access log. A record of one person names that person; records that

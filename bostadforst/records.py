@@ -36,6 +36,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from .access_log import access_log_entry
+from .identity import current_viewer
 from .models import (
     AccessLogEntry,
     CaseModel,
@@ -105,6 +106,17 @@ def record_get(request_or_user, queryset: models.QuerySet, **lookup) -> models.M
                 person_ids=_person_ids(hidden),
             )
         raise Http404(queryset.model._meta.object_name) from exc
+    viewer = current_viewer()
+    if viewer is not None and isinstance(obj, CaseModel) and obj.identity_closed_to(viewer):
+        # A protected person's record, to someone not named for them: as if
+        # it did not exist, and logged as a refused attempt.
+        _log(
+            request_or_user,
+            action=AccessLogEntry.Action.DENIED,
+            obj=obj,
+            person_ids=_person_ids(obj),
+        )
+        raise Http404(queryset.model._meta.object_name)
     record_read(request_or_user, obj)
     return obj
 

@@ -7,9 +7,13 @@ class HousingConfig(AppConfig):
     verbose_name = _("Housing")
 
     def ready(self) -> None:
+        from bostadforst.identity import hidden_sets
         from bostadforst.registry import participant_sections, timeline_sources
 
         from .participant_page import housing_timeline, tenancy_section
+        from .selectors import hidden_apartments
+
+        hidden_sets["apartment"] = hidden_apartments
 
         participant_sections.register(tenancy_section)
         timeline_sources.register(housing_timeline)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bostadforst.identity import IdentityMasked, Viewer, protected_address
 from bostadforst.models import CaseModel
 from participants.models import Participant
 
@@ -35,7 +36,12 @@ class Landlord(CaseModel):
         return self.name
 
 
-class Apartment(CaseModel):
+class Apartment(IdentityMasked, CaseModel):
+    """An apartment let to Housing First. While a person with protected
+    identity lives there, its address is shown only to those who may see them."""
+
+    identity_fields = ("address", "postal_code")
+
     class Status(models.TextChoices):
         ACTIVE = "active", _("In use for Housing First")
         WITHDRAWN = "withdrawn", _("Withdrawn")
@@ -86,6 +92,13 @@ class Apartment(CaseModel):
 
     def get_absolute_url(self) -> str:
         return reverse("housing:apartment-detail", kwargs={"pk": self.pk})
+
+    def identity_hidden_from(self, viewer: Viewer) -> bool:
+        return self.pk in viewer.hidden("apartment")
+
+    def mask_identity(self, viewer: Viewer) -> None:
+        self.address = protected_address()
+        self.postal_code = ""
 
     def person_ids(self) -> set[int]:
         """The apartment page shows its tenants, current and earlier: those

@@ -10,6 +10,7 @@ import datetime
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from bostadforst.identity import Viewer, hidden_ids
 from bostadforst.roles import TEAM, role_of
 from participants.models import Participant
 
@@ -82,7 +83,9 @@ def apartment_list(
     if landlord:
         qs = qs.filter(landlord=landlord)
     if q:
-        qs = qs.filter(Q(address__icontains=q) | Q(postal_code__icontains=q) | Q(city__icontains=q))
+        qs = qs.filter(
+            Q(address__icontains=q) | Q(postal_code__icontains=q) | Q(city__icontains=q)
+        ).exclude(pk__in=hidden_ids("apartment"))
     return qs
 
 
@@ -180,4 +183,19 @@ def lettable_apartments(*, user) -> QuerySet[Apartment]:
         .select_related("landlord")
         .annotate(is_let=Exists(active.filter(apartment=OuterRef("pk"))))
         .order_by("is_let", "address", "pk")
+    )
+
+
+def hidden_apartments(viewer: Viewer) -> list[int]:
+    """Apartments whose address ``viewer`` may not see: where a protected
+    person hidden from them lives now or will move in (``bostadforst.identity``).
+    No query when no one is hidden."""
+    people = viewer.hidden("person")
+    if not people:
+        return []
+    today = timezone.localdate()
+    return list(
+        Tenancy._base_manager.filter(participant_id__in=people)
+        .filter(Q(move_out__isnull=True) | Q(move_out__gt=today))
+        .values_list("apartment_id", flat=True)
     )

@@ -7,11 +7,13 @@ class ParticipantsConfig(AppConfig):
     verbose_name = _("Participants and referrals")
 
     def ready(self) -> None:
-        from bostadforst import registry
+        from bostadforst import identity, registry
 
         from .caseload import caseload_check
+        from .identity import hidden_people
         from .timeline import referral_timeline
 
         registry.timeline_sources.register(referral_timeline)
+        identity.hidden_sets["person"] = hidden_people
         if hasattr(registry, "caseload_checks"):
             registry.caseload_checks.register(caseload_check)

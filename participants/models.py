@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bostadforst.identity import IdentityMasked, Viewer, protected_address, protected_person_alias
 from bostadforst.models import CaseModel
 
 from .personnummer import birth_date, mask, normalise
@@ -60,8 +61,33 @@ class ParticipantQuerySet(models.QuerySet):
 ACTIVE_STATUSES = (ParticipantStatus.APPROVED, ParticipantStatus.HOUSED)
 
 
-class Participant(CaseModel):
-    """A person referred to, or living in, Housing First."""
+class IdentityProtection(models.TextChoices):
+    """The three grades of protected personal data in the population register
+    (Skatteverket): a person may have one of them, set by the unit manager."""
+
+    NONE = "", _("None")
+    CONFIDENTIALITY_MARKING = "marking", _("Confidentiality marking")
+    PROTECTED_REGISTRATION = "protected", _("Protected population registration")
+    FICTITIOUS_IDENTITY = "fictitious", _("Fictitious personal data")
+
+
+class Participant(IdentityMasked, CaseModel):
+    """A person referred to, or living in, Housing First.
+
+    A person with protected identity (``identity_protection``) shows their
+    name, personnummer and contact details only to the unit managers and the
+    staff named in ``identity_access``; everyone else is shown an alias
+    (``bostadforst.identity``).
+    """
+
+    identity_fields = (
+        "first_name",
+        "last_name",
+        "personnummer",
+        "phone",
+        "email",
+        "postal_address",
+    )
 
     # Stored normalised as 12 digits (participants.personnummer.normalise);
     # optional only for people imported from spreadsheets without one.
@@ -104,6 +130,27 @@ class Participant(CaseModel):
     # When the case was closed; culling (gallring) counts from this date.
     closed_on = models.DateField(_("case closed"), null=True, blank=True)
     anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
+    identity_protection = models.CharField(
+        _("protected identity"),
+        max_length=12,
+        choices=IdentityProtection.choices,
+        blank=True,
+        default=IdentityProtection.NONE,
+    )
+    identity_access = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff who may see the identity"),
+        blank=True,
+        related_name="protected_participants",
+    )
+    # GDPR art. 18: while a request for correction is looked into, nothing of
+    # the case changes but the correction itself.
+    processing_restricted_since = models.DateTimeField(
+        _("processing restricted since"), null=True, blank=True, editable=False
+    )
+    processing_restriction_reason = models.TextField(
+        _("reason for restricting processing"), max_length=2000, blank=True, editable=False
+    )
 
     objects = ParticipantQuerySet.as_manager()
 
@@ -120,6 +167,20 @@ class Participant(CaseModel):
 
     def get_absolute_url(self) -> str:
         return reverse("participants:participant-detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_protected(self) -> bool:
+        return bool(self.identity_protection)
+
+    def identity_hidden_from(self, viewer: Viewer) -> bool:
+        return self.pk in viewer.hidden("person")
+
+    def mask_identity(self, viewer: Viewer) -> None:
+        self.first_name = protected_person_alias(self.pk)
+        self.last_name = ""
+        self.personnummer = None
+        self.phone = self.email = ""
+        self.postal_address = protected_address()
 
     def clean(self) -> None:
         """One-row rules: the number in its normalised form; a registration
@@ -242,7 +303,7 @@ class Applicant:
         return mask(self.personnummer)
 
 
-class Referral(CaseModel):
+class Referral(IdentityMasked, CaseModel):
     """A social worker's referral (remiss) of a person to Housing First.
 
     The ``applicant_*`` fields keep what the social worker typed. For a new
@@ -350,8 +411,35 @@ class Referral(CaseModel):
             ),
         ]
 
+    identity_fields = (
+        "applicant_personnummer",
+        "applicant_first_name",
+        "applicant_last_name",
+        "applicant_phone",
+        "applicant_email",
+        "applicant_postal_address",
+    )
+
     def __str__(self) -> str:
         return f"{_('Referral')} {self.referral_date:%Y-%m-%d} ({self.get_status_display()})"
+
+    def identity_hidden_from(self, viewer: Viewer) -> bool:
+        return self.participant_id in viewer.hidden("person")
+
+    def identity_closed_to(self, viewer: Viewer) -> bool:
+        """The social worker who referred a protected person still follows
+        their referral (without the address, ``mask_identity``)."""
+        return super().identity_closed_to(viewer) and viewer.user_id != self.referred_by_id
+
+    def mask_identity(self, viewer: Viewer) -> None:
+        """The referring social worker keeps the name they typed but not where
+        the person lives; everyone else sees the alias."""
+        self.applicant_postal_address = protected_address()
+        if viewer.user_id != self.referred_by_id:
+            self.applicant_first_name = protected_person_alias(self.participant_id)
+            self.applicant_last_name = ""
+            self.applicant_personnummer = ""
+            self.applicant_phone = self.applicant_email = ""
 
     def get_absolute_url(self) -> str:
         return reverse("participants:referral-detail", kwargs={"pk": self.pk})

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import NullIf
 
+from bostadforst.identity import hidden_ids
 from bostadforst.roles import TEAM, Role, role_of
 
 from .models import (
@@ -36,11 +37,14 @@ def _search_filter(query: str, *, prefix: str = "") -> Q:
     query = (query or "").strip()
     if not query:
         return Q()
+    # A protected person the viewer may not see is never found by their name
+    # or number: the alias in the result would tie the two together.
+    hidden = hidden_ids("person")
+    condition = ~Q(**{f"{prefix}pk__in": hidden}) if hidden else Q()
     try:
-        return Q(**{f"{prefix}personnummer": normalise(query)})
+        return condition & Q(**{f"{prefix}personnummer": normalise(query)})
     except ValidationError:
         pass
-    condition = Q()
     for word in query.split()[:5]:
         condition &= Q(**{f"{prefix}first_name__icontains": word}) | Q(
             **{f"{prefix}last_name__icontains": word}
