@@ -496,8 +496,11 @@ class Referral(IdentityMasked, CaseModel):
     @property
     def person_for_referrer(self) -> "Participant | Applicant":
         """Who the referring social worker is shown: the person the referral
-        brought in, or, for a person already known, only what was typed."""
-        return self.applicant if self.linked_to_known_person else self.participant
+        brought in, or, for a person already known, only what was typed; for
+        a protected person also only what was typed (without the address)."""
+        if self.linked_to_known_person or self.participant.identity_masked:
+            return self.applicant
+        return self.participant
 
 
 class ReferralEvent(CaseModel):
