@@ -162,7 +162,8 @@ class IdentityMasked:
             return super().save(*args, **kwargs)
         # Write the real identity back, not the alias the viewer was shown.
         real = (
-            type(self)._base_manager.using(self._state.db or "default")
+            type(self)
+            ._base_manager.using(self._state.db or "default")
             .filter(pk=self.pk)
             .values(*self.identity_fields)
             .first()

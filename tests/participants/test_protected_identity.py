@@ -12,7 +12,7 @@ from bostadforst.models import AccessLogEntry
 from participants.models import IdentityProtection, Participant, Referral
 
 from ..housing.factories import TenancyFactory
-from .factories import ParticipantFactory, ReferralFactory
+from .factories import ReferralFactory
 
 NAME = ("Hemlighetsfull", "Skyddadsson")
 ADDRESS = "Dolda gränd 7"
