@@ -28,6 +28,7 @@ from .selectors import (
     participant_choices,
     participant_picker,
     plan_current,
+    recent_visit_ids,
     staff_picker,
     team_members,
 )
@@ -67,10 +68,18 @@ def _posted_ids(form, name: str) -> list[int]:
     return [int(v) for v in values if str(v).isdigit()][:50]
 
 
-def _participant_options(*, user, include_pk) -> list:
+def _recent_ids(form, user) -> list[int]:
+    """The user's recent visits, read once per form: both pickers rank by them."""
+    if getattr(form, "_recent_visit_ids", None) is None:
+        form._recent_visit_ids = recent_visit_ids(user=user)
+    return form._recent_visit_ids
+
+
+def _participant_options(form, *, user, include_pk) -> list:
     """The picker's options: a bounded few (``participant_picker``), grouped."""
     groups: dict[int, list] = {0: [], 1: [], 2: []}
-    for p in participant_picker(user=user, include_pk=include_pk):
+    recent = _recent_ids(form, user)
+    for p in participant_picker(user=user, include_pk=include_pk, recent_ids=recent):
         groups[p.caseload_rank].append((p.pk, str(p)))
     labels = {0: _("My participants"), 1: _("Recently visited"), 2: _("Other participants")}
     return [("", _("Choose participant…"))] + [
@@ -79,13 +88,21 @@ def _participant_options(*, user, include_pk) -> list:
 
 
 def _staff_options(form, *, user, participant) -> list:
-    """The staff checkboxes: a bounded few (``staff_picker``) plus those chosen."""
-    if form.is_bound:
-        chosen = _posted_ids(form, "staff")
-    else:
-        chosen = [getattr(v, "pk", v) for v in form.initial.get("staff") or []]
-    staff = staff_picker(user=user, participant=participant, include_pks=chosen)
-    return [(u.pk, str(u)) for u in staff]
+    """The staff checkboxes: a bounded few (``staff_picker``) plus those
+    chosen; read once per form (the field and its widget both ask)."""
+    if getattr(form, "_staff_options", None) is None:
+        if form.is_bound:
+            chosen = _posted_ids(form, "staff")
+        else:
+            chosen = [getattr(v, "pk", v) for v in form.initial.get("staff") or []]
+        staff = staff_picker(
+            user=user,
+            participant=participant,
+            include_pks=chosen,
+            recent_ids=_recent_ids(form, user),
+        )
+        form._staff_options = [(u.pk, str(u)) for u in staff]
+    return form._staff_options
 
 
 def _now_to_minute():
@@ -184,6 +201,7 @@ class VisitQuickLogForm(VisitFieldsMixin, forms.ModelForm):
         # the form is shown. The chosen person is always among them.
         field.choices = functools.partial(
             _participant_options,
+            self,
             user=user,
             include_pk=participant.pk if participant is not None else None,
         )

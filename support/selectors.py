@@ -117,11 +117,12 @@ PICKER_CAP = 200
 STAFF_PICKER_CAP = 40
 
 
-def _recent_visits(*, user):
-    """The visits the user wrote or took part in during the last RECENT_DAYS
-    days. Their ids are read first, in one query from the author and the
-    staff indexes: an OR across the staff join made PostgreSQL scan every
-    visit (0.6 s a picker at a million visits)."""
+def recent_visit_ids(*, user) -> list[int]:
+    """The ids of the visits the user wrote or took part in during the last
+    RECENT_DAYS days, in one query from the author and the staff indexes: an
+    OR across the staff join made PostgreSQL scan every visit (0.6 s a picker
+    at a million visits). A form with both pickers reads them once and hands
+    them to each (``recent_ids``)."""
     since = timezone.now() - timedelta(days=RECENT_DAYS)
     authored = SupportVisit.objects.filter(author=user, started_at__gte=since)
     joined = SupportVisit.staff.through.objects.filter(
@@ -133,10 +134,10 @@ def _recent_visits(*, user):
         .values_list("pk", flat=True)
         .union(joined.order_by().values_list("supportvisit_id", flat=True))
     )
-    return SupportVisit.objects.filter(pk__in=list(ids))
+    return list(ids)
 
 
-def participant_picker(*, user, include_pk=None) -> list[Participant]:
+def participant_picker(*, user, include_pk=None, recent_ids=None) -> list[Participant]:
     """The quick-log picker's options, in one query and at most PICKER_CAP.
 
     The user's caseload (``caseload_rank`` 0), the people the user logged a
@@ -145,7 +146,9 @@ def participant_picker(*, user, include_pk=None) -> list[Participant]:
     the people this worker meets. ``include_pk`` (a preselected or posted
     participant) sorts first before the cap cuts, so it is always shown.
     """
-    recent = _recent_visits(user=user).values("participant_id")
+    if recent_ids is None:
+        recent_ids = recent_visit_ids(user=user)
+    recent = SupportVisit.objects.filter(pk__in=recent_ids).values("participant_id")
     rows = (
         participant_choices(user=user)
         .annotate(
@@ -166,7 +169,7 @@ def participant_picker(*, user, include_pk=None) -> list[Participant]:
     return sorted(rows, key=lambda p: (p.caseload_rank, p.last_name, p.first_name, p.pk))
 
 
-def staff_picker(*, user, participant=None, include_pks=()) -> list[User]:
+def staff_picker(*, user, participant=None, include_pks=(), recent_ids=None) -> list[User]:
     """The visit forms' staff options, in one query and at most STAFF_PICKER_CAP.
 
     Staff already chosen (``include_pks``) and the acting user first, then the
@@ -175,11 +178,12 @@ def staff_picker(*, user, participant=None, include_pks=()) -> list[User]:
     team of a usual size is shown whole, a large one the people this worker
     visits with.
     """
-    visits = _recent_visits(user=user).values_list("pk", flat=True)
-    # Read as a list, like the visits: a nested IN over the staff join made
-    # PostgreSQL scan it whole (0.2 s at a million visits).
+    if recent_ids is None:
+        recent_ids = recent_visit_ids(user=user)
+    # The ids as a list: a nested IN over the staff join made PostgreSQL scan
+    # it whole (0.2 s at a million visits).
     recent = set(
-        SupportVisit.staff.through.objects.filter(supportvisit_id__in=list(visits)).values_list(
+        SupportVisit.staff.through.objects.filter(supportvisit_id__in=recent_ids).values_list(
             "user_id", flat=True
         )
     )

@@ -67,6 +67,26 @@ def test_quick_log_page_does_the_same_work_with_few_and_many_people(ss_client, h
 
 
 @pytest.mark.django_db
+def test_the_recent_visits_and_the_staff_options_are_read_once_a_page(
+    ss_client, support_staff, housed
+):
+    visit = SupportVisitFactory(
+        participant=housed, author=support_staff, started_at=timezone.now(), staff=[support_staff]
+    )
+    assert visit.staff.exists()
+    with CaptureQueriesContext(connection) as queries:
+        assert ss_client.get(reverse(URL)).status_code == 200
+    unions = [q["sql"] for q in queries.captured_queries if " UNION " in q["sql"].upper()]
+    staff_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "support_supportvisit_staff"."user_id"')
+    ]
+    assert len(unions) == 1
+    assert len(staff_reads) == 1, staff_reads
+
+
+@pytest.mark.django_db
 def test_a_usual_programme_sees_every_participant_and_the_whole_team(ss_client, support_staff):
     people = ParticipantFactory.create_batch(4, status="housed")
     team = [UserFactory(role=Role.SUPPORT_STAFF) for _ in range(3)]
