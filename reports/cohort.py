@@ -47,6 +47,7 @@ from .sheets import (
     SheetError,
     choice_codes,
     choice_key,
+    column_label,
     read_table,
 )
 
@@ -142,9 +143,22 @@ def _date(value: str | date, column: str, errors: list[str]) -> date | None:
     except ValueError:
         errors.append(
             _("%(column)s “%(value)s” is not a date in the form YYYY-MM-DD.")
-            % {"column": column, "value": value[:20]}
+            % {"column": column_label(column), "value": value[:20]}
         )
         return None
+
+
+def _cols(*codes: str) -> dict[str, str]:
+    """Columns for a message, by code and Swedish header (``column`` when one)."""
+    names = {code: column_label(code) for code in codes}
+    return {"column": names[codes[0]], **names} if len(codes) == 1 else names
+
+
+def _too_long(code: str, limit: int) -> str:
+    return _("%(column)s is longer than %(max)s characters.") % {
+        "column": column_label(code),
+        "max": limit,
+    }
 
 
 def _text(value: str | date) -> str:
@@ -202,56 +216,76 @@ def _parse_row(
 
     ref = _text(cells["participant_id"])
     if not ref:
-        problems.append(_("participant_id is empty."))
+        problems.append(_("%(column)s is empty.") % _cols("participant_id"))
     elif len(ref) > 50:
-        problems.append(_("participant_id is longer than 50 characters."))
+        problems.append(_too_long("participant_id", 50))
     pnr = None
     if _text(cells["personnummer"]):
         try:
             pnr = normalise(_text(cells["personnummer"]))
         except ValidationError as exc:
-            problems.append(_("personnummer: %(error)s") % {"error": " ".join(exc.messages)})
+            problems.append(
+                _("%(column)s: %(error)s")
+                % {"column": column_label("personnummer"), "error": " ".join(exc.messages)}
+            )
     move_in = _date(cells["move_in"], "move_in", problems)
     if move_in is None and not _text(cells["move_in"]):
-        problems.append(_("move_in is empty."))
+        problems.append(_("%(column)s is empty.") % _cols("move_in"))
     move_out = _date(cells["move_out"], "move_out", problems)
     takeover = _date(cells["takeover"], "takeover", problems)
     reason_text = _text(cells["exit_reason"])
     reason = reasons.get(choice_key(reason_text), "") if reason_text else ""
     if reason_text and not reason:
         problems.append(
-            _("exit_reason “%(value)s” is not one of: %(codes)s.")
-            % {"value": reason_text[:30], "codes": ", ".join(ExitReason.values)}
+            _("%(column)s “%(value)s” is not one of: %(codes)s.")
+            % {
+                "column": column_label("exit_reason"),
+                "value": reason_text[:30],
+                "codes": ", ".join(ExitReason.values),
+            }
         )
     has_move_out = bool(_text(cells["move_out"]))
     if has_move_out and not reason_text:
-        problems.append(_("A row with move_out needs an exit_reason."))
+        problems.append(
+            _("A row with %(move_out)s needs %(exit_reason)s.") % _cols("move_out", "exit_reason")
+        )
     if reason_text and not has_move_out:
-        problems.append(_("A row with an exit_reason needs a move_out date."))
+        problems.append(
+            _("A row with %(exit_reason)s needs %(move_out)s.") % _cols("move_out", "exit_reason")
+        )
     if move_in and move_out and move_out <= move_in:
-        problems.append(_("move_out must be after move_in."))
+        problems.append(_("%(move_out)s must be after %(move_in)s.") % _cols("move_out", "move_in"))
     contract_text = _text(cells["contract_type"])
     contract = contracts.get(choice_key(contract_text), "")
     if not contract:
         problems.append(
-            _("contract_type “%(value)s” is not one of: %(codes)s.")
-            % {"value": contract_text[:30], "codes": ", ".join(ContractType.values)}
+            _("%(column)s “%(value)s” is not one of: %(codes)s.")
+            % {
+                "column": column_label("contract_type"),
+                "value": contract_text[:30],
+                "codes": ", ".join(ContractType.values),
+            }
         )
     if takeover:
         if contract != ContractType.SOCIAL:
-            problems.append(_("A takeover date needs a social contract."))
+            problems.append(
+                _("%(takeover)s needs a social contract in %(contract_type)s.")
+                % _cols("takeover", "contract_type")
+            )
         if move_in and takeover < move_in:
-            problems.append(_("takeover is before move_in."))
+            problems.append(_("%(takeover)s is before %(move_in)s.") % _cols("takeover", "move_in"))
         if move_out and takeover >= move_out:
-            problems.append(_("takeover is on or after move_out."))
+            problems.append(
+                _("%(takeover)s is on or after %(move_out)s.") % _cols("takeover", "move_out")
+            )
     landlord = _text(cells["landlord"])
     if not landlord:
-        problems.append(_("landlord is empty."))
+        problems.append(_("%(column)s is empty.") % _cols("landlord"))
     elif len(landlord) > 200:
-        problems.append(_("landlord is longer than 200 characters."))
+        problems.append(_too_long("landlord", 200))
     address = _text(cells["address"])
     if len(address) > 200:
-        problems.append(_("address is longer than 200 characters."))
+        problems.append(_too_long("address", 200))
     if problems:
         return None
     return ref, pnr, move_in, move_out, reason, landlord, contract, takeover, address
@@ -273,7 +307,8 @@ def _cross_row_errors(rows: list[CohortRow]) -> list[RowError]:
                 errors.append(
                     RowError(
                         r.line,
-                        _("%(ref)s has different personnummer on different rows.") % {"ref": ref},
+                        _("%(ref)s has different values in %(column)s on different rows.")
+                        % {"ref": ref, "column": column_label("personnummer")},
                     )
                 )
         for earlier, later in zip(own, own[1:], strict=False):
@@ -283,10 +318,13 @@ def _cross_row_errors(rows: list[CohortRow]) -> list[RowError]:
                 errors.append(
                     RowError(
                         later.line,
-                        _("%(ref)s has two tenancies with the same move_in (line %(other)s).")
-                        % {"ref": ref, "other": earlier.line},
+                        _("%(ref)s has two tenancies with the same %(move_in)s (line %(other)s).")
+                        % {"ref": ref, "other": earlier.line, **_cols("move_in")},
                     )
                 )
+    shared_number = _("The same %(personnummer)s is given for several %(participant_id)s.") % _cols(
+        "personnummer", "participant_id"
+    )
     for _pnr, refs in refs_by_pnr.items():
         if len(refs) > 1:
             for ref in refs:
@@ -295,7 +333,7 @@ def _cross_row_errors(rows: list[CohortRow]) -> list[RowError]:
                         errors.append(
                             RowError(
                                 r.line,
-                                _("The same personnummer is given for several participant_id."),
+                                shared_number,
                             )
                         )
     return errors

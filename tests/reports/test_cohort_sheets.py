@@ -705,3 +705,14 @@ def test_import_cohort_exits_nonzero_from_the_shell(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "gamla Excel-formatet" in done.stderr
+
+
+@pytest.mark.django_db
+def test_row_errors_name_the_column_by_its_swedish_header_too():
+    rows = one_row(move_in="", move_out="2024-01-01", exit_reason="")
+    data = csv_bytes(rows, header=swedish_headers(), delimiter=";", swedish=True)
+    with translation.override("sv"):
+        result, _ = refused(data, "kohort.csv")
+        messages = " ".join(str(e) for e in result.errors)
+    assert "move_in (Inflyttning) är tom." in messages
+    assert "En rad med move_out (Utflyttning) behöver exit_reason (Orsak)." in messages
