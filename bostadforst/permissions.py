@@ -120,6 +120,11 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "reports:cohort-import-status": MANAGERS,
     "reports:cohort-import-errors-csv": MANAGERS,
     "reports:cohort-import-errors-xlsx": MANAGERS,
+    # Register extracts (GDPR art. 15): everything about one person.
+    "reports:register-extract-start": MANAGERS,
+    "reports:register-extract-detail": MANAGERS,
+    "reports:register-extract-status": MANAGERS,
+    "reports:register-extract-pdf": MANAGERS,
     # --- audit and security -----------------------------------------------
     "bostadforst:access-log": MANAGERS,
     "bostadforst:access-log-export": MANAGERS,
