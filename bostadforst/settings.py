@@ -413,6 +413,10 @@ RETENTION_TARGET = env.float("RETENTION_TARGET", default=0.80)
 GALLRING_YEARS = env.int("GALLRING_YEARS", default=5)
 GALLRING_RESEARCH_EXEMPTION = env.bool("GALLRING_RESEARCH_EXEMPTION", default=False)
 GALLRING_SCHEDULED = env.bool("GALLRING_SCHEDULED", default=False)
+# Register extracts (GDPR art. 15, EU Court C-579/21): whether the access log
+# extract names the staff member behind each read or change, or gives the role
+# only (the municipality's choice; the role is always given).
+REGISTER_EXTRACT_NAMES_STAFF = env.bool("REGISTER_EXTRACT_NAMES_STAFF", default=True)
 
 # --- Logging ------------------------------------------------------------------
 LOGGING = {

@@ -136,3 +136,32 @@ class CohortUploadForm(forms.Form):
 class CohortImportStartForm(forms.Form):
     """The confirmation that starts the import of a checked file: it carries
     nothing but its one-time submit token (the file stays on the server)."""
+
+
+class RegisterExtractForm(forms.Form):
+    """The period of a register extract's access log (both days included;
+    empty: from the start, until today). The records are always given in full."""
+
+    error_messages = {
+        "period": _("The start of the period cannot be after its end."),
+    }
+
+    period_from = forms.DateField(
+        label=_("Access log from (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")},
+    )
+    period_to = forms.DateField(
+        label=_("Access log until (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")},
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("period_from"), data.get("period_to")
+        if start and end and start > end:
+            raise ValidationError(self.error_messages["period"], code="period")
+        return data

@@ -143,3 +143,58 @@ class CohortImport(Job):
                 "tenancies_updated",
             )
         )
+
+
+class RegisterExtract(Job):
+    """A register extract (registerutdrag, GDPR art. 15) of one person: what
+    the system holds about them and who has read or changed it, as a PDF.
+
+    The PDF holds the person's data, so the row points at the person with a
+    cascading key: culling (``bostadforst.gallring``) finds it through the
+    model graph and deletes it with its file. The period limits the access
+    log extract only; the person's records are always given in full."""
+
+    class Stage(models.TextChoices):
+        COLLECT = "collect", _("Collecting records")
+        LOG = "log", _("Collecting the access log")
+        RENDER = "render", _("Writing the PDF")
+
+    participant = models.ForeignKey(
+        "participants.Participant",
+        verbose_name=_("participant"),
+        on_delete=models.CASCADE,
+        related_name="register_extracts",
+    )
+    period_from = models.DateField(_("access log from"), null=True, blank=True)
+    period_to = models.DateField(_("access log until"), null=True, blank=True)
+    # Progress, written by the job's heartbeat while it runs.
+    stage = models.CharField(_("stage"), max_length=10, choices=Stage.choices, blank=True)
+    done = models.PositiveIntegerField(_("parts done"), default=0)
+    total = models.PositiveIntegerField(_("parts in all"), null=True, blank=True)
+    pdf = models.FileField(_("PDF"), upload_to="extracts/%Y/%m/", blank=True)
+
+    # The job's own bookkeeping is not data about the person: left out when
+    # an extract lists the earlier extracts of the person (reports.extract).
+    register_extract_exclude = (
+        "sent_to_broker",
+        "run_id",
+        "heartbeat_at",
+        "started_at",
+        "error",
+        "stage",
+        "done",
+        "total",
+        "pdf",
+    )
+
+    class Meta:
+        verbose_name = _("register extract")
+        verbose_name_plural = _("register extracts")
+        ordering = ["-ordered_at", "-pk"]
+
+    def __str__(self) -> str:
+        when = f" {self.ordered_at:%Y-%m-%d}" if self.ordered_at else ""
+        return f"{_('Register extract')}{when}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:register-extract-detail", kwargs={"pk": self.pk})

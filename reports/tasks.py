@@ -9,7 +9,7 @@ from celery.signals import worker_ready
 
 from bostadforst.jobs import job_task_run
 
-from . import services
+from . import extract, services
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +43,29 @@ def run_cohort_import(self, import_id: int) -> str:
     )
 
 
+@shared_task(
+    bind=True, name=extract.EXTRACT_TASK, max_retries=3, acks_late=True, ignore_result=True
+)
+def make_register_extract(self, extract_id: int) -> str:
+    """Collect and render register extract ``extract_id`` (once per id). The
+    id is all it is given: the person is read from the job's row."""
+    return job_task_run(
+        extract.EXTRACT_JOBS,
+        self,
+        extract_id,
+        lambda: extract.register_extract_run(extract_id=extract_id),
+    )
+
+
 @shared_task(name="reports.sweep_unsent", ignore_result=True)
 def sweep_unsent() -> int:
-    """Send report and import jobs that never reached the broker (it was
-    down) and re-send those whose worker died (no heartbeat)."""
-    return services.report_sweep_unsent() + services.cohort_import_sweep_unsent()
+    """Send report, import and register extract jobs that never reached the
+    broker (it was down) and re-send those whose worker died (no heartbeat)."""
+    return (
+        services.report_sweep_unsent()
+        + services.cohort_import_sweep_unsent()
+        + extract.register_extract_sweep_unsent()
+    )
 
 
 @shared_task(name="reports.monthly", ignore_result=True)
@@ -70,5 +88,6 @@ def _sweep_on_worker_start(**kwargs) -> None:
     try:
         services.report_sweep_unsent(grace=timedelta(0))
         services.cohort_import_sweep_unsent(grace=timedelta(0))
+        extract.register_extract_sweep_unsent(grace=timedelta(0))
     except Exception:  # a worker must start even if the sweep cannot run
         logger.exception("sweep of unsent jobs failed at worker start")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import extract_views, views
 
 app_name = "reports"
 
@@ -54,5 +54,25 @@ urlpatterns = [
         views.CohortImportErrorsView.as_view(),
         {"fmt": "xlsx"},
         name="cohort-import-errors-xlsx",
+    ),
+    path(
+        "register-extracts/participant/<int:pk>/",
+        extract_views.RegisterExtractStartView.as_view(),
+        name="register-extract-start",
+    ),
+    path(
+        "register-extracts/<int:pk>/",
+        extract_views.RegisterExtractDetailView.as_view(),
+        name="register-extract-detail",
+    ),
+    path(
+        "register-extracts/<int:pk>/status/",
+        extract_views.RegisterExtractStatusView.as_view(),
+        name="register-extract-status",
+    ),
+    path(
+        "register-extracts/<int:pk>/pdf/",
+        extract_views.RegisterExtractPdfView.as_view(),
+        name="register-extract-pdf",
     ),
 ]

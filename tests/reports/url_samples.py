@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from reports.models import CohortImport, Report
+from reports.models import CohortImport, RegisterExtract, Report
 
 HELSINGBORG = Path(__file__).with_name("helsingborg.csv")
 
@@ -31,7 +31,38 @@ def _import_job(*, errors: bool) -> int:
     return job.pk
 
 
+def _participant_pk(world) -> int:
+    from participants.models import Participant
+
+    return Participant.objects.filter(identity_protection="").order_by("pk").first().pk
+
+
+def _extract_pk(world) -> int:
+    """A finished register extract (its PDF made by the job, so the download
+    is walked too)."""
+    from reports import extract
+
+    job = RegisterExtract.objects.order_by("pk").first()
+    if job is None:
+        from participants.models import Participant
+
+        person = Participant.objects.order_by("pk").first()
+        job = RegisterExtract.objects.create(participant=person)
+        # No progress beats: the beat's own connection cannot see the world's
+        # uncommitted rows and would take the job for lost.
+        interval, extract.PROGRESS_INTERVAL = extract.PROGRESS_INTERVAL, 3600
+        try:
+            extract.register_extract_run(extract_id=job.pk)
+        finally:
+            extract.PROGRESS_INTERVAL = interval
+    return job.pk
+
+
 SAMPLES = {
+    "reports:register-extract-start": lambda world: {"pk": _participant_pk(world)},
+    "reports:register-extract-detail": lambda world: {"pk": _extract_pk(world)},
+    "reports:register-extract-status": lambda world: {"pk": _extract_pk(world)},
+    "reports:register-extract-pdf": lambda world: {"pk": _extract_pk(world)},
     "reports:dashboard-csv": lambda world: {"table": "summary"},
     "reports:report-detail": lambda world: {"pk": _report_pk(world)},
     "reports:report-status": lambda world: {"pk": _report_pk(world)},
@@ -58,6 +89,7 @@ FORM_SAMPLES = {
     "reports:cohort-import": lambda world: {
         "file": SimpleUploadedFile("kohort.csv", HELSINGBORG.read_bytes(), "text/csv")
     },
+    "reports:register-extract-start": lambda world: {"period_from": "", "period_to": ""},
     # Nothing but the submit token: the file stays on the server.
     "reports:cohort-import-detail": lambda world: {},
 }
