@@ -88,3 +88,28 @@ def caseload_of(readers: dict) -> dict[int, set[int]]:
         for user_id, ids in check(readers=readers).items():
             own.setdefault(user_id, set()).update(ids)
     return own
+
+
+@dataclass(frozen=True)
+class StartPageBlock:
+    """A block on the start page, e.g. the consents that run out soon."""
+
+    key: str
+    order: int
+    template: str
+    # context(*, user) -> dict, in a fixed number of queries; returns None
+    # when the block is not for the user's role.
+    context: Callable[..., dict[str, Any] | None]
+
+
+start_page_blocks: Registry = Registry()
+
+
+def start_page(*, user) -> list[dict]:
+    """The registered blocks the user's start page shows, in order."""
+    blocks = []
+    for block in sorted(start_page_blocks, key=lambda b: b.order):
+        block_context = block.context(user=user)
+        if block_context is not None:
+            blocks.append({"template": block.template, "context": block_context})
+    return blocks

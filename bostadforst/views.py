@@ -18,13 +18,15 @@ from .exports import download_response
 from .forms import AccessLogFilterForm
 from .log_review import filter_log, flag_unusual
 from .models import AccessLogEntry
+from .registry import start_page
 from .roles import role_of
 
 
 def home(request):
     """The start page: what the user's role finds in the system."""
     role = role_of(request.user)
-    return render(request, "bostadforst/home.html", {"role": role})
+    blocks = start_page(user=request.user)
+    return render(request, "bostadforst/home.html", {"role": role, "blocks": blocks})
 
 
 @login_not_required

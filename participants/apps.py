@@ -10,10 +10,13 @@ class ParticipantsConfig(AppConfig):
         from bostadforst import identity, registry
 
         from .caseload import caseload_check
+        from .consent_views import CONSENT_SECTION, EXPIRING_CONSENTS_BLOCK
         from .identity import hidden_people
         from .timeline import referral_timeline
 
         registry.timeline_sources.register(referral_timeline)
+        registry.participant_sections.register(CONSENT_SECTION)
+        registry.start_page_blocks.register(EXPIRING_CONSENTS_BLOCK)
         identity.hidden_sets["person"] = hidden_people
         if hasattr(registry, "caseload_checks"):
             registry.caseload_checks.register(caseload_check)

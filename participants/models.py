@@ -1,6 +1,7 @@
 """Participants, referrals, eligibility assessments and network contacts."""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -639,3 +640,233 @@ class NetworkContact(CaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_relation_display()})"
+
+
+# --- Consent (samtycke) ---------------------------------------------------------------
+
+
+class ConsentPurpose(models.TextChoices):
+    """What the person agreed to; the details go in ``purpose_detail``."""
+
+    CONTACT = "contact", _("Contact with the recipient")
+    INFORMATION_SHARING = "information_sharing", _("Sharing information with the recipient")
+    COORDINATED_PLAN = "coordinated_plan", _("Coordinated individual plan (SIP)")
+    OTHER = "other", _("Other")
+
+
+# The purposes under which the team may contact a network contact: a consent
+# to share information or to plan together also covers getting in touch.
+CONTACT_PURPOSES = (
+    ConsentPurpose.CONTACT,
+    ConsentPurpose.INFORMATION_SHARING,
+    ConsentPurpose.COORDINATED_PLAN,
+)
+
+
+class ConsentRecipientKind(models.TextChoices):
+    """An organisation a consent names when it is not one of the person's
+    recorded network contacts."""
+
+    PSYCHIATRY = "psychiatry", _("Psychiatry")
+    ADDICTION_CLINIC = "addiction_clinic", _("Addiction clinic")
+    LANDLORD = "landlord", _("Landlord")
+    PERSONAL_REPRESENTATIVE = "personal_representative", _("Personal representative")
+    SOCIAL_SERVICES = "social_services", _("Social services")
+    HEALTHCARE = "healthcare", _("Healthcare")
+    OTHER = "other", _("Other")
+
+
+class ConsentGivenAs(models.TextChoices):
+    WRITTEN = "written", _("In writing")
+    ORAL = "oral", _("Orally")
+
+
+class ConsentQuerySet(models.QuerySet):
+    def valid_on(self, day: date) -> "ConsentQuerySet":
+        """Consents in force on ``day``: given on or before it, not expired
+        (``expires_on`` is the last day it holds) and not withdrawn (it
+        stops holding on the day of the withdrawal). ``Consent.is_valid_on``
+        is the same rule for one row."""
+        return self.filter(
+            models.Q(given_on__lte=day),
+            models.Q(expires_on__isnull=True) | models.Q(expires_on__gte=day),
+            models.Q(withdrawn_on__isnull=True) | models.Q(withdrawn_on__gt=day),
+        )
+
+    def expiring_within(self, days: int, day: date) -> "ConsentQuerySet":
+        """Consents valid on ``day`` whose last day falls within ``days`` days
+        of it (today included): the ones to renew or let lapse."""
+        return self.valid_on(day).filter(
+            expires_on__isnull=False, expires_on__lte=day + timedelta(days=days)
+        )
+
+
+class Consent(CaseModel):
+    """A person's consent to contact, or share information with, one
+    recipient for one purpose (OSL 10 kap. 1 §, 12 kap. 2 §; SOSFS 2014:5).
+
+    The recipient is one of the person's network contacts or an organisation
+    named by kind and name. Who recorded it and when it was given are kept;
+    a withdrawal is recorded on the row (the day, by whom, a note), never by
+    deleting it, so the history shows what held when.
+    """
+
+    participant = models.ForeignKey(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.CASCADE,
+        related_name="consents",
+    )
+    purpose = models.CharField(_("purpose"), max_length=30, choices=ConsentPurpose.choices)
+    purpose_detail = models.TextField(_("what the consent covers"), max_length=2000, blank=True)
+    # PROTECT: a contact a consent names stays while the consent does (the
+    # person's culling removes both).
+    recipient_contact = models.ForeignKey(
+        NetworkContact,
+        verbose_name=_("network contact"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="consents",
+    )
+    recipient_kind = models.CharField(
+        _("kind of organisation"), max_length=30, choices=ConsentRecipientKind.choices, blank=True
+    )
+    recipient_name = models.CharField(_("organisation"), max_length=200, blank=True)
+    given_as = models.CharField(_("given"), max_length=10, choices=ConsentGivenAs.choices)
+    given_on = models.DateField(_("given on"))
+    expires_on = models.DateField(_("valid until"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawal recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdrawal_note = models.TextField(_("note on the withdrawal"), max_length=2000, blank=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-given_on", "-pk"]
+        indexes = [
+            # The start page: consents that run out soon.
+            models.Index(fields=["expires_on"], name="consent_expires_on"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(recipient_contact__isnull=False, recipient_kind="")
+                    | models.Q(recipient_contact__isnull=True) & ~models.Q(recipient_kind="")
+                ),
+                name="consent_has_one_recipient",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_on__isnull=True)
+                | models.Q(expires_on__gt=models.F("given_on")),
+                name="consent_expires_after_given",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(withdrawn_on__isnull=True)
+                | models.Q(withdrawn_on__gte=models.F("given_on")),
+                name="consent_withdrawn_after_given",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(withdrawn_on__isnull=True, withdrawn_by__isnull=True)
+                | models.Q(withdrawn_on__isnull=False, withdrawn_by__isnull=False),
+                name="consent_withdrawal_names_who",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()}: {self.recipient_display}"
+
+    @property
+    def recipient_display(self) -> str:
+        if self.recipient_contact_id:
+            return str(self.recipient_contact)
+        kind = self.get_recipient_kind_display()
+        return f"{self.recipient_name} ({kind})" if self.recipient_name else str(kind)
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_on is not None
+
+    def is_valid_on(self, day: date) -> bool:
+        """The rule of ``ConsentQuerySet.valid_on`` for this row."""
+        return (
+            self.given_on <= day
+            and (self.expires_on is None or self.expires_on >= day)
+            and (self.withdrawn_on is None or self.withdrawn_on > day)
+        )
+
+    def clean(self) -> None:
+        """One-row rules: one recipient (a contact of this person, or a kind
+        of organisation with its name), the details of an "other" purpose,
+        dates in order and not in the future, a withdrawal naming who."""
+        errors: dict[str, list] = {}
+
+        def add(field, message, code):
+            errors.setdefault(field, []).append(ValidationError(message, code=code))
+
+        today = timezone.localdate()
+        if self.recipient_contact_id:
+            if self.recipient_kind or self.recipient_name:
+                add(
+                    "recipient_kind",
+                    _("Choose either a network contact or an organisation, not both."),
+                    "two_recipients",
+                )
+            elif self.participant_id and self.recipient_contact.participant_id != (
+                self.participant_id
+            ):
+                add(
+                    "recipient_contact",
+                    _("Choose one of the participant's own network contacts."),
+                    "foreign_contact",
+                )
+        elif not self.recipient_kind:
+            add(
+                "recipient_contact",
+                _("Choose a network contact or the kind of organisation."),
+                "no_recipient",
+            )
+        elif not self.recipient_name.strip():
+            add("recipient_name", _("Write the name of the organisation."), "no_name")
+        if self.purpose == ConsentPurpose.OTHER and not self.purpose_detail.strip():
+            add("purpose_detail", _("Describe what the consent covers."), "no_detail")
+        if self.given_on:
+            if self.given_on > today:
+                add("given_on", _("The date cannot be in the future."), "future")
+            if self.expires_on and self.expires_on <= self.given_on:
+                add(
+                    "expires_on",
+                    _("The consent must be valid until a day after it was given."),
+                    "expires_before_given",
+                )
+            if self.withdrawn_on and self.withdrawn_on < self.given_on:
+                add(
+                    "withdrawn_on",
+                    _("A consent cannot be withdrawn before it was given."),
+                    "withdrawn_before_given",
+                )
+        if self.withdrawn_on and self.withdrawn_on > today:
+            add("withdrawn_on", _("The date cannot be in the future."), "future")
+        if (self.withdrawn_on is None) != (self.withdrawn_by_id is None):
+            add(
+                "withdrawn_on",
+                _("A withdrawal records both the day and who recorded it."),
+                "withdrawal_incomplete",
+            )
+        if errors:
+            raise ValidationError(errors)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import consent_views, views
 
 app_name = "participants"
 
@@ -24,6 +24,16 @@ urlpatterns = [
         "network/<int:pk>/edit/",
         views.NetworkContactUpdateView.as_view(),
         name="network-contact-update",
+    ),
+    path(
+        "<int:pk>/consents/new/",
+        consent_views.ConsentCreateView.as_view(),
+        name="consent-create",
+    ),
+    path(
+        "consents/<int:pk>/withdraw/",
+        consent_views.ConsentWithdrawView.as_view(),
+        name="consent-withdraw",
     ),
     path("referrals/", views.ReferralQueueView.as_view(), name="referral-queue"),
     path("referrals/mine/", views.MyReferralsView.as_view(), name="my-referrals"),

@@ -23,7 +23,7 @@ from bostadforst.records import RecordMixin, record_exported_many
 from bostadforst.registry import participant_sections
 from bostadforst.roles import MANAGERS, TEAM, role_of
 
-from . import eligibility, selectors, services
+from . import consent, eligibility, selectors, services
 from .forms import (
     AssessmentForm,
     InformationForm,
@@ -217,7 +217,9 @@ class ReferralDetailView(ReferralObjectMixin, DetailView):
                 ReferralVersionForm(instance=referral, auto_id="start_%s")
             )
             context["log_form"] = with_submit_token(LogEntryForm(auto_id="log_%s"))
-            context["network_contacts"] = list(referral.participant.network_contacts.all())
+            context["network_contacts"] = consent.network_contacts_with_consent(
+                participant=referral.participant
+            )
             context["rejected_person_id"] = selectors.referral_rejected_person_id(referral=referral)
             if referral.match == MatchStatus.PENDING:
                 context["confirm_form"] = with_submit_token(
@@ -449,7 +451,9 @@ class ParticipantDetailView(ParticipantObjectMixin, DetailView):
             page = 1
         context["timeline"] = timeline_page(participant, user=user, page=page)
         context["referrals"] = selectors.participant_referrals(participant=participant)
-        context["network_contacts"] = list(participant.network_contacts.all())
+        context["network_contacts"] = consent.network_contacts_with_consent(
+            participant=participant
+        )
         context["sections"] = _sections(participant, user=user)
         return context
 

@@ -22,6 +22,7 @@ from bostadforst.records import (
     record_exported_many,
     record_get,
 )
+from participants.consent import contacts_without_consent
 
 from . import selectors, services
 from .forms import (
@@ -313,8 +314,11 @@ class PlanDetailView(RecordMixin, DetailView):
     def get_context_data(self, **kwargs):
         plan = self.object
         latest = selectors.plan_versions(participant=plan.participant).first()
+        partners = [a.partner_id for goal in plan.goals.all() for a in goal.actions.all()]
         return super().get_context_data(
             is_current=latest is not None and latest.pk == plan.pk,
+            # Collaborating parties the team may not contact: no consent holds.
+            partners_without_consent=contacts_without_consent(contact_ids=partners),
             latest=latest,
             review_status=selectors.review_status(plan.review_on, today=timezone.localdate()),
             life_areas=LifeArea,

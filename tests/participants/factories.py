@@ -10,6 +10,9 @@ from factory.django import DjangoModelFactory
 
 from bostadforst.gallring import RESEARCH_DAYS
 from participants.models import (
+    Consent,
+    ConsentGivenAs,
+    ConsentPurpose,
     HousingSituation,
     NetworkContact,
     Participant,
@@ -85,3 +88,20 @@ class NetworkContactFactory(DjangoModelFactory[NetworkContact]):
     participant = factory.SubFactory(ParticipantFactory)
     name = factory.Faker("name", locale="sv_SE")
     relation = NetworkContact.Relation.FAMILY
+
+
+class ConsentFactory(DjangoModelFactory[Consent]):
+    """A written consent to contact one of the person's network contacts,
+    given a month ago and holding until withdrawn (``expires_on`` unset)."""
+
+    class Meta:
+        model = Consent
+
+    participant = factory.SubFactory(ParticipantFactory)
+    purpose = ConsentPurpose.CONTACT
+    recipient_contact = factory.SubFactory(
+        NetworkContactFactory, participant=factory.SelfAttribute("..participant")
+    )
+    given_as = ConsentGivenAs.WRITTEN
+    given_on = factory.LazyFunction(lambda: date.today() - timedelta(days=30))
+    recorded_by = factory.SubFactory(UserFactory)

@@ -8,8 +8,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from participants.consent import consent_record
 from participants.models import (
     Answer,
+    Consent,
+    ConsentGivenAs,
+    ConsentPurpose,
+    ConsentRecipientKind,
     Criterion,
     HousingSituation,
     MatchStatus,
@@ -55,6 +60,28 @@ def _contact() -> NetworkContact:
     return NetworkContact.objects.order_by("pk").first()
 
 
+def _open_consent(world) -> Consent:
+    """A consent of the sample participant not yet withdrawn (recorded here
+    when the demo data has none)."""
+    participant = _referral(world).participant
+    consent = (
+        Consent.objects.filter(participant=participant, withdrawn_on__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    if consent is None:
+        consent = consent_record(
+            participant=participant,
+            acting_user=world.support_staff,
+            purpose=ConsentPurpose.INFORMATION_SHARING,
+            recipient_kind=ConsentRecipientKind.PSYCHIATRY,
+            recipient_name="Psykiatrimottagning Provstaden",
+            given_as=ConsentGivenAs.WRITTEN,
+            given_on=timezone.localdate() - timedelta(days=10),
+        )
+    return consent
+
+
 SAMPLES = {
     "participants:referral-detail": _referral_pk,
     "participants:referral-add-information": _referral_pk,
@@ -69,6 +96,8 @@ SAMPLES = {
     "participants:participant-update": _participant_pk,
     "participants:network-contact-create": _participant_pk,
     "participants:network-contact-update": lambda world: {"pk": _contact().pk},
+    "participants:consent-create": _participant_pk,
+    "participants:consent-withdraw": lambda world: {"pk": _open_consent(world).pk},
 }
 
 
@@ -184,4 +213,20 @@ FORM_SAMPLES = {
         "note": "",
     },
     "participants:network-contact-update": _network_contact_update,
+    "participants:consent-create": lambda world: {
+        "purpose": ConsentPurpose.CONTACT,
+        "purpose_detail": "",
+        "recipient_contact": "",
+        "recipient_kind": ConsentRecipientKind.ADDICTION_CLINIC,
+        "recipient_name": "Beroendemottagningen",
+        "given_as": ConsentGivenAs.ORAL,
+        "given_on": _today(),
+        "expires_on": (timezone.localdate() + timedelta(days=365)).isoformat(),
+    },
+    "participants:consent-withdraw": lambda world: {
+        "withdrawn_on": _today(),
+        "note": "Sa vid hembesöket att hon inte längre vill.",
+        "confirm": "on",
+        "version": str(_open_consent(world).version),
+    },
 }
