@@ -177,3 +177,37 @@ class IdentityMasked:
         finally:
             self.mask_identity(viewer)
             self._identity_masked = True
+
+
+class HistoricalIdentityMasked:
+    """A base of every historical model (``CaseModel.history``): an old
+    version of a row holding a person's identity is masked as it is loaded,
+    by the same rule as the row itself. The admin's history list and old
+    versions, and anything else built from a version (``.instance``,
+    ``history_object``, the list of changes between versions), therefore show
+    the alias too. Historical models of other models are left as they are."""
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        version = super().from_db(db, field_names, values)
+        model = getattr(cls, "instance_type", None)
+        viewer = _viewer.get()
+        if viewer is None or model is None or not issubclass(model, IdentityMasked):
+            return version
+        loaded = version.__dict__
+        # The row as it was, to ask the model's own rule (no query: only the
+        # columns this version loaded).
+        row = model(
+            **{
+                field.attname: loaded[field.attname]
+                for field in model._meta.concrete_fields
+                if field.attname in loaded
+            }
+        )
+        if row.pk is not None and row.identity_hidden_from(viewer):
+            row.mask_identity(viewer)
+            for name in model.identity_fields:
+                if name in loaded:
+                    setattr(version, name, getattr(row, name))
+            version._identity_masked = True
+        return version

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .identity import HistoricalIdentityMasked
 from .roles import Role, role_of
 
 
@@ -79,7 +80,9 @@ class CaseModel(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    history = HistoricalRecords(inherit=True)
+    # Old versions of rows holding a person's identity are masked like the
+    # rows themselves (bostadforst.identity).
+    history = HistoricalRecords(inherit=True, bases=[HistoricalIdentityMasked, models.Model])
 
     participant_path: ClassVar[str | None] = "participant"
 
