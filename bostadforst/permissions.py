@@ -64,6 +64,9 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "participants:participant-update": TEAM,
     "participants:network-contact-create": TEAM,
     "participants:network-contact-update": TEAM,
+    # Consent is recorded and withdrawn by the team (issue 15).
+    "participants:consent-create": TEAM,
+    "participants:consent-withdraw": TEAM,
     # --- housing -----------------------------------------------------------
     "housing:apartment-list": TEAM,
     "housing:apartment-create": TEAM,
