@@ -1,14 +1,19 @@
 """The manager's log review ("loggkontroll"): filtering the access log and
 flagging unusual access.
 
-Three patterns are flagged on the rows shown:
+Four patterns are flagged on the rows shown:
 
 * a read of a person outside the reader's caseload (the apps say what a
   caseload is through ``registry.caseload_checks``; bostadforst imports no app);
 * a burst: a user who read more than ``ACCESS_LOG_BURST_PERSONS`` distinct
   people within ``ACCESS_LOG_BURST_MINUTES`` minutes up to that read;
 * a login as a superuser (break-glass access, which reaches every case record
-  in the admin), recorded on the login row at the time (``SUPERUSER_LOGIN``).
+  in the admin), recorded on the login row at the time (``SUPERUSER_LOGIN``);
+* every read, export or refused attempt concerning a person with protected
+  identity, by anyone, named on the person's access list or not (issue 15;
+  the apps say who is protected through ``registry.protected_checks``). The
+  person's protection now decides, not at the time of the read: a person
+  protected today is the one whose earlier reads the manager checks.
 """
 
 from bisect import bisect_left
@@ -21,12 +26,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import AccessLogEntry
-from .registry import caseload_of
+from .registry import caseload_of, protected_among
 from .roles import roles_load
 
 OUTSIDE_CASELOAD = _("outside own caseload")
 BURST = _("many people in a short time")
 SUPERUSER = _("login as superuser")
+PROTECTED = _("Protected identity")
+
+# The actions that show (or tried to show) a person's record to someone.
+_PERSON_ACCESS = frozenset(
+    {AccessLogEntry.Action.READ, AccessLogEntry.Action.EXPORT, AccessLogEntry.Action.DENIED}
+)
 
 # The record type of a superuser's login row (signals.on_login): the login is
 # into a superuser account. Kept on the row, so that withdrawing the status
@@ -67,16 +78,22 @@ def flag_unusual(entries: list[AccessLogEntry]) -> dict[int, list]:
     """Flags per entry id for ``entries`` (one page): a list of reasons.
 
     A fixed number of queries whatever the page holds (the readers' roles,
-    one per caseload check, the burst window): a count that depended on the
-    log would grow, or vary, with what the manager happens to review. Every
-    query is bounded by the page: its readers, its people, and the burst
-    window before its oldest read (the (user, at) index).
+    one per caseload check and per protected check, the burst window): a
+    count that depended on the log would grow, or vary, with what the manager
+    happens to review. Every query is bounded by the page: its readers, its
+    people, and the burst window before its oldest read (the (user, at) index).
     """
     flags: dict[int, list] = defaultdict(list)
     for entry in entries:
         if entry.action == AccessLogEntry.Action.LOGIN and entry.model == SUPERUSER_LOGIN:
             flags[entry.pk].append(SUPERUSER)
     reads = [e for e in entries if e.action == AccessLogEntry.Action.READ and e.user_id]
+
+    accesses = [e for e in entries if e.action in _PERSON_ACCESS and e.person_id is not None]
+    protected = protected_among({e.person_id for e in accesses})
+    for entry in accesses:
+        if entry.person_id in protected:
+            flags[entry.pk].append(PROTECTED)
 
     by_user: dict[int, list[AccessLogEntry]] = defaultdict(list)
     for entry in reads:

@@ -62,6 +62,8 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "participants:participant-list-xlsx": TEAM,
     "participants:participant-detail": TEAM,
     "participants:participant-update": TEAM,
+    # Protected identity is decided by the unit manager alone (issue 15).
+    "participants:participant-protection": frozenset({Role.UNIT_MANAGER}),
     "participants:network-contact-create": TEAM,
     "participants:network-contact-update": TEAM,
     # Consent is recorded and withdrawn by the team (issue 15).

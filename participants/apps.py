@@ -12,6 +12,7 @@ class ParticipantsConfig(AppConfig):
         from .caseload import caseload_check
         from .consent_views import CONSENT_SECTION, EXPIRING_CONSENTS_BLOCK
         from .identity import hidden_people
+        from .protection import protected_among
         from .timeline import referral_timeline
 
         registry.timeline_sources.register(referral_timeline)
@@ -20,3 +21,4 @@ class ParticipantsConfig(AppConfig):
         identity.hidden_sets["person"] = hidden_people
         if hasattr(registry, "caseload_checks"):
             registry.caseload_checks.register(caseload_check)
+        registry.protected_checks.register(protected_among)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import consent_views, views
+from . import consent_views, protection_views, views
 
 app_name = "participants"
 
@@ -15,6 +15,11 @@ urlpatterns = [
     ),
     path("<int:pk>/", views.ParticipantDetailView.as_view(), name="participant-detail"),
     path("<int:pk>/edit/", views.ParticipantUpdateView.as_view(), name="participant-update"),
+    path(
+        "<int:pk>/protection/",
+        protection_views.ParticipantProtectionView.as_view(),
+        name="participant-protection",
+    ),
     path(
         "<int:pk>/network/new/",
         views.NetworkContactCreateView.as_view(),

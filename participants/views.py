@@ -23,7 +23,7 @@ from bostadforst.records import RecordMixin, record_exported_many
 from bostadforst.registry import participant_sections
 from bostadforst.roles import MANAGERS, TEAM, role_of
 
-from . import consent, eligibility, selectors, services
+from . import consent, eligibility, protection, selectors, services
 from .forms import (
     AssessmentForm,
     InformationForm,
@@ -122,14 +122,22 @@ class ParticipantListDownloadView(View):
     """The participant list as CSV or .xlsx: every row of the status filter
     (GET), not only one page. A personnummer search is POSTed and never in a
     URL, so a download is never of a search. Each person in the file is logged
-    as exported (the read path, ``record_exported_many``)."""
+    as exported (the read path, ``record_exported_many``). People with
+    protected identity are left out unless a unit manager asks for them
+    (``protection.INCLUDE_PROTECTED``)."""
 
     def get(self, request, fmt: str = "csv"):
         form = ParticipantFilterForm(request.GET or None)
         if form.is_bound and not form.is_valid():
             return HttpResponseBadRequest(gettext("Invalid filter."))
         status = form.cleaned_data["status"] if form.is_bound else ""
-        participants = list(selectors.participant_list(user=request.user, status=status))
+        queryset = selectors.participant_list(user=request.user, status=status)
+        include_protected = protection.export_includes_protected(
+            user=request.user, asked=request.GET.get(protection.INCLUDE_PROTECTED) == "1"
+        )
+        if not include_protected:
+            queryset = protection.unprotected_only(queryset)
+        participants = list(queryset)
         record_exported_many(request, participants)
         header = [
             gettext("Name"),
@@ -149,7 +157,8 @@ class ParticipantListDownloadView(View):
             for p in participants
         )
         stamp = timezone.localdate().isoformat()
-        return download_response(fmt, f"deltagare-{stamp}", header, rows)
+        stem = f"deltagare-{stamp}" + ("-med-skyddade" if include_protected else "")
+        return download_response(fmt, stem, header, rows)
 
 
 class MyReferralsView(ListView):

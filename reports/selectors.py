@@ -20,6 +20,7 @@ from django.utils.translation import pgettext
 from bostadforst.roles import MANAGERS, role_of
 from housing.models import TenancyIncident
 from participants.models import Participant, ParticipantStatus
+from participants.protection import unprotected_only
 from support.models import ActionPlan, CrisisPlace
 
 from . import retention
@@ -38,6 +39,8 @@ from .presentation import (
 )
 
 LINK = "link"
+# The dashboard's tables that list people one per row.
+PERSON_TABLES = frozenset({"overdue-reviews", "eviction-risks"})
 # People the team still works with (the caseload and the review list).
 
 
@@ -125,13 +128,17 @@ def caseload_table() -> Table:
     return t
 
 
-def overdue_reviews_table(*, today: date) -> Table:
+def overdue_reviews_table(*, today: date, include_protected: bool = True) -> Table:
     """Active participants whose current (highest-numbered) plan's review date
-    has passed (one query; the current plan is found with a subquery)."""
+    has passed (one query; the current plan is found with a subquery).
+    Without ``include_protected``, people with protected identity are left out
+    (a download: ``participants.protection.INCLUDE_PROTECTED``)."""
     latest = ActionPlan.objects.filter(participant=OuterRef("pk")).order_by("-number")
+    people = Participant.objects.active()
+    if not include_protected:
+        people = unprotected_only(people)
     rows = (
-        Participant.objects.active()
-        .annotate(review_on=Subquery(latest.values("review_on")[:1]))
+        people.annotate(review_on=Subquery(latest.values("review_on")[:1]))
         .filter(review_on__lt=today)
         .values(
             "pk",
@@ -168,21 +175,21 @@ def overdue_reviews_table(*, today: date) -> Table:
     return t
 
 
-def eviction_risks_table(*, today: date) -> Table:
-    """Open rent arrears and notices on tenancies still running (one query)."""
-    rows = (
-        TenancyIncident.objects.eviction_risks(today)
-        .values(
-            "kind",
-            "occurred_on",
-            "tenancy__participant_id",
-            "tenancy__participant__first_name",
-            "tenancy__participant__last_name",
-            "tenancy__participant__external_ref",
-            "tenancy__apartment__landlord__name",
-        )
-        .order_by("occurred_on", "pk")
-    )
+def eviction_risks_table(*, today: date, include_protected: bool = True) -> Table:
+    """Open rent arrears and notices on tenancies still running (one query);
+    ``include_protected`` as for ``overdue_reviews_table``."""
+    incidents = TenancyIncident.objects.eviction_risks(today)
+    if not include_protected:
+        incidents = unprotected_only(incidents, path="tenancy__participant")
+    rows = incidents.values(
+        "kind",
+        "occurred_on",
+        "tenancy__participant_id",
+        "tenancy__participant__first_name",
+        "tenancy__participant__last_name",
+        "tenancy__participant__external_ref",
+        "tenancy__apartment__landlord__name",
+    ).order_by("occurred_on", "pk")
     kinds = dict(TenancyIncident.Kind.choices)
     t = Table(
         "eviction-risks",
@@ -244,10 +251,14 @@ class Dashboard:
     charts: dict[str, Any]
 
 
-def dashboard(*, as_of: date, months: int, filters: dict, today: date) -> Dashboard:
+def dashboard(
+    *, as_of: date, months: int, filters: dict, today: date, include_protected: bool = True
+) -> Dashboard:
     """Everything on the manager's dashboard in a fixed number of queries:
     three for the retention data (reused by the trend and the survival curve)
-    and one for each operational table."""
+    and one for each operational table. Without ``include_protected`` the
+    tables that list people (``PERSON_TABLES``) leave out people with
+    protected identity; figures and counts always count everyone."""
     data = retention.load(until=as_of)
     figures = retention.compute(as_of=as_of, months=months, filters=filters, data=data)
     figures["trend"] = retention.trend(data, as_of=as_of, months=months, filters=filters)
@@ -260,8 +271,8 @@ def dashboard(*, as_of: date, months: int, filters: dict, today: date) -> Dashbo
         survival_table(figures["survival"]),
         *breakdown_tables(figures),
         caseload_table(),
-        overdue_reviews_table(today=today),
-        eviction_risks_table(today=today),
+        overdue_reviews_table(today=today, include_protected=include_protected),
+        eviction_risks_table(today=today, include_protected=include_protected),
         crisis_occupancy_table(today=today),
     ]:
         tables[table.key] = table

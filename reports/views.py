@@ -19,6 +19,7 @@ from bostadforst.access_log import log_access
 from bostadforst.exports import XLSX, XLSX_CONTENT_TYPE, Percent, download_response
 from bostadforst.mixins import ServiceFormMixin
 from bostadforst.models import AccessLogEntry
+from participants.protection import INCLUDE_PROTECTED, export_includes_protected
 
 from . import selectors, services
 from .forms import (
@@ -49,6 +50,10 @@ def _parameters(request) -> tuple[RetentionParametersForm, dict]:
     return form, params
 
 
+def _with_param(url: str, param: str) -> str:
+    return f"{url}&{param}" if "?" in url else f"{url}?{param}"
+
+
 def _sections(board, keys: list[str], download_url) -> list[dict]:
     out = []
     for key in keys:
@@ -65,6 +70,12 @@ def _sections(board, keys: list[str], download_url) -> list[dict]:
                 "chart": chart,
                 "csv_url": download_url(key, "csv"),
                 "xlsx_url": download_url(key, "xlsx"),
+                # Lists of people leave out protected people unless asked.
+                "protected_url": (
+                    _with_param(download_url(key, "csv"), f"{INCLUDE_PROTECTED}=1")
+                    if key in selectors.PERSON_TABLES
+                    else ""
+                ),
             }
         )
     return out
@@ -146,15 +157,25 @@ def _table_download(table: Table, fmt: str, stem: str) -> HttpResponse:
 
 
 class DashboardDownloadView(View):
-    """One dashboard table as CSV or .xlsx, for the same parameters as the page."""
+    """One dashboard table as CSV or .xlsx, for the same parameters as the page.
+    A table that lists people leaves out people with protected identity unless
+    the manager asks for them (``?include_protected=1``)."""
 
     def get(self, request, table: str, fmt: str = "csv"):
         _form, params = _parameters(request)
-        board = selectors.dashboard(**params, today=timezone.localdate())
+        include_protected = export_includes_protected(
+            user=request.user, asked=request.GET.get(INCLUDE_PROTECTED) == "1"
+        )
+        board = selectors.dashboard(
+            **params, today=timezone.localdate(), include_protected=include_protected
+        )
         if table not in board.tables:
             raise Http404
         log_access(action=AccessLogEntry.Action.EXPORT, request=request, model=f"reports.{table}")
-        return _table_download(board.tables[table], fmt, f"{table}-{params['as_of']:%Y-%m-%d}")
+        stem = f"{table}-{params['as_of']:%Y-%m-%d}"
+        if include_protected and table in selectors.PERSON_TABLES:
+            stem += "-med-skyddade"
+        return _table_download(board.tables[table], fmt, stem)
 
 
 class ReportListView(ServiceFormMixin, FormView):

@@ -11,4 +11,12 @@ from bostadforst.pdf import render_pdf
 
 
 def render_plan_pdf(context: dict) -> bytes:
-    return render_pdf(render_to_string("support/plan_pdf.html", context))
+    """The plan in ``context["plan"]`` as PDF. A protected person's copy is
+    marked "protected identity" with the grade at the top of every page, so
+    that a printout is recognised and kept apart (issue 15; municipal routines
+    for skyddade personuppgifter)."""
+    participant = context["plan"].participant
+    protection = participant.get_identity_protection_display() if participant.is_protected else ""
+    return render_pdf(
+        render_to_string("support/plan_pdf.html", {**context, "protection": protection})
+    )

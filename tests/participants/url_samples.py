@@ -82,6 +82,34 @@ def _open_consent(world) -> Consent:
     return consent
 
 
+def _protection_pk(world) -> dict:
+    """The last participant but one for the protection page: the last is the
+    restricted one and other samples take the first rows."""
+    return {"pk": Participant.objects.order_by("-pk").values_list("pk", flat=True)[1]}
+
+
+def _protection(world) -> dict:
+    """Protect the person naming every active support worker (so the walks'
+    support staff still see them), or lift a protection: each submit changes
+    something (one that changes nothing saves nothing)."""
+    from bostadforst.models import User
+
+    participant = Participant.objects.get(**_protection_pk(world))
+    if participant.identity_protection:
+        return {
+            "protection": "",
+            "reason": "Skyddet har upphört.",
+            "version": str(participant.version),
+        }
+    staff = User.objects.filter(groups__name="support_staff", is_active=True)
+    return {
+        "protection": "marking",
+        "staff": [str(pk) for pk in staff.values_list("pk", flat=True)],
+        "reason": "Sekretessmarkering enligt Skatteverket.",
+        "version": str(participant.version),
+    }
+
+
 SAMPLES = {
     "participants:referral-detail": _referral_pk,
     "participants:referral-add-information": _referral_pk,
@@ -94,6 +122,7 @@ SAMPLES = {
     "participants:referral-match-reject": lambda world: {"pk": _pending_match(world).pk},
     "participants:participant-detail": _participant_pk,
     "participants:participant-update": _participant_pk,
+    "participants:participant-protection": _protection_pk,
     "participants:network-contact-create": _participant_pk,
     "participants:network-contact-update": lambda world: {"pk": _contact().pk},
     "participants:consent-create": _participant_pk,
@@ -203,6 +232,7 @@ FORM_SAMPLES = {
         "version": str(_pending_match(world).version)
     },
     "participants:participant-update": _participant_update,
+    "participants:participant-protection": _protection,
     "participants:network-contact-create": lambda world: {
         "name": "Lisa Ombud",
         "relation": NetworkContact.Relation.PERSONAL_REPRESENTATIVE,
