@@ -26,6 +26,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from .identity import IdentityMasked, hidden_ids
 from .models import CaseModel, StaleObjectError
 from .records import record_read, record_read_many, record_save
 from .versioning import VersionedModelForm
@@ -78,6 +79,25 @@ class PersonDataAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return not self._break_glass_only(request) and super().has_delete_permission(request, obj)
+
+    def get_search_results(self, request, queryset, search_term):
+        """A search never finds the rows of a person whose identity the user
+        may not see, nor rows shown masked (the apartment where such a person
+        lives): the alias beside the term would tie the two together, as the
+        app's own searches know (participants.selectors)."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        people = hidden_ids("person")
+        if not search_term.strip() or not people:
+            return queryset, may_have_duplicates
+        path = getattr(self.model, "participant_path", None)
+        if path:
+            queryset = queryset.exclude(**{"pk__in" if path == "self" else f"{path}__in": people})
+        elif issubclass(self.model, IdentityMasked):
+            masked = [
+                row.pk for row in queryset.select_related(None).only("pk") if row.identity_masked
+            ]
+            queryset = queryset.exclude(pk__in=masked)
+        return queryset, may_have_duplicates
 
     # --- Every page that shows a case record is a read of its people -------------
     # Logged where the page is rendered (after the permission checks, so a
