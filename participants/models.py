@@ -157,6 +157,10 @@ class Participant(IdentityMasked, CaseModel):
 
     participant_path = "self"
 
+    # Who may see a protected identity is part of the record's history (the
+    # protection page lists every decision with the staff it named).
+    _history_m2m_fields = ("identity_access",)
+
     class Meta:
         verbose_name = _("participant")
         verbose_name_plural = _("participants")

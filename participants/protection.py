@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext
@@ -108,13 +109,15 @@ class ProtectionChange:
     protection: str
     protection_label: str
     reason: str
+    staff: tuple[str, ...] = ()
 
 
 def protection_history(participant: Participant) -> list[ProtectionChange]:
     """The changes of ``participant``'s protection, newest first: history rows
-    where the grade changed, and rows saved with a reason that changed nothing
-    else of the record (the access list alone, which the history rows do not
-    hold). One query (the history rows with their users).
+    where the grade or the staff named changed (each history row holds the
+    access list as it was, ``Participant._history_m2m_fields``), and rows
+    saved with a reason that changed nothing else of the record. Two queries
+    (the history rows with their users, the lists with their staff).
 
     The rows are read as values: only the date, the user, the grade and the
     reason reach the page, never the identity a row holds.
@@ -128,6 +131,7 @@ def protection_history(participant: Participant) -> list[ProtectionChange]:
         Participant.history.filter(id=participant.pk)
         .order_by("history_date", "history_id")
         .values(
+            "history_id",
             "history_date",
             "history_change_reason",
             "history_user__username",
@@ -137,14 +141,23 @@ def protection_history(participant: Participant) -> list[ProtectionChange]:
             *fields,
         )
     )
+    named: dict[int, list[str]] = {row["history_id"]: [] for row in rows}
+    through = apps.get_model("participants", "HistoricalParticipant_identity_access")
+    lists = through.objects.filter(history_id__in=list(named)).values_list(
+        "history_id", "user__first_name", "user__last_name", "user__username"
+    )
+    for history_id, first, last, username in lists.order_by("user__last_name", "user__pk"):
+        named[history_id].append(f"{first or ''} {last or ''}".strip() or username)
     labels = dict(IdentityProtection.choices)
     changes = []
     previous = None
     for row in rows:
+        staff = tuple(named[row["history_id"]])
         grade_changed = (
             row["identity_protection"] != previous["identity_protection"]
+            or staff != tuple(named[previous["history_id"]])
             if previous is not None
-            else bool(row["identity_protection"])
+            else bool(row["identity_protection"] or staff)
         )
         only_protection = (
             previous is not None
@@ -160,6 +173,7 @@ def protection_history(participant: Participant) -> list[ProtectionChange]:
                     protection=row["identity_protection"],
                     protection_label=str(labels.get(row["identity_protection"], "")),
                     reason=row["history_change_reason"] or "",
+                    staff=staff,
                 )
             )
         previous = row

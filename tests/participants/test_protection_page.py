@@ -179,11 +179,14 @@ def test_a_change_of_the_list_alone_is_in_the_protection_history(
     person.refresh_from_db()
     person.phone = "070-000 00 00"
     record_save(person, acting_user=unit_manager)
-    reasons = [c.reason for c in protection_history(person)]
-    assert reasons == ["Ny kontaktperson.", "Hot mot personen."]
+    history = protection_history(person)
+    assert [c.reason for c in history] == ["Ny kontaktperson.", "Hot mot personen."]
+    # Each decision shows the staff it named.
+    assert history[0].staff == (str(listed_worker.get_full_name() or listed_worker),)
+    assert history[1].staff == ()
 
 
-def test_the_protection_history_is_one_query(person, unit_manager, django_assert_num_queries):
+def test_the_protection_history_is_two_queries(person, unit_manager, django_assert_num_queries):
     for reason in ("Ett", "Två", "Tre"):
         protect(
             person,
@@ -191,7 +194,7 @@ def test_the_protection_history_is_one_query(person, unit_manager, django_assert
             protection=PROTECTED if reason != "Två" else IdentityProtection.CONFIDENTIALITY_MARKING,
             reason=reason,
         )
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         assert len(protection_history(person)) == 3
 
 
