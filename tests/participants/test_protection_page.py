@@ -233,6 +233,14 @@ def test_the_tenants_plan_pdf_is_marked_for_a_protected_person(person, unit_mana
     assert "SKYDDAD IDENTITET: Skyddad folkbokföring" in text
 
 
+def test_the_printable_plan_is_marked_for_a_protected_person(person, unit_manager, um_client):
+    plan = ActionPlanFactory(participant=person)
+    url = reverse("support:plan-print", kwargs={"pk": plan.pk})
+    assert "SKYDDAD IDENTITET" not in um_client.get(url).content.decode()
+    protect(person, unit_manager)
+    assert "SKYDDAD IDENTITET: Skyddad folkbokföring" in um_client.get(url).content.decode()
+
+
 # --- The access log review ----------------------------------------------------------
 
 
