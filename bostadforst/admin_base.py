@@ -28,7 +28,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .identity import IdentityMasked, hidden_ids
 from .models import CaseModel, StaleObjectError
-from .records import record_read, record_read_many, record_save
+from .records import ProcessingRestrictedError, record_read, record_read_many, record_save
 from .versioning import VersionedModelForm
 
 
@@ -202,6 +202,10 @@ class CaseModelAdmin(PersonDataAdminMixin, SimpleHistoryAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
         except StaleObjectError:
             return self._refuse_stale(request)
+        except ProcessingRestrictedError as exc:
+            # The person's processing is restricted (GDPR art. 18): nothing saved.
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseRedirect(request.path)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         try:

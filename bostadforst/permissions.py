@@ -62,6 +62,9 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "participants:participant-list-xlsx": TEAM,
     "participants:participant-detail": TEAM,
     "participants:participant-update": TEAM,
+    # Restricted processing (GDPR art. 18) is set and lifted by the unit manager.
+    "participants:participant-restrict": frozenset({Role.UNIT_MANAGER}),
+    "participants:participant-restriction-lift": frozenset({Role.UNIT_MANAGER}),
     # Protected identity is decided by the unit manager alone (issue 15).
     "participants:participant-protection": frozenset({Role.UNIT_MANAGER}),
     "participants:network-contact-create": TEAM,

@@ -19,6 +19,19 @@ goals) are set here too, so that the history row holds them.
 many-to-many parts) in a few statements (the cohort import, demo data at
 municipal scale).
 
+**Restricted processing** (GDPR art. 18): while a person's processing is
+restricted (``registry.processing_restrictions``, asked by the record's
+``participant_pk()``), every write above refuses a record of theirs with
+``ProcessingRestrictedError`` (a ``ValidationError``, so form pages answer 400
+with nothing saved), except where the caller passes
+``restriction_exempt=True``. Only these do: the correction itself (the
+person's details, a journal correction entry), the lifting of the
+restriction, and a new referral that is only linked to a known person until
+the team confirms it (refusing it would tell the referring social worker whom
+the team knows). A page that reads a record
+notes the people it shows on the request (``request.record_person_ids``), so
+that the base template can show the restriction banner on it.
+
 Nothing else in the project sets simple-history's private attributes
 (``_history_user``, ``_change_reason``, ``skip_history_when_saving``); a
 walking test checks it.
@@ -34,6 +47,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .access_log import access_log_entry
 from .identity import current_viewer
@@ -44,6 +58,7 @@ from .models import (
     access_log_chain_head,
     access_log_hash,
 )
+from .registry import processing_restrictions
 from .roles import role_of
 
 # --- Read ---------------------------------------------------------------------------
@@ -127,7 +142,13 @@ def record_read(request_or_user, obj: models.Model) -> None:
     For records reached without a lookup (a page's own object list is not a
     read of one record); anything fetched by id goes through ``record_get``.
     """
-    _log(request_or_user, action=AccessLogEntry.Action.READ, obj=obj, person_ids=_person_ids(obj))
+    person_ids = _person_ids(obj)
+    _log(request_or_user, action=AccessLogEntry.Action.READ, obj=obj, person_ids=person_ids)
+    request, _user = _split(request_or_user)
+    if request is not None and person_ids:
+        # Whose record the page shows: its banners (a restriction) ask for these.
+        shown = request.__dict__.setdefault("record_person_ids", set())
+        shown.update(person_ids)
 
 
 def record_read_many(request_or_user, objs: Iterable[models.Model]) -> None:
@@ -183,6 +204,34 @@ class RecordMixin:
 # --- Write --------------------------------------------------------------------------
 
 
+class ProcessingRestrictedError(ValidationError):
+    """A write to a record of a person whose processing is restricted."""
+
+
+RESTRICTED_MESSAGE = _(
+    "Nothing was saved: the processing of this person's data is restricted while a "
+    "request for correction is looked into (since %(since)s). Only the correction itself "
+    "can be saved until a unit manager lifts the restriction."
+)
+
+
+def refuse_if_restricted(objs: Iterable[CaseModel], *, exempt: bool = False) -> None:
+    """Raise ``ProcessingRestrictedError`` when one of ``objs`` is a record of a
+    person whose processing is restricted, unless the write is ``exempt`` (see
+    the module's docstring). One query for any number of records; none for
+    records of nobody (reference data, a person not yet saved)."""
+    if exempt:
+        return
+    restricted = processing_restrictions(obj.participant_pk() for obj in objs)
+    if restricted:
+        first = restricted[min(restricted)]
+        raise ProcessingRestrictedError(
+            RESTRICTED_MESSAGE,
+            code="processing_restricted",
+            params={"since": f"{timezone.localtime(first.since):%Y-%m-%d}"},
+        )
+
+
 @transaction.atomic
 def record_save(
     instance: CaseModel,
@@ -191,6 +240,7 @@ def record_save(
     reason: str = "",
     m2m: dict[str, Iterable] | None = None,
     clean: bool = True,
+    restriction_exempt: bool = False,
 ) -> CaseModel:
     """Validate and save one case record as ``acting_user``.
 
@@ -200,7 +250,12 @@ def record_save(
     ``m2m`` sets many-to-many parts ({"staff": users}) so that the record's
     one history row of this save holds them as well. ``clean=False`` only for
     callers that ran ``full_clean`` themselves (the admin's form did).
+    ``restriction_exempt=True`` only for the few writes allowed while the
+    person's processing is restricted (the correction itself, the lifting;
+    see the module's docstring); any other save of such a person's record is
+    refused with ``ProcessingRestrictedError``.
     """
+    refuse_if_restricted([instance], exempt=restriction_exempt)
     if clean:
         instance.full_clean()
     instance._history_user = acting_user
@@ -253,6 +308,7 @@ def record_bulk_create(
         raise ValueError("m2m needs one dict per object")
     if not objs:
         return objs
+    refuse_if_restricted(objs)
     if clean:
         for obj in objs:
             obj.full_clean()
@@ -455,6 +511,7 @@ def record_bulk_update(
     with ``clean=False``).
     """
     objs = list(objs)
+    refuse_if_restricted(objs)
     fields = [name for name in fields if name not in ("version", "updated_at")]
     history = model.history
     for start in range(0, len(objs), batch_size):
@@ -502,6 +559,7 @@ def _claim_versions(model: type[CaseModel], objs: Sequence[CaseModel]) -> None:
 @transaction.atomic
 def record_delete(instance: CaseModel, *, acting_user) -> None:
     """Delete a case record; the history row names ``acting_user``."""
+    refuse_if_restricted([instance])
     instance._history_user = acting_user
     instance.delete()
 

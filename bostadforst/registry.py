@@ -89,6 +89,35 @@ caseload_checks: Registry = Registry()
 protected_checks: Registry = Registry()
 
 
+@dataclass(frozen=True)
+class ProcessingRestriction:
+    """A person whose processing is restricted (GDPR art. 18): since when and why."""
+
+    person_id: int
+    since: datetime
+    reason: str
+
+
+# Restricted processing: ``source(*, person_ids: set[int]) ->
+# dict[int, ProcessingRestriction]`` gives those of the people whose
+# processing is restricted now, in one query. The participants app registers
+# the one source (``participants.restriction``); the write path
+# (``records.record_save``) and the banner ask through
+# ``processing_restrictions`` without importing it.
+processing_restriction_sources: Registry = Registry()
+
+
+def processing_restrictions(person_ids) -> dict[int, ProcessingRestriction]:
+    """By person id, the restrictions of those of ``person_ids`` (Nones are
+    ignored) whose processing is restricted; no query for no people."""
+    ids = {pk for pk in person_ids if pk is not None}
+    found: dict[int, ProcessingRestriction] = {}
+    if ids:
+        for source in processing_restriction_sources:
+            found.update(source(person_ids=ids))
+    return found
+
+
 def caseload_of(readers: dict) -> dict[int, set[int]]:
     """By user id, the people among each reader's person ids (``readers``:
     user -> ids) in that reader's caseload; a user no registered check has an

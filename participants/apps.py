@@ -13,12 +13,14 @@ class ParticipantsConfig(AppConfig):
         from .consent_views import CONSENT_SECTION, EXPIRING_CONSENTS_BLOCK
         from .identity import hidden_people
         from .protection import protected_among
+        from .restriction import restrictions_of
         from .timeline import referral_timeline
 
         registry.timeline_sources.register(referral_timeline)
         registry.participant_sections.register(CONSENT_SECTION)
         registry.start_page_blocks.register(EXPIRING_CONSENTS_BLOCK)
         identity.hidden_sets["person"] = hidden_people
+        registry.processing_restriction_sources.register(restrictions_of)
         if hasattr(registry, "caseload_checks"):
             registry.caseload_checks.register(caseload_check)
         registry.protected_checks.register(protected_among)

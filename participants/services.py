@@ -85,6 +85,15 @@ def _waits_for_match(referral: Referral, to_status: str) -> bool:
     return to_status == S.ASSESSING and referral.match == MatchStatus.PENDING
 
 
+def _not_yet_theirs(referral: Referral) -> bool:
+    """A referral linked to a known person only for the team to confirm is not
+    yet that person's record: it is written (filed, added to, withdrawn) even
+    while their processing is restricted (``participants.restriction``),
+    since a refusal would tell the referring social worker whom the team
+    knows. The team's confirmation is refused then."""
+    return referral.match == MatchStatus.PENDING
+
+
 def transition_allowed(referral: Referral, to_status: str) -> bool:
     if _waits_for_match(referral, to_status):
         return False
@@ -128,7 +137,8 @@ def _transition(
     at = at or timezone.now()
     from_status = referral.status
     referral.status = to_status
-    record_save(referral, acting_user=acting_user)
+    pending = _not_yet_theirs(referral)
+    record_save(referral, acting_user=acting_user, restriction_exempt=pending)
     event = ReferralEvent(
         referral=referral,
         kind=ReferralEvent.Kind.TRANSITION,
@@ -139,7 +149,7 @@ def _transition(
         created_by=acting_user,
         created_at=at,
     )
-    record_save(event, acting_user=acting_user)
+    record_save(event, acting_user=acting_user, restriction_exempt=pending)
     _sync_participant_status(
         participant=referral.participant, acting_user=acting_user, on=timezone.localdate(at)
     )
@@ -245,7 +255,8 @@ def referral_create(
         applicant_children_in_household=children_in_household,
         created_at=at or timezone.now(),
     )
-    record_save(referral, acting_user=acting_user)
+    pending = _not_yet_theirs(referral)
+    record_save(referral, acting_user=acting_user, restriction_exempt=pending)
     record_save(
         ReferralEvent(
             referral=referral,
@@ -256,6 +267,7 @@ def referral_create(
             created_at=at or timezone.now(),
         ),
         acting_user=acting_user,
+        restriction_exempt=pending,
     )
     _sync_participant_status(participant=participant, acting_user=acting_user)
     return referral
@@ -391,7 +403,7 @@ def referral_add_information(*, referral: Referral, acting_user, note: str) -> R
         note=note,
         created_by=acting_user,
     )
-    record_save(event, acting_user=acting_user)
+    record_save(event, acting_user=acting_user, restriction_exempt=_not_yet_theirs(referral))
     return event
 
 
@@ -618,7 +630,9 @@ def participant_update(
         if name == "personnummer" and value:
             value = normalise(value)
         setattr(participant, name, value)
-    record_save(participant, acting_user=acting_user)
+    # Correcting the person's details is what a restriction of processing
+    # (GDPR art. 18, ``participants.restriction``) waits for: allowed then.
+    record_save(participant, acting_user=acting_user, restriction_exempt=True)
     if target_groups is not None:
         participant.target_groups.set(target_groups)
     return participant

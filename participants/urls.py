@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import consent_views, protection_views, views
+from . import consent_views, protection_views, restriction_views, views
 
 app_name = "participants"
 
@@ -15,6 +15,16 @@ urlpatterns = [
     ),
     path("<int:pk>/", views.ParticipantDetailView.as_view(), name="participant-detail"),
     path("<int:pk>/edit/", views.ParticipantUpdateView.as_view(), name="participant-update"),
+    path(
+        "<int:pk>/restriction/",
+        restriction_views.ProcessingRestrictView.as_view(),
+        name="participant-restrict",
+    ),
+    path(
+        "<int:pk>/restriction/lift/",
+        restriction_views.ProcessingRestrictionLiftView.as_view(),
+        name="participant-restriction-lift",
+    ),
     path(
         "<int:pk>/protection/",
         protection_views.ParticipantProtectionView.as_view(),

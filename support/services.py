@@ -247,7 +247,15 @@ def visit_log(
         corrects=corrects,
         signed_at=timezone.now() if sign else None,
     )
-    record_save(visit, acting_user=acting_user, m2m={"staff": staff, "goals": goals})
+    # A correction entry is the one journal write allowed while the person's
+    # processing is restricted (GDPR art. 18, participants.restriction): it
+    # adds a linked entry and leaves the corrected one as it was.
+    record_save(
+        visit,
+        acting_user=acting_user,
+        m2m={"staff": staff, "goals": goals},
+        restriction_exempt=corrects is not None,
+    )
     return visit
 
 
@@ -309,7 +317,12 @@ def visit_update(
     visit.duration_minutes = duration_minutes
     visit.kind = kind
     visit.note = note
-    record_save(visit, acting_user=acting_user, m2m={"staff": staff, "goals": goals})
+    record_save(
+        visit,
+        acting_user=acting_user,
+        m2m={"staff": staff, "goals": goals},
+        restriction_exempt=visit.corrects_id is not None,  # finishing a correction entry
+    )
     if sign:
         visit_sign(visit=visit, acting_user=acting_user)
     return visit
@@ -323,7 +336,7 @@ def visit_sign(*, visit: SupportVisit, acting_user) -> SupportVisit:
     if visit.signed_at is not None:
         raise _error(None, "already_signed")
     visit.signed_at = timezone.now()
-    record_save(visit, acting_user=acting_user)
+    record_save(visit, acting_user=acting_user, restriction_exempt=visit.corrects_id is not None)
     return visit
 
 

@@ -60,28 +60,6 @@ def _contact() -> NetworkContact:
     return NetworkContact.objects.order_by("pk").first()
 
 
-def _open_consent(world) -> Consent:
-    """A consent of the sample participant not yet withdrawn (recorded here
-    when the demo data has none)."""
-    participant = _referral(world).participant
-    consent = (
-        Consent.objects.filter(participant=participant, withdrawn_on__isnull=True)
-        .order_by("pk")
-        .first()
-    )
-    if consent is None:
-        consent = consent_record(
-            participant=participant,
-            acting_user=world.support_staff,
-            purpose=ConsentPurpose.INFORMATION_SHARING,
-            recipient_kind=ConsentRecipientKind.PSYCHIATRY,
-            recipient_name="Psykiatrimottagning Provstaden",
-            given_as=ConsentGivenAs.WRITTEN,
-            given_on=timezone.localdate() - timedelta(days=10),
-        )
-    return consent
-
-
 def _protection_pk(world) -> dict:
     """The last participant but one for the protection page: the last is the
     restricted one and other samples take the first rows."""
@@ -110,7 +88,44 @@ def _protection(world) -> dict:
     }
 
 
+def _restricted_pk(world) -> dict:
+    """The last participant, with processing restricted (GDPR art. 18): only
+    a restricted person's restriction can be lifted. Other samples take the
+    first rows, so this one leaves their records writable."""
+    participant = Participant.objects.order_by("-pk").first()
+    if participant.processing_restricted_since is None:
+        Participant.objects.filter(pk=participant.pk).update(
+            processing_restricted_since=timezone.now(),
+            processing_restriction_reason="Personen säger att adressen är fel.",
+        )
+    return {"pk": participant.pk}
+
+
+def _open_consent(world) -> Consent:
+    """A consent of the sample participant not yet withdrawn (recorded here
+    when the demo data has none)."""
+    participant = _referral(world).participant
+    consent = (
+        Consent.objects.filter(participant=participant, withdrawn_on__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    if consent is None:
+        consent = consent_record(
+            participant=participant,
+            acting_user=world.support_staff,
+            purpose=ConsentPurpose.INFORMATION_SHARING,
+            recipient_kind=ConsentRecipientKind.PSYCHIATRY,
+            recipient_name="Psykiatrimottagning Provstaden",
+            given_as=ConsentGivenAs.WRITTEN,
+            given_on=timezone.localdate() - timedelta(days=10),
+        )
+    return consent
+
+
 SAMPLES = {
+    "participants:participant-restrict": _participant_pk,
+    "participants:participant-restriction-lift": _restricted_pk,
     "participants:referral-detail": _referral_pk,
     "participants:referral-add-information": _referral_pk,
     "participants:referral-withdraw": _referral_pk,
@@ -202,6 +217,12 @@ def _referral_assess(world) -> dict:
 
 
 FORM_SAMPLES = {
+    "participants:participant-restrict": lambda world: {
+        "reason": "Personen begär rättelse av uppgifterna om missbruk i remissen."
+    },
+    "participants:participant-restriction-lift": lambda world: {
+        "outcome": "Uppgiften rättad i journalen."
+    },
     "participants:referral-create": _referral_create,
     "participants:referral-add-information": lambda world: {
         "note": "Har fått kontakt med psykiatrin."
