@@ -21,6 +21,7 @@ exports are out of scope here, and so are the reports (managers only).
 
 import contextlib
 import io
+import logging
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -391,10 +392,13 @@ def walk(world, p, user, needles) -> tuple[int, list[str]]:
     "who",
     ["unlisted_worker", "other_social_worker", "administrator"],
 )
-def test_no_page_or_export_shows_the_identity_to_someone_not_named(world, protected, who):
+def test_no_page_or_export_shows_the_identity_to_someone_not_named(world, protected, who, caplog):
+    caplog.set_level(logging.DEBUG)
     opened, leaks = walk(world, protected, getattr(protected, who), EVERYTHING)
     assert opened > 10
     assert not leaks, "\n".join(leaks)
+    assert "Not Found" in caplog.text  # the 404s: logs are captured
+    assert not leaks_in(caplog.text, EVERYTHING)  # and no log line names them
     if who == "unlisted_worker":  # the person is on the team's pages, as the alias
         assert {
             "participants:participant-list",
