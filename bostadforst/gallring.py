@@ -21,6 +21,14 @@ case model whose ``participant_path`` is None is reference data (landlords,
 crisis places) and is never culled.
 
 Aggregate report figures do not point at people and are untouched.
+
+Protected identity (skyddade personuppgifter) and consents are rows of the
+person or rows pointing at them (the access list's join rows, the consent
+rows, the history rows that recorded the protection), so they go with the
+person like everything else. The research exemption keeps a person with their
+identity, so it never applies to anyone whose identity is or ever was
+protected (``GALLRING_PROTECTED_FIELD`` non-blank in the row or in any of its
+history rows): they are culled like people born on other days.
 """
 
 from collections import defaultdict
@@ -177,6 +185,29 @@ def born_on_research_day(personnummer: str | None) -> bool:
     return day in RESEARCH_DAYS
 
 
+def ever_protected(person, pids) -> set[int]:
+    """Those of ``pids`` whose protected-identity field is set now or was set
+    in any earlier version of their row (the history keeps every version)."""
+    name = getattr(settings, "GALLRING_PROTECTED_FIELD", "")
+    if not name or not pids:
+        return set()
+    set_here = ~models.Q(**{name: ""}) & models.Q(**{f"{name}__isnull": False})
+    found: set[int] = set()
+    history = history_model_of(person)
+    pk_name = person._meta.pk.attname
+    for chunk in _chunks(pids):
+        found |= set(
+            person._base_manager.filter(set_here, pk__in=chunk).values_list("pk", flat=True)
+        )
+        if history is not None:
+            found |= set(
+                history.objects.filter(set_here, **{f"{pk_name}__in": chunk}).values_list(
+                    pk_name, flat=True
+                )
+            )
+    return found
+
+
 def plan(*, today: date | None = None) -> CullPlan:
     """Who is due on ``today`` and which rows would go. Reads only."""
     today = today or timezone.localdate()
@@ -192,12 +223,20 @@ def plan(*, today: date | None = None) -> CullPlan:
         .order_by("pk")
         .values_list("pk", settings.GALLRING_PERSONNUMMER_FIELD)
     )
-    for pid, personnummer in candidates:
+    candidates = list(candidates)
+    research_days = (
+        {pid for pid, personnummer in candidates if born_on_research_day(personnummer)}
+        if settings.GALLRING_RESEARCH_EXEMPTION
+        else set()
+    )
+    # Kept for research means kept with the identity: never a protected one.
+    research_days -= ever_protected(person, research_days)
+    for pid, _personnummer in candidates:
         latest = _latest_entry(person, pid, edges)
         if latest is not None and latest >= cutoff:
             result.later_entry.append(pid)
             continue
-        if settings.GALLRING_RESEARCH_EXEMPTION and born_on_research_day(personnummer):
+        if pid in research_days:
             result.exempted.append(pid)
             continue
         result.due.append(pid)

@@ -452,6 +452,9 @@ ACCESS_LOG_BURST_MINUTES = env.int("ACCESS_LOG_BURST_MINUTES", default=10)
 GALLRING_PERSON_MODEL = "participants.Participant"
 GALLRING_CLOSED_FIELD = "closed_on"
 GALLRING_PERSONNUMMER_FIELD = "personnummer"
+# Protected identity (a non-blank value here, now or in any earlier version):
+# such a person is never kept under the research exemption, only culled.
+GALLRING_PROTECTED_FIELD = "identity_protection"
 if GALLRING_SCHEDULED:
     from celery.schedules import crontab
 
