@@ -50,6 +50,8 @@ CREATES = frozenset(
         "participants:referral-add-information",
         "participants:referral-log-entry",
         "participants:network-contact-create",
+        "participants:consent-create",
+        "reports:register-extract-start",
         "housing:apartment-create",
         "housing:tenancy-assign",
         "housing:incident-create",
