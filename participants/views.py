@@ -460,9 +460,7 @@ class ParticipantDetailView(ParticipantObjectMixin, DetailView):
             page = 1
         context["timeline"] = timeline_page(participant, user=user, page=page)
         context["referrals"] = selectors.participant_referrals(participant=participant)
-        context["network_contacts"] = consent.network_contacts_with_consent(
-            participant=participant
-        )
+        context["network_contacts"] = consent.network_contacts_with_consent(participant=participant)
         context["sections"] = _sections(participant, user=user)
         return context
 
