@@ -225,11 +225,13 @@ def refuse_if_restricted(objs: Iterable[CaseModel], *, exempt: bool = False) -> 
     restricted = processing_restrictions(obj.participant_pk() for obj in objs)
     if restricted:
         first = restricted[min(restricted)]
-        raise ProcessingRestrictedError(
+        error = ProcessingRestrictedError(
             RESTRICTED_MESSAGE,
             code="processing_restricted",
             params={"since": f"{timezone.localtime(first.since):%Y-%m-%d}"},
         )
+        error.person_ids = set(restricted)  # for a writer of many rows to name the row
+        raise error
 
 
 @transaction.atomic

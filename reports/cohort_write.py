@@ -52,7 +52,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from bostadforst.models import StaleObjectError
-from bostadforst.records import record_bulk_create, record_bulk_update
+from bostadforst.records import ProcessingRestrictedError, record_bulk_create, record_bulk_update
 from bostadforst.versioning import stale_error
 from housing.models import Apartment, Landlord, Tenancy, periods_overlap
 from housing.services import IMPORTED_TENANCY_FIELDS, participant_state_from_tenancies
@@ -98,6 +98,8 @@ def cohort_write(
         try:
             with transaction.atomic():
                 plan.write(acting_user, progress)
+        except ProcessingRestrictedError as exc:
+            result.errors.append(plan.error_for(exc))
         except (IntegrityError, StaleObjectError) as exc:
             if attempt == 1:
                 # Someone saved a tenancy, person or landlord in between:
@@ -527,6 +529,16 @@ class _Plan:
     def error_for(self, exc: Exception) -> RowError:
         """The line and message of a write the database refused twice."""
         line = self.rows[0].line
+        if isinstance(exc, ProcessingRestrictedError):
+            # A person whose processing is restricted (GDPR art. 18): the row
+            # of their first tenancy in the file.
+            people = getattr(exc, "person_ids", set())
+            lines = [
+                self.line_of[id(t)]
+                for t in self.changed_tenancies + self.new_tenancies
+                if t.participant_id in people and id(t) in self.line_of
+            ]
+            return _row_error(min(lines, default=line), _messages(exc))
         if isinstance(exc, StaleObjectError):
             line = self.line_of.get(id(exc.instance), line)
             return _row_error(line, _messages(stale_error(exc.instance, exc.read_version)))

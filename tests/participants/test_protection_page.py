@@ -334,3 +334,13 @@ def test_the_dashboards_lists_of_people_leave_protected_people_out_but_counts_st
     # The page offers the manager the file with them.
     page = um_client.get(reverse("reports:dashboard")).content.decode()
     assert "include_protected=1" in page
+
+
+def test_a_person_can_be_protected_while_processing_is_restricted(person, unit_manager):
+    from participants.restriction import processing_restrict
+
+    processing_restrict(participant=person, reason="Begäran om rättelse.", acting_user=unit_manager)
+    person.refresh_from_db()
+    protect(person, unit_manager)
+    person.refresh_from_db()
+    assert person.identity_protection == PROTECTED

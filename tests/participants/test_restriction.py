@@ -51,12 +51,15 @@ WRITES = (
     AccessLogEntry.Action.DELETE,
 )
 
-# The correction itself (GDPR art. 18(1)(a)), and the restriction's lifting.
+# The correction itself (GDPR art. 18(1)(a)), the restriction's lifting, and
+# protecting the person's identity (it only narrows who sees the data, and a
+# threatened person cannot wait for the correction to be settled).
 CORRECTIONS = frozenset(
     {
         "participants:participant-update",
         "support:visit-correct",
         "participants:participant-restriction-lift",
+        "participants:participant-protection",
     }
 )
 # Form pages whose sample writes no record of a restricted person: a new

@@ -260,3 +260,20 @@ def test_a_bad_cell_and_an_overlap_are_reported_together():
     result = cohort_import(text=text)
     assert [e.line for e in result.errors] == [3, 4]
     assert not Participant.objects.exists()
+
+
+def test_a_change_to_a_restricted_person_is_refused_on_its_line(unit_manager):
+    from participants.restriction import processing_restrict
+
+    cohort_import(text=HELSINGBORG.read_text())
+    person = Participant.objects.get(external_ref="HBG-02")
+    processing_restrict(participant=person, reason="Begäran om rättelse.", acting_user=unit_manager)
+    text = HELSINGBORG.read_text()
+    changed = text.replace("HBG-02,,2010-05-17,,,", "HBG-02,,2010-05-17,2014-01-01,moved_on,")
+    line = next(n for n, row in enumerate(changed.splitlines(), 1) if row.startswith("HBG-02,"))
+    before = counts()
+    result = cohort_import(text=changed)
+    assert not result.committed
+    assert [e.line for e in result.errors] == [line]
+    assert "begränsad" in str(result.errors[0]) or "restricted" in str(result.errors[0])
+    assert counts() == before
