@@ -19,8 +19,11 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from . import services
+from .consent import consent_record
 from .models import (
     Answer,
+    ConsentGivenAs,
+    ConsentPurpose,
     Criterion,
     HousingSituation,
     NetworkContact,
@@ -321,7 +324,7 @@ def _seed_person(person: DemoPerson, *, index, social_worker, support_worker, ma
         support_worker=support_worker,
     )
     if index % 3 == 0:
-        services.network_contact_create(
+        contact = services.network_contact_create(
             participant=participant,
             acting_user=support_worker,
             name=f"{LAST_NAMES[(index + 3) % len(LAST_NAMES)]}, personligt ombud",
@@ -329,6 +332,18 @@ def _seed_person(person: DemoPerson, *, index, social_worker, support_worker, ma
             organisation="Personligt ombud i kommunen",
             phone="010-123 45 67",
             consent_to_contact=True,
+        )
+        # A written consent to contact the representative; every other one
+        # runs out within the month, so the start page has some to renew.
+        today = timezone.localdate()
+        consent_record(
+            participant=participant,
+            acting_user=support_worker,
+            purpose=ConsentPurpose.CONTACT,
+            recipient_contact=contact,
+            given_as=ConsentGivenAs.WRITTEN,
+            given_on=min(day + timedelta(days=10), today),
+            expires_on=today + timedelta(days=20) if index % 2 == 0 else None,
         )
     if index % 4 == 1:
         services.network_contact_create(
