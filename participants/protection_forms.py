@@ -64,6 +64,11 @@ class ProtectionForm(VersionedModelForm):
         )
         self.fields["staff"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.fields["protection"].initial = participant.identity_protection
+        self.listed = set(listed)
+        # Not yet protected: the assigned support worker is ticked to begin
+        # with (the one who works with the person), for the manager to confirm.
+        if not participant.identity_protection and not listed and participant.support_worker_id:
+            listed = [participant.support_worker_id]
         self.fields["staff"].initial = listed
 
     def clean(self):
@@ -74,9 +79,7 @@ class ProtectionForm(VersionedModelForm):
         if staff is None or "protection" in self.errors:
             return cleaned
         chosen = {u.pk for u in staff} if protection else set()
-        changed = protection != self.instance.identity_protection or chosen != set(
-            self.fields["staff"].initial
-        )
+        changed = protection != self.instance.identity_protection or chosen != self.listed
         if changed and not (cleaned.get("reason") or "").strip():
             self.add_error(
                 "reason",

@@ -344,3 +344,13 @@ def test_a_person_can_be_protected_while_processing_is_restricted(person, unit_m
     protect(person, unit_manager)
     person.refresh_from_db()
     assert person.identity_protection == PROTECTED
+
+
+def test_the_assigned_support_worker_is_ticked_when_protection_begins(
+    person, um_client, support_staff
+):
+    person.support_worker = support_staff
+    person.save()
+    url = reverse("participants:participant-protection", kwargs={"pk": person.pk})
+    form = um_client.get(url).context["form"]
+    assert form["staff"].value() == [support_staff.pk]
