@@ -153,3 +153,11 @@ def test_a_streamed_export_is_masked_too(protected, client_for, support_staff):
     body = b"".join(response).decode("utf-8-sig")
     assert NAME[1] not in body
     assert protected_person_alias(protected.pk) in body
+
+
+def test_the_alias_in_a_list_is_not_a_link_to_a_page_that_answers_404(
+    protected, client_for, support_staff
+):
+    listing = client_for(support_staff).get(reverse("participants:participant-list")).text
+    assert protected_person_alias(protected.pk) in listing
+    assert protected.get_absolute_url() not in listing
