@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from celery import Celery, Task
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_ready
 from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bostadforst.settings")
@@ -39,6 +39,18 @@ def configure_worker_logging(**kwargs) -> None:
     from django.utils.log import configure_logging
 
     configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+
+
+@worker_ready.connect
+def heartbeat_on_start(**kwargs) -> None:
+    """A worker that has just started counts as alive for /healthz before
+    beat's first ``bostadforst.worker_heartbeat`` reaches it."""
+    from .health import write_worker_heartbeat
+
+    try:
+        write_worker_heartbeat()
+    except Exception:  # the cache away: /healthz says so itself
+        logger.warning("worker heartbeat not written", exc_info=True)
 
 
 def task_by_name(name: str) -> Task:

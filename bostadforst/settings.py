@@ -142,6 +142,9 @@ AUTHENTICATION_BACKENDS = [
     # First, so that a locked-out user is refused before the password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # SAML 2.0 logins (bostadforst.saml): answers only djangosaml2's ACS with a
+    # verified assertion, and only while SAML_ENABLED.
+    "bostadforst.saml.SamlBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -198,6 +201,38 @@ for _proxy in TRUSTED_PROXY_IPS:
         raise ImproperlyConfigured(f"TRUSTED_PROXY_IPS: {_proxy!r} is not an address") from None
 AXES_CLIENT_IP_CALLABLE = "bostadforst.access_log.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# --- SAML 2.0 login (djangosaml2/pysaml2; bostadforst.saml) --------------------
+# Off unless the IdP's metadata (a URL, optionally verified with
+# SAML_IDP_METADATA_CERT, or a local file), this SP's entity id and its signing
+# key and certificate (PEM files) are all set. Needs the xmlsec1 program.
+SAML_IDP_METADATA_URL = env.str("SAML_IDP_METADATA_URL", default="")
+SAML_IDP_METADATA_FILE = env.str("SAML_IDP_METADATA_FILE", default="")
+SAML_IDP_METADATA_CERT = env.str("SAML_IDP_METADATA_CERT", default="")
+SAML_SP_ENTITY_ID = env.str("SAML_SP_ENTITY_ID", default="")
+SAML_SP_KEY_FILE = env.str("SAML_SP_KEY_FILE", default="")
+SAML_SP_CERT_FILE = env.str("SAML_SP_CERT_FILE", default="")
+# e.g. https://bostadforst.kommun.se (default: the host of the request).
+SAML_SP_BASE_URL = env.str("SAML_SP_BASE_URL", default="")
+SAML_CLOCK_SKEW = env.int("SAML_CLOCK_SKEW", default=60)  # seconds
+# The attribute whose values map to a role (SAML_ROLE_MAP, a JSON object like
+# OIDC_ROLE_MAP, which is used when SAML_ROLE_MAP is empty).
+SAML_ROLE_ATTRIBUTE = env.str("SAML_ROLE_ATTRIBUTE", default="groups")
+SAML_ROLE_MAP = env.json("SAML_ROLE_MAP", default={})
+# The username: this attribute's value, or the NameID when empty.
+SAML_USERNAME_ATTRIBUTE = env.str("SAML_USERNAME_ATTRIBUTE", default="")
+SAML_EMAIL_ATTRIBUTE = env.str("SAML_EMAIL_ATTRIBUTE", default="mail")
+SAML_XMLSEC_BINARY = env.str("SAML_XMLSEC_BINARY", default="")
+SAML_ENABLED = bool(
+    (SAML_IDP_METADATA_URL or SAML_IDP_METADATA_FILE)
+    and SAML_SP_ENTITY_ID
+    and SAML_SP_KEY_FILE
+    and SAML_SP_CERT_FILE
+)
+SAML_CONFIG_LOADER = "bostadforst.saml.sp_config"
+SAML_DEFAULT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+SAML_SESSION_COOKIE_NAME = "saml_session"
+SAML_SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 
 # --- E-mail -------------------------------------------------------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
@@ -369,7 +404,16 @@ if REPORT_HEARTBEAT_TIMEOUT < 3 * REPORT_HEARTBEAT_INTERVAL:
     )
 from celery.schedules import crontab  # noqa: E402  (beat schedules below)
 
+# /healthz reports the worker down when its last heartbeat is older than this.
+WORKER_HEARTBEAT_INTERVAL = env.int("WORKER_HEARTBEAT_INTERVAL", default=30)
+WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 CELERY_BEAT_SCHEDULE: dict = {
+    # bostadforst: a worker's heartbeat for /healthz (bostadforst.health).
+    "worker-heartbeat": {
+        "task": "bostadforst.worker_heartbeat",
+        "schedule": float(WORKER_HEARTBEAT_INTERVAL),
+        "options": {"expires": WORKER_HEARTBEAT_INTERVAL},
+    },
     # reports: send report orders left unsent while the broker was down.
     "reports-sweep-unsent": {"task": "reports.sweep_unsent", "schedule": 60.0},
     # reports: the monthly retention report, as of the end of the previous month.

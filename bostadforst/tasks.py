@@ -60,3 +60,12 @@ def send_password_reset(user_id: int, domain: str, use_https: bool) -> bool:
     from .password_reset import password_reset_mail_send
 
     return password_reset_mail_send(user_id=user_id, domain=domain, use_https=use_https)
+
+
+@shared_task(name="bostadforst.worker_heartbeat", ignore_result=True)
+def worker_heartbeat() -> None:
+    """Beat sends this every WORKER_HEARTBEAT_INTERVAL seconds: the worker that
+    runs it shows /healthz that workers (and beat, and the broker) are alive."""
+    from .health import write_worker_heartbeat
+
+    write_worker_heartbeat()
