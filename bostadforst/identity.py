@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.translation import gettext
 
 _viewer: contextvars.ContextVar["Viewer | None"] = contextvars.ContextVar(
@@ -97,6 +98,23 @@ def streamed_as(viewer: Viewer | None, chunks: Iterable) -> Iterator:
         finally:
             _viewer.reset(token)
         yield chunk
+
+
+def shown_order(*terms, kind: str = "person", key: str = "pk") -> list:
+    """Order-by terms for a list sorted by names or addresses (``terms``), as
+    the viewer sees them: rows hidden from the viewer come after the others,
+    among themselves by ``key``, so that a row's place in the list does not
+    tell the name or address behind its alias. Just ``terms`` when nothing is
+    hidden."""
+    hidden = hidden_ids(kind)
+    if not hidden:
+        return list(terms)
+    is_hidden = Q(**{f"{key}__in": sorted(hidden)})
+    return [
+        Case(When(is_hidden, then=Value(1)), default=Value(0), output_field=IntegerField()),
+        Case(When(is_hidden, then=F(key)), default=Value(None), output_field=IntegerField()),
+        *terms,
+    ]
 
 
 def alias_code(kind: str, pk: int) -> str:

@@ -10,7 +10,7 @@ import datetime
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from bostadforst.identity import Viewer, hidden_ids
+from bostadforst.identity import Viewer, hidden_ids, shown_order
 from bostadforst.roles import TEAM, role_of
 from participants.models import Participant
 
@@ -74,7 +74,7 @@ def apartment_list(
                 to_attr="current_tenancies",
             )
         )
-        .order_by("address", "pk")
+        .order_by(*shown_order("address", kind="apartment"), "pk")
     )
     if occupancy == Occupancy.VACANT:
         qs = qs.filter(is_let=False, status=Apartment.Status.ACTIVE)

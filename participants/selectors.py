@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import NullIf
 
-from bostadforst.identity import hidden_ids
+from bostadforst.identity import hidden_ids, shown_order
 from bostadforst.roles import TEAM, Role, role_of
 
 from .models import (
@@ -157,7 +157,10 @@ def participant_list(*, user, status: str = "", search: str = "") -> QuerySet[Pa
     # People imported without a name (only the municipal reference) after the
     # named ones, so the first page is the people the team knows by name.
     return qs.order_by(
-        NullIf("last_name", Value("")).asc(nulls_last=True), "first_name", "external_ref", "pk"
+        *shown_order(
+            NullIf("last_name", Value("")).asc(nulls_last=True), "first_name", "external_ref"
+        ),
+        "pk",
     )
 
 

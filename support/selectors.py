@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from bostadforst.identity import shown_order
 from bostadforst.models import User
 from bostadforst.roles import TEAM, role_of
 from housing.models import TenancyIncident
@@ -104,7 +105,7 @@ def participant_choices(*, user) -> QuerySet[Participant]:
                 output_field=IntegerField(),
             )
         )
-        .order_by("caseload_rank", "last_name", "first_name", "pk")
+        .order_by("caseload_rank", *shown_order("last_name", "first_name"), "pk")
     )
 
 
@@ -164,7 +165,9 @@ def participant_picker(*, user, include_pk=None, recent_ids=None) -> list[Partic
                 output_field=IntegerField(),
             ),
         )
-        .order_by("must_show", "caseload_rank", "last_name", "first_name", "pk")[:PICKER_CAP]
+        .order_by("must_show", "caseload_rank", *shown_order("last_name", "first_name"), "pk")[
+            :PICKER_CAP
+        ]
     )
     return sorted(rows, key=lambda p: (p.caseload_rank, p.last_name, p.first_name, p.pk))
 
@@ -294,7 +297,7 @@ def plan_reviews(*, user, today: date) -> QuerySet[Participant]:
                 output_field=IntegerField(),
             )
         )
-        .order_by("urgency", "review_on", "last_name", "first_name", "pk")
+        .order_by("urgency", "review_on", *shown_order("last_name", "first_name"), "pk")
     )
     return rows
 
@@ -381,7 +384,11 @@ def caseload_for_user(*, user, today: date) -> list[CaseloadRow]:
             plan_review_on=Subquery(latest_plan.values("review_on")[:1]),
             open_placement_name=Subquery(open_placement),
         )
-        .order_by(F("last_visit_at").asc(nulls_first=True), "last_name", "first_name", "pk")
+        .order_by(
+            F("last_visit_at").asc(nulls_first=True),
+            *shown_order("last_name", "first_name"),
+            "pk",
+        )
     )
     out = []
     for p in rows:

@@ -161,3 +161,27 @@ def test_the_alias_in_a_list_is_not_a_link_to_a_page_that_answers_404(
     listing = client_for(support_staff).get(reverse("participants:participant-list")).text
     assert protected_person_alias(protected.pk) in listing
     assert protected.get_absolute_url() not in listing
+
+
+def test_a_hidden_persons_place_in_a_list_does_not_follow_their_name(
+    protected, client_for, support_staff, unit_manager
+):
+    """ "Skyddadsson" sorts among the S names for those who see it; to anyone
+    else the alias comes after everyone else, whatever the name."""
+    from .factories import ParticipantFactory
+
+    for last in ("Andersson", "Svensson", "Zander"):
+        ParticipantFactory(last_name=last)
+    url = reverse("participants:participant-list")
+
+    def order(user):
+        listing = client_for(user).get(url).context["object_list"]
+        return [p.last_name or str(p) for p in listing]
+
+    assert order(unit_manager) == ["Andersson", "Skyddadsson", "Svensson", "Zander"]
+    assert order(support_staff) == [
+        "Andersson",
+        "Svensson",
+        "Zander",
+        protected_person_alias(protected.pk),
+    ]
