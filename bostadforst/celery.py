@@ -10,8 +10,20 @@ import threading
 from collections.abc import Callable
 
 from celery import Celery, Task
-from celery.signals import setup_logging, worker_ready
+from celery.signals import (
+    before_task_publish,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_ready,
+)
 from django.db import connections
+
+from .request_id import (
+    add_request_id_to_task_headers,
+    reset_request_id_after_task,
+    set_request_id_for_task,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bostadforst.settings")
 
@@ -39,6 +51,12 @@ def configure_worker_logging(**kwargs) -> None:
     from django.utils.log import configure_logging
 
     configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+
+
+# The request id of the web request that queued a task, on the task's log lines.
+before_task_publish.connect(add_request_id_to_task_headers, weak=False)
+task_prerun.connect(set_request_id_for_task, weak=False)
+task_postrun.connect(reset_request_id_after_task, weak=False)
 
 
 @worker_ready.connect

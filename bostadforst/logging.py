@@ -1,5 +1,6 @@
 """A logging filter that keeps personnummer out of every log line."""
 
+import json
 import logging
 import re
 
@@ -24,3 +25,56 @@ class ScrubPersonalDataFilter(logging.Filter):
         record.msg = scrub(message)
         record.args = ()
         return True
+
+
+class ScrubbingTextFormatter(logging.Formatter):
+    """Text lines whose traceback is scrubbed too: the formatter adds it after
+    the filter has run (an exception's message can hold a personnummer)."""
+
+    def formatException(self, ei) -> str:
+        return scrub(super().formatException(ei))
+
+    def formatStack(self, stack_info) -> str:
+        return scrub(super().formatStack(stack_info))
+
+
+try:
+    from pythonjsonlogger.json import JsonFormatter
+except ImportError:  # python-json-logger < 3.1
+    from pythonjsonlogger.jsonlogger import JsonFormatter
+
+
+class ScrubbingJsonFormatter(JsonFormatter):
+    """One JSON object a line: time, level, logger, message, request_id and any
+    ``extra`` fields; every value but the request id is scrubbed (an ``extra``
+    value or a traceback is not seen by the filter).
+
+    Django's ``request`` extra (django.request, django.server) is left out: it
+    is not JSON and its text holds the query string.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"}
+        )
+        kwargs.setdefault("json_ensure_ascii", False)
+        kwargs.setdefault("json_default", str)
+        super().__init__(*args, **kwargs)
+
+    def process_log_record(self, log_data):
+        log_data = super().process_log_record(log_data)
+        log_data.pop("request", None)
+        log_data.pop("server_time", None)
+        for key, value in list(log_data.items()):
+            if key == "request_id" or value is None or isinstance(value, bool):
+                continue
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            if scrub(text) != text:
+                log_data[key] = scrub(text)
+        return log_data
+
+    def formatException(self, ei) -> str:
+        return scrub(super().formatException(ei))
+
+    def formatStack(self, stack_info) -> str:
+        return scrub(super().formatStack(stack_info))

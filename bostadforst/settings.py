@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later log line of the request carries its id (request_id.py).
+    "bostadforst.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -463,16 +465,35 @@ GALLRING_SCHEDULED = env.bool("GALLRING_SCHEDULED", default=False)
 REGISTER_EXTRACT_NAMES_STAFF = env.bool("REGISTER_EXTRACT_NAMES_STAFF", default=True)
 
 # --- Logging ------------------------------------------------------------------
+# json: one JSON object a line (for a log collector), the default in
+# production; text: for a person reading a terminal, the default with DEBUG.
+# Both carry the request id (bostadforst/request_id.py) and are scrubbed of
+# personnummer (bostadforst/logging.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"scrub_personal_data": {"()": "bostadforst.logging.ScrubPersonalDataFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "scrub_personal_data": {"()": "bostadforst.logging.ScrubPersonalDataFilter"},
+        "request_id": {"()": "bostadforst.request_id.RequestIdFilter"},
+    },
+    "formatters": {
+        "text": {
+            "()": "bostadforst.logging.ScrubbingTextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {
+            "()": "bostadforst.logging.ScrubbingJsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+        },
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["scrub_personal_data"],
+            "formatter": LOG_FORMAT,
+            "filters": ["scrub_personal_data", "request_id"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
