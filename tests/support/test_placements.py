@@ -164,3 +164,22 @@ def test_occupancy_is_visible_to_the_team(ss_client, um_client, housed):
     for client in (ss_client, um_client):
         html = client.get(reverse("support:crisis-place-list")).content.decode()
         assert "Sviktplatsen Björkgården" in html and str(housed) in html
+
+
+@pytest.mark.django_db
+def test_an_open_stay_is_ended_from_the_participant_page(ss_client, housed):
+    placement = CrisisPlacementFactory(participant=housed)
+    page = ss_client.get(housed.get_absolute_url()).content.decode()
+    end_url = reverse("support:placement-end", kwargs={"pk": placement.pk})
+    assert f'href="{end_url}"' in page
+    assert "Avsluta vistelsen" in page or "End the stay" in page
+    placement.end = placement.start + datetime.timedelta(days=2)
+    placement.save()
+    assert end_url not in ss_client.get(housed.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_crisis_place_list_says_open_as_a_verb(ss_client, housed):
+    CrisisPlacementFactory(participant=housed)
+    page = ss_client.get(reverse("support:crisis-place-list")).content.decode()
+    assert ">Öppna<" in page
