@@ -23,4 +23,10 @@ RUN SECRET_KEY=build-only ALLOWED_HOSTS=build DJANGO_READ_DOT_ENV=false \
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "bostadforst.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# The web process: healthy while it answers and its database and cache do
+# (bostadforst/healthcheck.py). The worker and beat services run the same
+# image with healthchecks of their own (docker-compose.yml).
+HEALTHCHECK --interval=15s --timeout=6s --start-period=20s --retries=3 \
+    CMD ["python", "-m", "bostadforst.healthcheck"]
+# Workers, timeout and the access log format: gunicorn.conf.py.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "bostadforst.wsgi:application"]

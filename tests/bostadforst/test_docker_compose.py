@@ -108,3 +108,25 @@ def test_the_image_never_gets_local_secrets_or_the_virtual_environment():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".env", ".venv", "db.sqlite3*", ".git"):
         assert entry in ignored
+
+
+def test_web_runs_gunicorn_with_its_config_file_and_is_checked_through_healthz():
+    services = compose()["services"]
+    web = services["web"]
+    assert web["command"][:3] == ["gunicorn", "-c", "gunicorn.conf.py"]
+    assert (ROOT / "gunicorn.conf.py").is_file()
+    assert "bostadforst.healthcheck" in " ".join(web["healthcheck"]["test"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r'^CMD \["gunicorn", "-c", "gunicorn.conf.py"', dockerfile, re.M)
+    assert re.search(r"^HEALTHCHECK .*\n\s+CMD .*bostadforst\.healthcheck", dockerfile, re.M)
+
+
+def test_only_the_migrate_job_migrates_and_the_app_waits_for_it_to_finish():
+    services = compose()["services"]
+    assert "manage.py migrate" in str(services["migrate"]["command"])
+    assert "migrate" not in (ROOT / "Dockerfile").read_text().split("CMD", 1)[-1]
+    for name in APP_SERVICES:
+        assert "manage.py migrate" not in str(services[name]["command"]), name
+        depends = services[name]["depends_on"]
+        assert depends["migrate"] == {"condition": "service_completed_successfully"}, name
+    assert "depends_on" in services["migrate"]  # waits for the database itself
