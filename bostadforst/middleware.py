@@ -20,6 +20,7 @@ from .models import UserSession
 from .permissions import PUBLIC, SELF_GUARDED_NAMESPACES, allowed_roles
 from .roles import role_of
 from .security import otp_required
+from .sso import apply_second_factor
 
 
 class IdentityViewerMiddleware:
@@ -143,10 +144,16 @@ class TwoFactorMiddleware(LoginStepMiddleware):
     every page but the code step itself (and logout) sends them to it.
 
     Runs after django-otp's ``OTPMiddleware`` (which sets ``is_verified``) and
-    before the permission table, so the admin site is covered as well.
+    before the permission table, so the admin site is covered as well. A
+    single sign-on whose provider vouched for the required strong
+    authentication counts as the second factor (``bostadforst.sso``).
     """
 
     ALLOWED = frozenset({"otp-verify", "otp-enrol", "logout", "session-ping", "set_language"})
+
+    def __call__(self, request):
+        apply_second_factor(request)
+        return self.get_response(request)
 
     def pending(self, user) -> bool:
         return otp_required(user) and not user.is_verified()

@@ -29,6 +29,11 @@ class User(AbstractUser):
     # Set when someone else (an administrator) set the password: it is good
     # for one login, after which the user must choose their own.
     must_change_password = models.BooleanField(_("must choose a new password"), default=False)
+    # The OpenID Connect provider's subject identifier (the "sub" claim) of a
+    # user who logs in with the municipal account (bostadforst.oidc).
+    oidc_sub = models.CharField(
+        _("single sign-on subject"), max_length=255, null=True, blank=True, unique=True
+    )
 
     class Meta:
         verbose_name = _("user")

@@ -28,6 +28,9 @@ PUBLIC: frozenset[str] = frozenset(
         "password_reset_done",
         "password_reset_confirm",
         "password_reset_complete",
+        # OpenID Connect login (404 unless enabled; the answer is verified).
+        "oidc_authentication_init",
+        "oidc_authentication_callback",
     }
 )
 

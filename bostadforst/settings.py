@@ -143,7 +143,12 @@ else:
 AUTHENTICATION_BACKENDS = [
     # First, so that a locked-out user is refused before the password is checked.
     "axes.backends.AxesStandaloneBackend",
+    # LOCAL_LOGIN_FOR: refuses a password login the setting closes.
+    "bostadforst.oidc.LocalLoginPolicyBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # OpenID Connect logins (bostadforst.oidc): answers only the provider's
+    # callback, and only while OIDC_RP_CLIENT_ID is set.
+    "bostadforst.oidc.OIDCBackend",
     # SAML 2.0 logins (bostadforst.saml): answers only djangosaml2's ACS with a
     # verified assertion, and only while SAML_ENABLED.
     "bostadforst.saml.SamlBackend",
@@ -203,6 +208,39 @@ for _proxy in TRUSTED_PROXY_IPS:
         raise ImproperlyConfigured(f"TRUSTED_PROXY_IPS: {_proxy!r} is not an address") from None
 AXES_CLIENT_IP_CALLABLE = "bostadforst.access_log.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# --- OpenID Connect login (mozilla-django-oidc; bostadforst.oidc) -------------
+# Off unless OIDC_RP_CLIENT_ID is set. The provider's endpoints come from its
+# discovery document (OIDC_OP_DISCOVERY_URL, e.g.
+# https://login.microsoftonline.com/<tenant>/v2.0/.well-known/openid-configuration)
+# or from the OIDC_OP_* settings, which win.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_OP_DISCOVERY_URL = env.str("OIDC_OP_DISCOVERY_URL", default="")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+# The claim holding the user's groups or roles (a dotted path reaches into an
+# object: realm_access.roles) and a JSON object mapping its values to the four
+# roles, e.g. {"<group id>": "social_worker", "<group id>": "administrator"}.
+OIDC_ROLE_CLAIM = env.str("OIDC_ROLE_CLAIM", default="groups")
+OIDC_ROLE_MAP = env.json("OIDC_ROLE_MAP", default={})
+# acr values (space-separated) of which the ID token must carry one; the
+# provider's login then counts as the second factor.
+OIDC_REQUIRED_ACR = env.str("OIDC_REQUIRED_ACR", default="")
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+# "all": password login for every account; "superusers": only for the local
+# fallback administrators (everyone else uses single sign-on).
+LOCAL_LOGIN_FOR = env.str("LOCAL_LOGIN_FOR", default="all")
+if LOCAL_LOGIN_FOR not in ("all", "superusers"):
+    raise ImproperlyConfigured("LOCAL_LOGIN_FOR must be 'all' or 'superusers'")
 
 # --- SAML 2.0 login (djangosaml2/pysaml2; bostadforst.saml) --------------------
 # Off unless the IdP's metadata (a URL, optionally verified with

@@ -117,3 +117,25 @@ def sync_user_role(user, role: Role | None, *, source: str = "sso") -> bool:
     entry.username = f"{source} (role from identity provider)"[:150]
     entry.save()
     return True
+
+
+# --- The provider's strong authentication as the second factor ---------------
+
+SECOND_FACTOR_SESSION_KEY = "sso_second_factor"
+
+
+def mark_second_factor(request) -> None:
+    """Call right after the login (``auth.login``) when the provider vouched
+    for the required strong authentication (OIDC ``acr``, SAML
+    ``AuthnContextClassRef``): the TOTP step is then not asked for."""
+    request.session[SECOND_FACTOR_SESSION_KEY] = True
+
+
+def apply_second_factor(request) -> None:
+    """Run by ``TwoFactorMiddleware`` on every request: a session marked by
+    ``mark_second_factor`` counts as verified (``user.is_verified()``), for the
+    middleware, the navigation and every other check alike."""
+    session = getattr(request, "session", None)
+    marked = session is not None and session.get(SECOND_FACTOR_SESSION_KEY) is True
+    if marked and request.user.is_authenticated:
+        request.user.is_verified = lambda: True

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from . import auth_views as two_step
-from . import views
+from . import oidc, views
 
 # The manager's audit pages, under the "bostadforst" namespace.
 audit_patterns = [
@@ -25,7 +25,10 @@ urlpatterns = [
     path("login/", two_step.LoginView.as_view(), name="login"),
     path("login/code/", two_step.OTPVerifyView.as_view(), name="otp-verify"),
     path("login/new-device/", two_step.OTPEnrolView.as_view(), name="otp-enrol"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", oidc.LogoutView.as_view(), name="logout"),
+    # OpenID Connect login (bostadforst.oidc; 404 unless enabled).
+    path("oidc/login/", oidc.LoginStartView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.CallbackView.as_view(), name="oidc_authentication_callback"),
     path("password/", two_step.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/done/",
