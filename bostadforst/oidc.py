@@ -362,7 +362,13 @@ class LoginStartView(OIDCAuthenticationRequestView):
     def dispatch(self, request, *args, **kwargs):
         if not oidc_enabled():
             raise Http404
-        self.OIDC_OP_AUTH_ENDPOINT = provider_setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = provider_setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except (requests.RequestException, ValueError) as exc:
+            # The provider's discovery document could not be read.
+            security_logger.warning("oidc discovery failed: %s", exc.__class__.__name__)
+            messages.error(request, FAILED)
+            return HttpResponseRedirect(reverse("login"))
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
         return super().dispatch(request, *args, **kwargs)
 

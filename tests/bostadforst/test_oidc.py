@@ -329,3 +329,10 @@ def test_endpoints_from_settings_without_discovery(op, client, settings):
     oidc_login(client)
     assert logged_in_user(client).oidc_sub == "sub-s"
     assert oidc.provider_setting("OIDC_OP_LOGOUT_ENDPOINT", "") == ""
+
+
+@pytest.mark.django_db
+def test_a_provider_that_does_not_answer_is_a_message_not_an_error(op, client, settings):
+    settings.OIDC_OP_DISCOVERY_URL = "http://127.0.0.1:9/.well-known/openid-configuration"
+    settings.OIDC_TIMEOUT = 2
+    refused_with(client, client.get(reverse("oidc_authentication_init")), FAILED)
