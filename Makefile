@@ -63,7 +63,31 @@ benchmark: venv ## Run the retention benchmark (slow; see README, Performance)
 benchmark-pages: venv ## Page latency at N = 100 and 10,000 on PostgreSQL with gunicorn and wrk (slow; README, Performance)
 	$(PY) benchmarks/pages.py
 
+# Backups (README, "Drift"): PostgreSQL through DATABASE_URL, the media folder.
+BACKUP_DIR ?= backups
+MEDIA_ROOT ?= media
+
+backup: ## Dump PostgreSQL (DATABASE_URL, pg_dump -Fc) and MEDIA_ROOT into BACKUP_DIR
+	@[[ "$$DATABASE_URL" == postgres*://* ]] || { echo "Set DATABASE_URL to the PostgreSQL database."; exit 1; }
+	@mkdir -p "$(BACKUP_DIR)" && chmod 700 "$(BACKUP_DIR)"
+	@set -euo pipefail; umask 077; stamp=$$(date -u +%Y%m%dT%H%M%SZ); \
+	  pg_dump --format=custom --dbname="$$DATABASE_URL" --file="$(BACKUP_DIR)/db-$$stamp.dump"; \
+	  if [ -d "$(MEDIA_ROOT)" ]; then tar -czf "$(BACKUP_DIR)/media-$$stamp.tar.gz" -C "$(MEDIA_ROOT)" .; \
+	  else tar -czf "$(BACKUP_DIR)/media-$$stamp.tar.gz" --files-from /dev/null; fi; \
+	  echo "Backup $$stamp: $(BACKUP_DIR)/db-$$stamp.dump, $(BACKUP_DIR)/media-$$stamp.tar.gz"
+
+restore: ## Restore backup STAMP from BACKUP_DIR over DATABASE_URL and MEDIA_ROOT (CONFIRM=yes)
+	@[[ "$$DATABASE_URL" == postgres*://* ]] || { echo "Set DATABASE_URL to the PostgreSQL database."; exit 1; }
+	@[ -n "$(STAMP)" ] && [ -f "$(BACKUP_DIR)/db-$(STAMP).dump" ] || { echo "Set STAMP to a backup in $(BACKUP_DIR): $$(ls $(BACKUP_DIR) 2>/dev/null | sed -n 's/^db-\(.*\)\.dump$$/\1/p' | tr '\n' ' ')"; exit 1; }
+	@[ "$(CONFIRM)" = yes ] || { echo "This replaces the database and $(MEDIA_ROOT). Run again with CONFIRM=yes."; exit 1; }
+	pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --single-transaction \
+	  --dbname="$$DATABASE_URL" "$(BACKUP_DIR)/db-$(STAMP).dump"
+	@set -euo pipefail; if [ -d "$(MEDIA_ROOT)" ]; then mv "$(MEDIA_ROOT)" "$(MEDIA_ROOT).before-$(STAMP)"; \
+	  echo "The media folder before the restore: $(MEDIA_ROOT).before-$(STAMP)"; fi; \
+	  mkdir -p "$(MEDIA_ROOT)" && tar -xzf "$(BACKUP_DIR)/media-$(STAMP).tar.gz" -C "$(MEDIA_ROOT)"
+	@echo "Restored $(STAMP). As the owner, run manage.py db_app_role again (the grants), then verify_access_log."
+
 clean: ## Remove the virtual environment and local database
 	rm -rf $(VENV) db.sqlite3 staticfiles
 
-.PHONY: help venv pango run test lint messages worker benchmark benchmark-pages clean
+.PHONY: help venv pango run test lint messages worker benchmark benchmark-pages clean backup restore

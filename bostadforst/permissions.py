@@ -31,6 +31,10 @@ PUBLIC: frozenset[str] = frozenset(
         # OpenID Connect login (404 unless enabled; the answer is verified).
         "oidc_authentication_init",
         "oidc_authentication_callback",
+        # SAML 2.0 login (404 unless enabled; the IdP's answer is signed).
+        "saml2-login",
+        "saml2-acs",
+        "saml2-metadata",
     }
 )
 

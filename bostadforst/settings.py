@@ -272,7 +272,6 @@ SAML_ENABLED = bool(
 SAML_CONFIG_LOADER = "bostadforst.saml.sp_config"
 SAML_DEFAULT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 SAML_SESSION_COOKIE_NAME = "saml_session"
-SAML_SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 
 # --- E-mail -------------------------------------------------------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from . import auth_views as two_step
-from . import oidc, views
+from . import oidc, saml, views
 
 # The manager's audit pages, under the "bostadforst" namespace.
 audit_patterns = [
@@ -29,6 +29,10 @@ urlpatterns = [
     # OpenID Connect login (bostadforst.oidc; 404 unless enabled).
     path("oidc/login/", oidc.LoginStartView.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", oidc.CallbackView.as_view(), name="oidc_authentication_callback"),
+    # SAML 2.0 login (bostadforst.saml; 404 unless SAML_ENABLED).
+    path("saml2/login/", saml.LoginView.as_view(), name="saml2-login"),
+    path("saml2/acs/", saml.AssertionConsumerServiceView.as_view(), name="saml2-acs"),
+    path("saml2/metadata/", saml.MetadataView.as_view(), name="saml2-metadata"),
     path("password/", two_step.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/done/",
