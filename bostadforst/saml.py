@@ -16,6 +16,10 @@ SAML URL answers 404 and the login page offers no SAML button.
   ``SAML_ROLE_MAP`` when set, else ``OIDC_ROLE_MAP``) and is set again at every
   login: a user removed from the group loses the role at the next login, and a
   login without a mapped role is refused with a Swedish message.
+- With ``SAML_REQUIRED_AUTHN_CONTEXT`` the AuthnRequest asks for those
+  AuthnContextClassRefs, an assertion with none of them is refused, and the
+  login counts as the second factor; without it, a role that needs two-factor
+  login still takes the TOTP step after SAML.
 - Local superusers (the fallback administrators) are never matched: they log
   in with password and code only.
 """
@@ -36,10 +40,12 @@ from django.utils.translation import gettext as _
 from djangosaml2 import views as saml_views
 from djangosaml2.middleware import SamlSessionMiddleware
 from saml2.config import SPConfig
+from saml2.saml import AuthnContextClassRef
+from saml2.samlp import RequestedAuthnContext
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from .models import User
-from .sso import roles_from_claims, sync_user_role
+from .sso import mark_second_factor, roles_from_claims, sync_user_role
 
 logger = logging.getLogger("bostadforst.security")
 
@@ -140,6 +146,16 @@ class SamlBackend(ModelBackend):
         username = username.strip()[:150]
         if not username:
             raise PermissionDenied(_("The identity provider did not say who you are."))
+        required = set(settings.SAML_REQUIRED_AUTHN_CONTEXT)
+        contexts = {info[0] for info in session_info.get("authn_info") or []}
+        if required and not (required & contexts):
+            logger.warning("saml login refused: authentication context not accepted")
+            raise PermissionDenied(
+                _(
+                    "The login with e-ID did not use a method strong enough for Bostad först. "
+                    "Log in with your e-ID card or another accepted e-ID."
+                )
+            )
         user = User.objects.filter(username=username).first()
         if user is not None and user.is_superuser:
             logger.warning("saml login refused: local superuser user_id=%s", user.pk)
@@ -188,10 +204,24 @@ class _Enabled:
 class LoginView(_Enabled, saml_views.LoginView):
     """Sends the browser to the IdP with a signed AuthnRequest."""
 
+    def load_sso_kwargs(self, sso_kwargs):
+        required = settings.SAML_REQUIRED_AUTHN_CONTEXT
+        if required:
+            sso_kwargs["requested_authn_context"] = RequestedAuthnContext(
+                authn_context_class_ref=[AuthnContextClassRef(text=ref) for ref in required],
+                comparison="exact",
+            )
+
 
 @method_decorator([login_not_required, _saml_session], name="dispatch")
 class AssertionConsumerServiceView(_Enabled, saml_views.AssertionConsumerServiceView):
     """Receives the IdP's signed Response (POST binding)."""
+
+    def post_login_hook(self, request, user, session_info):
+        # The backend has checked the authentication context: it is the
+        # second factor (bostadforst.sso; TwoFactorMiddleware).
+        if settings.SAML_REQUIRED_AUTHN_CONTEXT:
+            mark_second_factor(request)
 
     def handle_acs_failure(self, request, exception=None, status=403, **kwargs):
         message = getattr(request, "saml_refusal", "")

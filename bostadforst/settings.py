@@ -263,6 +263,11 @@ SAML_ROLE_MAP = env.json("SAML_ROLE_MAP", default={})
 SAML_USERNAME_ATTRIBUTE = env.str("SAML_USERNAME_ATTRIBUTE", default="")
 SAML_EMAIL_ATTRIBUTE = env.str("SAML_EMAIL_ATTRIBUTE", default="mail")
 SAML_XMLSEC_BINARY = env.str("SAML_XMLSEC_BINARY", default="")
+# AuthnContextClassRef values (comma-separated, e.g. Sweden Connect's
+# http://id.elegnamnden.se/loa/1.0/loa3) the login must carry; when set they
+# are asked for in the AuthnRequest, an assertion without one is refused, and
+# the IdP's login then counts as the second factor (no TOTP step).
+SAML_REQUIRED_AUTHN_CONTEXT = env.list("SAML_REQUIRED_AUTHN_CONTEXT", default=[])
 SAML_ENABLED = bool(
     (SAML_IDP_METADATA_URL or SAML_IDP_METADATA_FILE)
     and SAML_SP_ENTITY_ID

@@ -31,6 +31,7 @@ IDP_SSO_URL = "https://idp.test.example/sso"
 SP_ENTITY_ID = "https://bostadforst.test.example/saml2/metadata/"
 SP_BASE_URL = "http://testserver"
 ACS_URL = SP_BASE_URL + "/saml2/acs/"
+SMARTCARD = "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard"
 
 
 def make_keypair(directory: Path, name: str) -> tuple[Path, Path]:
@@ -95,6 +96,7 @@ class SamlWorld:
                 "bf-enhetschef": "unit_manager",
             },
             "SAML_USERNAME_ATTRIBUTE": "",
+            "SAML_REQUIRED_AUTHN_CONTEXT": [],
         }
         values.update(extra)
         return values
@@ -162,6 +164,7 @@ class SamlWorld:
         name_id: str,
         attributes: dict,
         audience: str = SP_ENTITY_ID,
+        authn_class: str = SMARTCARD,
     ) -> dict:
         """The POST data (SAMLResponse, RelayState) the IdP sends to the ACS."""
         server, authn_request, query = self.read_request(location)
@@ -173,7 +176,7 @@ class SamlWorld:
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=name_id),
             userid=name_id,
             authn={
-                "class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard",
+                "class_ref": authn_class,
                 "authn_auth": IDP_ENTITY_ID,
             },
             sign_assertion=True,

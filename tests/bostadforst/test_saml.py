@@ -13,7 +13,7 @@ from django.urls import reverse
 from bostadforst.models import RoleGrant, User
 from bostadforst.roles import Role, role_of
 
-from ..saml_idp import XMLSEC, SamlWorld
+from ..saml_idp import SMARTCARD, XMLSEC, SamlWorld
 
 pytestmark = [
     pytest.mark.django_db,
@@ -197,3 +197,36 @@ def test_unsolicited_response_is_refused(client, world, caplog):
     assert response.status_code == 403
     assert refused_because(caplog) == {"UnsolicitedResponse"}
     assert not User.objects.filter(username="lisa").exists()
+
+
+@override_settings(OTP_REQUIRED_FOR_PRIVILEGED=True)
+def test_without_required_context_a_manager_still_takes_the_code_step(client, world):
+    assert login_as(client, world, "chef", {"groups": ["bf-enhetschef"]}).status_code == 302
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("otp-verify"))
+
+
+@override_settings(OTP_REQUIRED_FOR_PRIVILEGED=True, SAML_REQUIRED_AUTHN_CONTEXT=[SMARTCARD])
+def test_required_context_is_requested_and_counts_as_second_factor(client, world):
+    location = start_login(client)
+    _server, authn_request, _query = world.read_request(location)
+    requested = authn_request.requested_authn_context
+    assert [ref.text for ref in requested.authn_context_class_ref] == [SMARTCARD]
+    data = world.idp_answer(location, name_id="chef", attributes={"groups": ["bf-enhetschef"]})
+    assert client.post(reverse("saml2-acs"), data).status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+
+@override_settings(SAML_REQUIRED_AUTHN_CONTEXT=["http://id.elegnamnden.se/loa/1.0/loa3"])
+def test_weaker_context_is_refused_in_swedish(client, world):
+    response = login_as(
+        client,
+        world,
+        "svag",
+        {"groups": ["bf-boendestod"]},
+        authn_class="urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+    )
+    assert response.status_code == 403
+    assert "tillräckligt stark" in response.content.decode()
+    assert not User.objects.filter(username="svag").exists()
