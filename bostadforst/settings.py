@@ -294,9 +294,9 @@ EMAIL_TIMEOUT = 10
 # --- Password reset by e-mail ---------------------------------------------------
 # Django's own views (bostadforst.auth_views), on by default when e-mail is
 # configured. With single sign-on passwords are not this app's to reset:
-# SSO_ENABLED is for the single-sign-on issue to set (there is no SSO yet), and
-# turns the reset off whatever PASSWORD_RESET_ENABLED says.
-SSO_ENABLED = False
+# SSO_ENABLED (OpenID Connect or SAML on) turns the reset off whatever
+# PASSWORD_RESET_ENABLED says.
+SSO_ENABLED = bool(OIDC_RP_CLIENT_ID) or SAML_ENABLED
 PASSWORD_RESET_ENABLED = env.bool("PASSWORD_RESET_ENABLED", default=EMAIL_CONFIGURED)
 if PASSWORD_RESET_ENABLED and not EMAIL_CONFIGURED:
     raise ImproperlyConfigured("PASSWORD_RESET_ENABLED needs EMAIL_URL.")

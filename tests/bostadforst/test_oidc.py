@@ -336,3 +336,30 @@ def test_a_provider_that_does_not_answer_is_a_message_not_an_error(op, client, s
     settings.OIDC_OP_DISCOVERY_URL = "http://127.0.0.1:9/.well-known/openid-configuration"
     settings.OIDC_TIMEOUT = 2
     refused_with(client, client.get(reverse("oidc_authentication_init")), FAILED)
+
+
+def test_settings_from_the_environment():
+    """Off by default; OIDC_RP_CLIENT_ID turns it on, and with it single
+    sign-on (no self-service password reset); LOCAL_LOGIN_FOR is checked."""
+    from tests.bostadforst.test_settings import PRODUCTION_ENV, run_python
+
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE']='bostadforst.settings';"
+        "from django.conf import settings as s; "
+        "print(bool(s.OIDC_RP_CLIENT_ID), s.SSO_ENABLED, s.OIDC_ROLE_MAP, s.LOCAL_LOGIN_FOR)"
+    )
+    base = PRODUCTION_ENV
+    off = run_python(code, base)
+    assert off.stdout.split()[-4:] == ["False", "False", "{}", "all"], off.stderr
+    on = run_python(
+        code,
+        {
+            **base,
+            "OIDC_RP_CLIENT_ID": "x",
+            "OIDC_ROLE_MAP": '{"g":"social_worker"}',
+            "LOCAL_LOGIN_FOR": "superusers",
+        },
+    )
+    assert on.stdout.split()[-5:] == ["True", "True", "{'g':", "'social_worker'}", "superusers"]
+    bad = run_python(code, {**base, "LOCAL_LOGIN_FOR": "nobody"})
+    assert bad.returncode != 0 and "LOCAL_LOGIN_FOR" in bad.stderr
