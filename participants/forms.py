@@ -252,7 +252,9 @@ class AssessmentForm(forms.Form):
         for criterion in Criterion:
             row = existing.get(criterion.value)
             suggestion = suggestions.get(criterion.value)
-            initial = row.answer if row else (suggestion.answer if suggestion else Answer.UNKNOWN)
+            # A suggestion is shown beside the question, never pre-answered:
+            # the assessor's own answer decides (issue 17).
+            initial = row.answer if row else Answer.UNKNOWN
             help_text = ""
             if suggestion:
                 help_text = _("Suggested from the recorded data: %(answer)s. %(reason)s") % {

@@ -400,11 +400,12 @@ def test_no_page_or_export_shows_the_identity_to_someone_not_named(world, protec
     assert "Not Found" in caplog.text  # the 404s: logs are captured
     assert not leaks_in(caplog.text, EVERYTHING)  # and no log line names them
     if who == "unlisted_worker":  # the person is on the team's pages, as the alias
-        assert {
-            "participants:participant-list",
-            "support:my-participants",
-            "support:activity-detail",
-        } <= set(protected.alias_seen)
+        assert {"support:my-participants", "support:activity-detail"} <= set(protected.alias_seen)
+        # Hidden people come last in lists sorted by name (shown_order).
+        listing = world.client(protected.unlisted_worker).get(
+            reverse("participants:participant-list"), {"page": "last"}
+        )
+        assert protected_person_alias(protected.person.pk) in listing.text
 
 
 def test_the_referrer_sees_what_they_typed_but_never_the_address(world, protected):

@@ -308,6 +308,16 @@ def test_the_assessment_form_suggests_residence_and_homelessness(ss_client, asse
     assert "Socialstyrelsens situationer 1–3" in html
 
 
+def test_suggestions_are_shown_beside_the_question_not_pre_answered(ss_client, assessing):
+    """The page says "your answer decides": nothing is ticked "met" for the
+    assessor, whatever the data suggests."""
+    response = ss_client.get(reverse("participants:referral-assess", kwargs={"pk": assessing.pk}))
+    form = response.context["form"]
+    answers = {name: form[name].value() for name in form.fields if name.startswith("answer_")}
+    assert set(answers.values()) == {"unknown"}, answers
+    assert "Förslag utifrån registrerade uppgifter" in response.content.decode()
+
+
 def test_an_override_needs_a_justification_which_is_then_shown(um_client, assessing):
     url = reverse("participants:referral-decide", kwargs={"pk": assessing.pk})
     response = um_client.post(url, {"decision": "approve", "version": assessing.version})
