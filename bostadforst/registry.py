@@ -83,10 +83,17 @@ CaseloadCheck = Callable[..., dict[int, set[int]]]
 # participants app registers it.
 ProtectedCheck = Callable[..., set[int]]
 
+# The people's names for the access-log review (the manager reads who was
+# read, not an id): ``namer(*, person_ids: set[int]) -> dict[int, str]``, in
+# one query whatever it is given; names as the viewer may see them (loaded as
+# model instances, so protected identities stay masked where they must).
+PersonNamer = Callable[..., dict[int, str]]
+
 participant_sections: Registry = Registry()
 timeline_sources: Registry = Registry()
 caseload_checks: Registry = Registry()
 protected_checks: Registry = Registry()
+person_namers: Registry = Registry()
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,16 @@ def caseload_of(readers: dict) -> dict[int, set[int]]:
         for user_id, ids in check(readers=readers).items():
             own.setdefault(user_id, set()).update(ids)
     return own
+
+
+def person_names(person_ids) -> dict[int, str]:
+    """By id, the names of the people among ``person_ids`` (as the registered
+    namers give them; none without one)."""
+    ids = set(person_ids)
+    names: dict[int, str] = {}
+    for namer in person_namers:
+        names.update(namer(person_ids=ids))
+    return names
 
 
 def protected_among(person_ids) -> set[int]:

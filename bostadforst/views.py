@@ -18,7 +18,7 @@ from .forms import AccessLogFilterForm
 from .health import health
 from .log_review import filter_log, flag_unusual
 from .models import AccessLogEntry
-from .registry import start_page
+from .registry import person_names, start_page
 from .roles import role_of
 
 
@@ -79,6 +79,9 @@ class AccessLogView(TemplateView):
         entries = list(queryset[offset : offset + self.paginate_by])
         page.object_list = entries
         flags = flag_unusual(entries)
+        names = person_names(entry.person_id for entry in entries if entry.person_id)
+        for entry in entries:
+            entry.person_name = names.get(entry.person_id, "")
         rows = [(entry, flags.get(entry.pk, [])) for entry in entries]
         person = form.cleaned_data.get("person") if form.is_bound and form.is_valid() else None
         log_access(

@@ -12,7 +12,7 @@ class ParticipantsConfig(AppConfig):
         from .caseload import caseload_check
         from .consent_views import CONSENT_SECTION, EXPIRING_CONSENTS_BLOCK
         from .identity import hidden_people
-        from .protection import protected_among
+        from .protection import names_of, protected_among
         from .restriction import restrictions_of
         from .timeline import referral_timeline
 
@@ -24,3 +24,4 @@ class ParticipantsConfig(AppConfig):
         if hasattr(registry, "caseload_checks"):
             registry.caseload_checks.register(caseload_check)
         registry.protected_checks.register(protected_among)
+        registry.person_namers.register(names_of)

@@ -198,6 +198,17 @@ def protected_among(*, person_ids: Iterable[int]) -> set[int]:
     )
 
 
+def names_of(*, person_ids: Iterable[int]) -> dict[int, str]:
+    """By id, the people's names for the access-log review
+    (``bostadforst.registry.person_namers``), as the viewer may see them (the
+    rows pass the masking rule). One query whatever it is given (see above)."""
+    ids = sorted(set(person_ids)) or [0]
+    people = Participant._base_manager.filter(pk__in=ids).only(
+        *Participant.identity_fields, "external_ref", "identity_protection"
+    )
+    return {person.pk: str(person) for person in people}
+
+
 # Participant-level exports (lists of people as CSV/.xlsx) leave protected
 # people out unless a unit manager asks for them with ``?include_protected=1``:
 # a file is copied and forwarded beyond the access list's reach, and routines

@@ -267,3 +267,12 @@ def test_the_review_page_names_record_types_in_words_not_code(um_client, social_
     assert "<td>Deltagare</td>" in html
     assert "participants.Participant" not in html
     assert "bostadforst.AccessLogEntry" not in html
+
+
+def test_the_review_page_names_the_people_read_not_their_ids(um_client, social_worker):
+    from tests.participants.factories import ParticipantFactory
+
+    person = ParticipantFactory(first_name="Vera", last_name="Loggsdotter")
+    entry(social_worker, person.pk, timezone.now())
+    html = um_client.get(reverse("bostadforst:access-log")).content.decode()
+    assert f'<a href="?person={person.pk}">Vera Loggsdotter</a>' in html
