@@ -26,7 +26,10 @@ SAML URL answers 404 and the login page offers no SAML button.
 
 import logging
 import shutil
+import threading
+import time
 
+import requests
 import saml2
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -40,6 +43,8 @@ from django.utils.translation import gettext as _
 from djangosaml2 import views as saml_views
 from djangosaml2.middleware import SamlSessionMiddleware
 from saml2.config import SPConfig
+from saml2.httpbase import ConnectionError as Saml2ConnectionError
+from saml2.mdstore import SourceNotFound
 from saml2.saml import AuthnContextClassRef
 from saml2.samlp import RequestedAuthnContext
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
@@ -80,6 +85,8 @@ def sp_config_dict(base_url: str) -> dict:
         "xmlsec_binary": xmlsec_binary(),
         "allow_unknown_attributes": True,
         "accepted_time_diff": settings.SAML_CLOCK_SKEW,
+        # Seconds to wait for the IdP's metadata URL (never a hung worker).
+        "http_client_timeout": 10,
         "metadata": metadata,
         "key_file": keypair["key_file"],
         "cert_file": keypair["cert_file"],
@@ -100,6 +107,17 @@ def sp_config_dict(base_url: str) -> dict:
     }
 
 
+class MetadataUnavailable(Exception):
+    """The IdP's metadata could not be read (its URL does not answer)."""
+
+
+# Remote metadata is fetched once per METADATA_CACHE_SECONDS and process, not
+# at every login step (pysaml2 fetches it whenever a config is loaded).
+METADATA_CACHE_SECONDS = 600
+_cache: dict[tuple, tuple[float, SPConfig]] = {}
+_cache_lock = threading.Lock()
+
+
 def sp_config(request=None) -> SPConfig:
     """djangosaml2's config loader (``SAML_CONFIG_LOADER``)."""
     if not saml_enabled():
@@ -107,8 +125,24 @@ def sp_config(request=None) -> SPConfig:
     base = settings.SAML_SP_BASE_URL.rstrip("/")
     if not base and request is not None:
         base = f"{request.scheme}://{request.get_host()}"
+    config = sp_config_dict(base)
+    remote = not settings.SAML_IDP_METADATA_FILE
+    key = (base, repr(sorted(config.items(), key=lambda item: item[0])))
+    if remote:
+        with _cache_lock:
+            cached = _cache.get(key)
+        if cached and time.monotonic() - cached[0] < METADATA_CACHE_SECONDS:
+            return cached[1]
     conf = SPConfig()
-    conf.load(sp_config_dict(base))
+    try:
+        conf.load(config)
+    except (SourceNotFound, Saml2ConnectionError, requests.RequestException) as error:
+        logger.error("saml: the IdP's metadata could not be read: %s", type(error).__name__)
+        raise MetadataUnavailable from error
+    if remote:
+        with _cache_lock:
+            _cache.clear()  # one configuration at a time
+            _cache[key] = (time.monotonic(), conf)
     return conf
 
 
@@ -197,7 +231,13 @@ class _Enabled:
     def dispatch(self, request, *args, **kwargs):
         if not saml_enabled():
             raise Http404
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except MetadataUnavailable:
+            message = _(
+                "The identity provider for e-ID cannot be reached right now. Try again in a while."
+            )
+            return render(request, "registration/saml_error.html", {"message": message}, status=503)
 
 
 @method_decorator([login_not_required, _saml_session], name="dispatch")

@@ -230,3 +230,32 @@ def test_weaker_context_is_refused_in_swedish(client, world):
     assert response.status_code == 403
     assert "tillräckligt stark" in response.content.decode()
     assert not User.objects.filter(username="svag").exists()
+
+
+def test_metadata_url_that_does_not_answer_is_a_swedish_503(client, world):
+    with override_settings(
+        SAML_IDP_METADATA_FILE="", SAML_IDP_METADATA_URL="http://127.0.0.1:9/metadata.xml"
+    ):
+        response = client.get(reverse("saml2-login"))
+    assert response.status_code == 503
+    assert "kan inte nås just nu" in response.content.decode()
+
+
+def test_remote_metadata_is_fetched_once(client, world, monkeypatch):
+    from bostadforst import saml
+
+    fetched = []
+    real_load = saml.SPConfig.load
+
+    def counting_load(self, config, *args, **kwargs):
+        fetched.append(config["metadata"])
+        return real_load(self, {**config, "metadata": {"local": [str(world.idp_metadata)]}})
+
+    monkeypatch.setattr(saml.SPConfig, "load", counting_load)
+    monkeypatch.setattr(saml, "_cache", {})
+    with override_settings(
+        SAML_IDP_METADATA_FILE="", SAML_IDP_METADATA_URL="https://idp.test.example/md.xml"
+    ):
+        response = login_as(client, world, "anna", {"groups": ["bf-boendestod"]})
+    assert response.status_code == 302
+    assert fetched == [{"remote": [{"url": "https://idp.test.example/md.xml"}]}]
