@@ -136,7 +136,9 @@ class VisitQuickLogView(ServiceFormMixin, FormView):
         )
 
     def get_success_url(self):
-        return reverse("support:my-participants")
+        # The visit just saved, with its status and what can still be done
+        # with it (issue 17: "Mina deltagare" may not even show the person).
+        return reverse("support:visit-detail", kwargs={"pk": self.object.pk})
 
 
 class VisitGoalChoicesView(TemplateView):

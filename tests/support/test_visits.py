@@ -62,6 +62,8 @@ def test_quick_log_saves_a_signed_visit_with_the_author_as_staff(ss_client, supp
     assert visit.author == support_staff
     assert list(visit.staff.all()) == [support_staff]
     assert visit.signed_at is not None and visit.is_locked
+    # The worker lands on the visit just saved, not on a list that may not show it.
+    assert response["Location"] == reverse("support:visit-detail", kwargs={"pk": visit.pk})
 
 
 @pytest.mark.django_db
