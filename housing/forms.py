@@ -97,7 +97,8 @@ class TenancyAssignForm(forms.Form):
         label=_("Contract type"), choices=ContractType.choices, widget=forms.RadioSelect
     )
     move_in = forms.DateField(label=_("Move-in date"), widget=DateInput())
-    let_label = _("let now")
+    vacant_label = _("Vacant apartments")
+    let_label = _("Let now (for a move-in after the current tenant)")
 
     note = forms.CharField(
         label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
@@ -111,13 +112,22 @@ class TenancyAssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["participant"]
         field.queryset = participants
-        field.widget.choices = [("", "---------")] + [
-            (p.pk, f"{p} ({p.get_status_display()})") for p in offered_participants
+        # Grouped: those approved and waiting first, then tenants moving on to
+        # another apartment.
+        groups: dict[str, list] = {}
+        for p in offered_participants:
+            groups.setdefault(p.get_status_display(), []).append((p.pk, str(p)))
+        field.widget.choices = [("", "---------"), *groups.items()]
+        apartment = self.fields["apartment"]
+        apartment.queryset = apartments
+        vacant, let = [], []
+        for a in apartments:
+            (let if getattr(a, "is_let", False) else vacant).append((a.pk, str(a)))
+        apartment.widget.choices = [("", "---------")] + [
+            (label, options)
+            for label, options in ((self.vacant_label, vacant), (self.let_label, let))
+            if options
         ]
-        self.fields["apartment"].queryset = apartments
-        self.fields["apartment"].label_from_instance = lambda a: (
-            f"{a} ({self.let_label})" if getattr(a, "is_let", False) else str(a)
-        )
         self.helper = _helper(_("Let the apartment"))
 
 

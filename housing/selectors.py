@@ -168,10 +168,17 @@ def participant_choices(*, user) -> QuerySet[Participant]:
 
 
 def assignable_participants(*, user) -> QuerySet[Participant]:
-    """Participants an apartment may be let to (approved, or housed and moving)."""
+    """Participants an apartment may be let to (approved, or housed and moving),
+    the approved first. People imported with only the municipality's
+    reference (no name) are not offered: the team cannot tell them apart, and
+    they are not waiting for an apartment."""
     if not _is_team(user):
         return Participant.objects.none()
-    return Participant.objects.active().order_by("last_name", "first_name", "pk")
+    return (
+        Participant.objects.active()
+        .exclude(first_name="", last_name="")
+        .order_by("status", *shown_order("last_name", "first_name"), "pk")
+    )
 
 
 def lettable_apartments(*, user) -> QuerySet[Apartment]:
@@ -182,7 +189,7 @@ def lettable_apartments(*, user) -> QuerySet[Apartment]:
         Apartment.objects.filter(status=Apartment.Status.ACTIVE)
         .select_related("landlord")
         .annotate(is_let=Exists(active.filter(apartment=OuterRef("pk"))))
-        .order_by("is_let", "address", "pk")
+        .order_by("is_let", *shown_order("address", kind="apartment"), "pk")
     )
 
 

@@ -528,3 +528,25 @@ def test_the_participant_page_section_renders_the_current_tenancy(support_staff,
     html = render_to_string("housing/_partials/participant_section.html", {"section": context})
     assert tenancy.apartment.address in html
     assert "Vräkningsrisk" in html and "4\xa0800" in html
+
+
+@pytest.mark.django_db
+def test_the_letting_form_offers_the_waiting_first_and_groups_vacant_apartments(ss_client):
+    waiting = ParticipantFactory(status=ParticipantStatus.APPROVED, last_name="Väntarsson")
+    moving = TenancyFactory(move_in=D(2024, 1, 1)).participant
+    nameless = ParticipantFactory(imported=True, first_name="", last_name="")
+    nameless.status = ParticipantStatus.HOUSED
+    nameless.save()
+    vacant = ApartmentFactory(address="Ledigvägen 1")
+    form = ss_client.get(reverse("housing:tenancy-assign")).context["form"]
+    groups = form.fields["participant"].widget.choices[1:]
+    assert [label for label, _ in groups] == ["Beviljad, väntar på lägenhet", "Har bostad"]
+    offered = {pk for _label, options in groups for pk, _name in options}
+    assert waiting.pk in offered and moving.pk in offered
+    assert nameless.pk not in offered
+    apartments = dict(form.fields["apartment"].widget.choices[1:])
+    assert list(apartments) == [
+        "Lediga lägenheter",
+        "Uthyrda nu (för inflyttning efter nuvarande hyresgäst)",
+    ]
+    assert vacant.pk in {pk for pk, _ in apartments["Lediga lägenheter"]}
