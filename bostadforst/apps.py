@@ -1,5 +1,17 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
+
+# Third-party apps and models the admin lists, named in words an
+# administrator knows (their own names are untranslated or English only:
+# "AXES", "OTP_TOTP", "TOTP devices").
+THIRD_PARTY_NAMES = {
+    "axes": _("Login lockouts"),
+    "otp_totp": _("Two-factor login"),
+}
+THIRD_PARTY_MODEL_NAMES = {
+    ("otp_totp", "totpdevice"): (_("authenticator app"), _("authenticator apps")),
+    ("axes", "accesslog"): (_("login"), _("logins and logouts")),
+}
 
 
 class BostadforstConfig(AppConfig):
@@ -8,3 +20,11 @@ class BostadforstConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the audit and session signals)
+
+        for label, name in THIRD_PARTY_NAMES.items():
+            if label in apps.app_configs:
+                apps.get_app_config(label).verbose_name = name
+        for (label, model_name), (singular, plural) in THIRD_PARTY_MODEL_NAMES.items():
+            if label in apps.app_configs:
+                meta = apps.get_model(label, model_name)._meta
+                meta.verbose_name, meta.verbose_name_plural = singular, plural

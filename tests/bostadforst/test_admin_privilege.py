@@ -280,3 +280,12 @@ def test_a_superuser_login_stays_flagged_after_the_status_is_revoked(client, sup
 
     flags = [[str(f) for f in fl] for e, fl in response.context["rows"] if e.username == "root"]
     assert flags == [["inloggning som superanvändare"]]
+
+
+@pytest.mark.django_db
+def test_the_admin_index_names_third_party_apps_in_swedish(admin_user_client):
+    html = admin_user_client.get(reverse("admin:index")).content.decode()
+    for english in ("Axes", "AXES", "Access attempts", "Access logs", "Otp_Totp", "TOTP devices"):
+        assert english not in html, english
+    for swedish in ("Inloggningsspärrar", "Inloggningsförsök", "Tvåfaktorsinloggning"):
+        assert swedish in html, swedish
