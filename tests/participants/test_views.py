@@ -808,3 +808,16 @@ def test_target_groups_are_offered_and_shown_in_stockholms_order(ss_client, subm
 def test_the_log_form_names_the_kind_of_entry_apart_from_the_note(ss_client, assessing):
     html = ss_client.get(assessing.get_absolute_url()).content.decode()
     assert "Typ av händelse" in html and "Anteckning" in html
+
+
+def test_on_a_phone_the_participant_list_shows_groups_and_worker_without_a_sideways_scroll(
+    ss_client,
+):
+    """The last two columns are hidden below the md breakpoint and shown
+    inside the status cell instead (rendered HTML: the classes that do it)."""
+    from tests.participants.factories import ParticipantFactory
+
+    ParticipantFactory()
+    html = ss_client.get(reverse("participants:participant-list")).content.decode()
+    assert html.count('class="d-none d-md-table-cell"') >= 4  # two headers, two cells a row
+    assert '<div class="d-md-none small mt-1">' in html
