@@ -544,6 +544,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # pysaml2's schema library reports every schema it loads at INFO.
+        "xmlschema": {"level": "WARNING"},
+        "saml2": {"level": "WARNING"},
     },
 }
 
