@@ -8,6 +8,8 @@ https://docs.gunicorn.org/en/stable/settings.html
 import multiprocessing
 import os
 
+from bostadforst.logging import console_logging
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
 # Sync workers, two per CPU plus one (Gunicorn's rule of thumb), at most
@@ -45,30 +47,9 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(L)s %({x-request-id}o)s'
 _debug = os.environ.get("DJANGO_DEBUG", "").lower() in ("1", "true", "yes", "on")
 _format = os.environ.get("LOG_FORMAT", "text" if _debug else "json")
 logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "scrub_personal_data": {"()": "bostadforst.logging.ScrubPersonalDataFilter"},
-        "request_id": {"()": "bostadforst.request_id.RequestIdFilter"},
-    },
-    "formatters": {
-        "text": {
-            "()": "bostadforst.logging.ScrubbingTextFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        },
-        "json": {
-            "()": "bostadforst.logging.ScrubbingJsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": _format if _format in ("json", "text") else "json",
-            "filters": ["scrub_personal_data", "request_id"],
-            "stream": "ext://sys.stdout",
-        }
-    },
+    **console_logging(
+        _format if _format in ("json", "text") else "json", stream="ext://sys.stdout"
+    ),
     "loggers": {
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},

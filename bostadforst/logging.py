@@ -78,3 +78,37 @@ class ScrubbingJsonFormatter(JsonFormatter):
 
     def formatStack(self, stack_info) -> str:
         return scrub(super().formatStack(stack_info))
+
+
+def console_logging(fmt: str, *, stream: str | None = None) -> dict:
+    """The filters, formatters and console handler every process logs
+    through, in ``fmt`` ("json" or "text"): ``settings.LOGGING`` (Django,
+    Celery workers and beat) and ``gunicorn.conf.py`` (Gunicorn's own lines)
+    build their configuration from it, so the scrubbing and the request id
+    are set up in one place."""
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": fmt,
+        "filters": ["scrub_personal_data", "request_id"],
+    }
+    if stream:
+        handler["stream"] = stream
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "scrub_personal_data": {"()": "bostadforst.logging.ScrubPersonalDataFilter"},
+            "request_id": {"()": "bostadforst.request_id.RequestIdFilter"},
+        },
+        "formatters": {
+            "text": {
+                "()": "bostadforst.logging.ScrubbingTextFormatter",
+                "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+            },
+            "json": {
+                "()": "bostadforst.logging.ScrubbingJsonFormatter",
+                "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            },
+        },
+        "handlers": {"console": handler},
+    }

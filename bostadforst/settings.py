@@ -13,6 +13,8 @@ import xstatic.pkg.bootstrap
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from bostadforst.logging import console_logging
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -515,29 +517,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "scrub_personal_data": {"()": "bostadforst.logging.ScrubPersonalDataFilter"},
-        "request_id": {"()": "bostadforst.request_id.RequestIdFilter"},
-    },
-    "formatters": {
-        "text": {
-            "()": "bostadforst.logging.ScrubbingTextFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        },
-        "json": {
-            "()": "bostadforst.logging.ScrubbingJsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["scrub_personal_data", "request_id"],
-        }
-    },
+    **console_logging(LOG_FORMAT),
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
