@@ -3,8 +3,7 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_BUILD_CONSTRAINT=/app/.ci/build-constraints.txt
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # WeasyPrint needs Pango; gettext compiles the catalogs if they change.
 RUN apt-get update \
@@ -14,7 +13,6 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY .ci/build-constraints.txt .ci/build-constraints.txt
 RUN pip install --upgrade "pip>=25.3" && pip install .
 COPY . .
 # collectstatic needs settings to load; these build-time values never reach runtime.

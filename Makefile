@@ -5,14 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
-# XStatic-Bootstrap's sdist needs pkg_resources, gone from setuptools 81.
-export PIP_BUILD_CONSTRAINT := $(CURDIR)/.ci/build-constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml .ci/build-constraints.txt
+$(VENV)/.installed: pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 (3.11 or later) is required"; exit 1; }
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip>=25.3"

@@ -9,7 +9,6 @@ import ipaddress
 from pathlib import Path
 
 import environ
-import xstatic.pkg.bootstrap
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -366,10 +365,8 @@ STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
 # Only the hashed-manifest mode serves collected files; otherwise whitenoise
 # serves straight from the finders and must not look for an empty folder.
 STATIC_ROOT = BASE_DIR / "staticfiles" if STATIC_MANIFEST else None
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
-    ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR),
-]
+# Bootstrap is vendored under static/vendor/bootstrap/ (version and licence beside it).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
