@@ -13,7 +13,7 @@ def hidden_people(viewer: Viewer) -> list[int]:
     """Ids of the protected people ``viewer`` may not see, in one query."""
     if viewer.user_id is not None and role_of(viewer.user) == Role.UNIT_MANAGER:
         return []
-    protected = Participant._base_manager.exclude(identity_protection="")
+    protected = Participant.objects.protected()
     if viewer.user_id is not None:
         protected = protected.exclude(identity_access=viewer.user_id)
     return list(protected.values_list("pk", flat=True))

@@ -56,6 +56,10 @@ class ParticipantQuerySet(models.QuerySet):
         anonymised by culling)."""
         return self.filter(status__in=ACTIVE_STATUSES, anonymised_at__isnull=True)
 
+    def protected(self) -> "ParticipantQuerySet":
+        """People with protected identity (any of the three grades)."""
+        return self.exclude(identity_protection=IdentityProtection.NONE)
+
 
 # Approved and waiting for an apartment, or housed: who the team works with,
 # who may be let an apartment (a housed person moving on too).

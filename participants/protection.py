@@ -191,11 +191,7 @@ def protected_among(*, person_ids: Iterable[int]) -> set[int]:
     whatever it is given: [0] (no participant has id 0) keeps the IN list
     non-empty, since Django skips the query for an empty one."""
     ids = sorted(set(person_ids)) or [0]
-    return set(
-        Participant._base_manager.filter(pk__in=ids)
-        .exclude(identity_protection=IdentityProtection.NONE)
-        .values_list("pk", flat=True)
-    )
+    return set(Participant.objects.protected().filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def names_of(*, person_ids: Iterable[int]) -> dict[int, str]:
