@@ -8,7 +8,7 @@ https://docs.gunicorn.org/en/stable/settings.html
 import multiprocessing
 import os
 
-from bostadforst.logging import console_logging
+from bostadforst.logging import console_logging, log_format
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
@@ -45,10 +45,9 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(L)s %({x-request-id}o)s'
 # Gunicorn's own lines (errors and the access log) in the app's format (JSON
 # lines or text, LOG_FORMAT) and through its personnummer filter.
 _debug = os.environ.get("DJANGO_DEBUG", "").lower() in ("1", "true", "yes", "on")
-_format = os.environ.get("LOG_FORMAT", "text" if _debug else "json")
 logconfig_dict = {
     **console_logging(
-        _format if _format in ("json", "text") else "json", stream="ext://sys.stdout"
+        log_format(os.environ.get("LOG_FORMAT"), debug=_debug), stream="ext://sys.stdout"
     ),
     "loggers": {
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},

@@ -80,6 +80,16 @@ class ScrubbingJsonFormatter(JsonFormatter):
         return scrub(super().formatStack(stack_info))
 
 
+def log_format(value: str | None, *, debug: bool) -> str:
+    """The log format named by LOG_FORMAT ("json" or "text"), by default text
+    when debugging and JSON lines otherwise: one rule for ``settings`` and
+    ``gunicorn.conf.py``."""
+    fmt = value or ("text" if debug else "json")
+    if fmt not in ("json", "text"):
+        raise ValueError("LOG_FORMAT must be json or text.")
+    return fmt
+
+
 def console_logging(fmt: str, *, stream: str | None = None) -> dict:
     """The filters, formatters and console handler every process logs
     through, in ``fmt`` ("json" or "text"): ``settings.LOGGING`` (Django,

@@ -12,7 +12,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from bostadforst.logging import console_logging
+from bostadforst.logging import console_logging, log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -510,9 +510,10 @@ REGISTER_EXTRACT_NAMES_STAFF = env.bool("REGISTER_EXTRACT_NAMES_STAFF", default=
 # production; text: for a person reading a terminal, the default with DEBUG.
 # Both carry the request id (bostadforst/request_id.py) and are scrubbed of
 # personnummer (bostadforst/logging.py).
-LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
-if LOG_FORMAT not in ("json", "text"):
-    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
+try:
+    LOG_FORMAT = log_format(env.str("LOG_FORMAT", default=""), debug=DEBUG)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from error
 LOGGING = {
     **console_logging(LOG_FORMAT),
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
