@@ -34,6 +34,12 @@ class User(AbstractUser):
     oidc_sub = models.CharField(
         _("single sign-on subject"), max_length=255, null=True, blank=True, unique=True
     )
+    # The login before the current one (``last_login`` has already moved on
+    # by the time a page is shown): "what changed since your last login" on
+    # the start page counts from here. Set by ``signals.update_login_times``.
+    previous_login = models.DateTimeField(
+        _("previous login"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("user")

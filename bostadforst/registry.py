@@ -8,6 +8,7 @@ Apps register in ``AppConfig.ready()``:
     timeline_sources.register(my_timeline_source)
     caseload_checks.register(my_caseload_check)
     protected_checks.register(my_protected_check)
+    start_page_queues.register(my_queue_source)
 """
 
 from collections.abc import Callable
@@ -179,3 +180,44 @@ def start_page(*, user) -> list[dict]:
         if block_context is not None:
             blocks.append({"template": block.template, "context": block_context})
     return blocks
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One work-queue card on the start page: a count and the link to the
+    list filtered to exactly those rows."""
+
+    key: str
+    order: int
+    title: str
+    count: int
+    explanation: str
+    url: str
+    link_text: str
+    # A figure shown instead of the count (e.g. "83 %"), and a line under it
+    # (e.g. "oldest waits 12 days").
+    figure: str = ""
+    detail: str = ""
+    # Needs attention now: the card says so in words too, never by colour alone.
+    alert: bool = False
+    # "up", "down" or "flat" against an earlier reading; "" for none.
+    trend: str = ""
+    trend_text: str = ""
+
+
+# A queue source gives the user's work-queue items:
+#   source(*, user, today) -> list[QueueItem]
+# in a number of queries that does not depend on the data (aggregates, not
+# rows); an empty list for a role it has nothing for. Each item is only given
+# to a role that may open its link, and counts only the rows that list shows
+# that user.
+start_page_queues: Registry = Registry()
+
+
+def start_page_queue(*, user, today=None) -> list[QueueItem]:
+    """The registered work-queue items for the user, in order."""
+    today = today or timezone.localdate()
+    items: list[QueueItem] = []
+    for source in start_page_queues:
+        items.extend(source(user=user, today=today))
+    return sorted(items, key=lambda item: (item.order, item.key))

@@ -9,9 +9,11 @@ so the audit row commits (or rolls back) together with it.
 import logging
 
 from axes.signals import user_locked_out
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_migrate, pre_save
 from django.dispatch import receiver
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
@@ -73,6 +75,20 @@ def sync_role_permissions(sender, **kwargs) -> None:
 # Rows name the user, the time and the client IP; never a password, an OTP token
 # or a personnummer (a username typed into the login form is scrubbed, since
 # people do type their personnummer there).
+
+
+# Django's own receiver moves ``last_login`` before any other receiver runs,
+# so the previous value would be lost: this one replaces it (same
+# dispatch_uid, so auth's ``ready()`` cannot connect it again) and keeps the
+# login before in ``previous_login``, both in one UPDATE.
+user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+
+
+@receiver(user_logged_in, dispatch_uid="update_last_login")
+def update_login_times(sender, user, **kwargs) -> None:
+    user.previous_login = user.last_login
+    user.last_login = timezone.now()
+    user.save(update_fields=["previous_login", "last_login"])
 
 
 @receiver(user_logged_in)
