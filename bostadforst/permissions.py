@@ -35,6 +35,9 @@ PUBLIC: frozenset[str] = frozenset(
         "saml2-login",
         "saml2-acs",
         "saml2-metadata",
+        # A worker's calendar feed of planned visits: a calendar app fetches it
+        # with the secret token alone (404 for any other; support.planning_views).
+        "support:calendar-feed",
     }
 )
 
@@ -103,6 +106,14 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "support:visit-edit": TEAM,
     "support:visit-sign": TEAM,
     "support:visit-correct": TEAM,
+    "support:visit-undo": TEAM,
+    # Planned visits (issue 17): each worker's own; the feed's settings page.
+    "support:planned-visit-list": TEAM,
+    "support:planned-visit-create": TEAM,
+    "support:planned-visit-detail": TEAM,
+    "support:planned-visit-log": TEAM,
+    "support:planned-visit-cancel": TEAM,
+    "support:calendar": TEAM,
     "support:visit-list": TEAM,
     "support:plan-list": TEAM,
     "support:plan-create": TEAM,

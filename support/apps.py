@@ -12,5 +12,11 @@ class SupportConfig(AppConfig):
         from .participant_page import SECTION, TIMELINE_SOURCES
 
         participant_sections.register(SECTION)
+        # Planned visits today and this week, on the support worker's start page.
+        from bostadforst.registry import start_page_queues
+
+        from .planning import planned_visit_queue
+
+        start_page_queues.register(planned_visit_queue)
         for source in TIMELINE_SOURCES:
             timeline_sources.register(source)

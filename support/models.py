@@ -264,11 +264,6 @@ class SupportVisit(CaseModel):
                     raise JournalLockedError()
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        if self.pk is not None and self.is_locked:
-            raise JournalLockedError()
-        return super().delete(*args, **kwargs)
-
     def get_absolute_url(self) -> str:
         return reverse("support:visit-detail", kwargs={"pk": self.pk})
 
@@ -280,6 +275,30 @@ class SupportVisit(CaseModel):
     @property
     def is_locked(self) -> bool:
         return _is_locked(self.signed_at, self.created_at)
+
+    @property
+    def undo_until(self):
+        """Until when its author may still take the entry back (``visit_undo``)."""
+        return self.created_at + undo_window()
+
+    def can_undo(self, *, now=None) -> bool:
+        """Whether the entry is still within its undo window (issue 17): a
+        saved visit is final only once the window has passed, signed or not."""
+        return (now or timezone.now()) < self.undo_until
+
+    def delete(self, *args, **kwargs):
+        """Refuse to remove a locked entry, except within its undo window
+        (its author taking back what was just saved; ``visit_undo``). The
+        removed entry stays in the change history, with who removed it."""
+        if self.pk is not None and self.is_locked and not self.can_undo():
+            raise JournalLockedError()
+        return super().delete(*args, **kwargs)
+
+
+def undo_window() -> timedelta:
+    """How long after saving a visit its author may take it back
+    (``settings.VISIT_UNDO_MINUTES``, default 5)."""
+    return timedelta(minutes=getattr(settings, "VISIT_UNDO_MINUTES", 5))
 
 
 def _is_locked(signed_at, created_at, *, now=None) -> bool:
@@ -431,3 +450,134 @@ class Attendance(CaseModel):
 
     def __str__(self) -> str:
         return f"{self.participant} – {self.activity}"
+
+
+# A plan's note is a reminder ("bring the forms"), not a journal note.
+MAX_PLAN_NOTE = 200
+
+
+class PlannedVisit(CaseModel):
+    """A visit a team member plans with a participant (issue 17).
+
+    A plan is ``planned`` until the visit is logged from it (``logged``, with
+    ``visit`` the journal entry that fulfilled it) or it is called off
+    (``cancelled``). A plan whose day has passed while still ``planned`` is
+    *missed*: derived, not stored (``is_missed``), so it needs no job to
+    turn over at midnight. Undoing the logged visit within its undo window
+    puts the plan back to ``planned``.
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        LOGGED = "logged", _("Logged")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    participant = models.ForeignKey(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
+        related_name="planned_visits",
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        on_delete=models.PROTECT,
+        related_name="planned_visits",
+    )
+    planned_at = models.DateTimeField(_("planned date and time"))
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("planned duration (minutes)"),
+        null=True,
+        blank=True,
+        validators=[
+            MaxValueValidator(
+                MAX_VISIT_MINUTES,
+                message=_("The duration can be at most %(limit_value)s minutes (24 hours)."),
+            ),
+        ],
+    )
+    note = models.CharField(_("short note"), max_length=MAX_PLAN_NOTE, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PLANNED
+    )
+    visit = models.OneToOneField(
+        SupportVisit,
+        verbose_name=_("logged visit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="plan",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("planned by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("planned visit")
+        verbose_name_plural = _("planned visits")
+        ordering = ["planned_at", "pk"]
+        # The worker's list and calendar feed: their plans by status and time.
+        indexes = [models.Index(fields=["staff", "status", "planned_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="logged") & Q(visit__isnull=False))
+                | (~Q(status="logged") & Q(visit__isnull=True)),
+                name="planned_visit_logged_iff_visit",
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__isnull=True)
+                | Q(duration_minutes__lte=MAX_VISIT_MINUTES),
+                name="planned_visit_duration_at_most_a_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{_('Planned visit')} {timezone.localtime(self.planned_at):%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("support:planned-visit-detail", kwargs={"pk": self.pk})
+
+    def is_missed(self, *, today: date | None = None) -> bool:
+        """Still planned although its day has passed."""
+        today = today or timezone.localdate()
+        return (
+            self.status == self.Status.PLANNED
+            and timezone.localtime(self.planned_at).date() < today
+        )
+
+    def can_be_logged(self, *, today: date | None = None) -> bool:
+        """A visit is logged for today or earlier, never ahead (``visit_log``)."""
+        today = today or timezone.localdate()
+        return (
+            self.status == self.Status.PLANNED
+            and timezone.localtime(self.planned_at).date() <= today
+        )
+
+
+class CalendarFeed(CaseModel):
+    """A team member's secret calendar address (the .ics feed of their
+    planned visits). Only a hash of the address's token is kept: the
+    address is shown once, when it is made, and a new one replaces it (the
+    old one then answers 404 at once). The history keeps who made or reset
+    it and when, never a usable token.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+
+    participant_path = None
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{_('Calendar feed')} {self.user}"

@@ -18,13 +18,14 @@ from bostadforst.registry import ParticipantSection, TimelineEvent
 from bostadforst.roles import Role, role_of
 
 from .models import ActionPlan, Attendance, CrisisPlacement, SupportVisit
+from .planning import next_planned_visit
 from .selectors import is_team, review_status
 
 DEFAULT_LIMIT = 50
 
 
 def section_context(participant, *, user) -> dict | None:
-    """The support section: four queries for the team, two for a social worker."""
+    """The support section: five queries for the team, two for a social worker."""
     today = timezone.localdate()
     role = role_of(user)
     if role == Role.SOCIAL_WORKER:
@@ -62,6 +63,7 @@ def section_context(participant, *, user) -> dict | None:
     attended = Attendance.objects.filter(
         participant=participant, activity__date__gte=today - timedelta(days=365)
     ).count()
+    next_plan = next_planned_visit(participant=participant, now=timezone.now())
     return {
         "participant": participant,
         "summary_only": False,
@@ -70,6 +72,7 @@ def section_context(participant, *, user) -> dict | None:
         "visits": visits,
         "open_placement": placement,
         "activities_last_year": attended,
+        "next_plan": next_plan,
     }
 
 

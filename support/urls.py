@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import planning_views, views
 
 app_name = "support"
 
@@ -24,11 +24,39 @@ urlpatterns = [
     path("visits/<int:pk>/edit/", views.VisitEditView.as_view(), name="visit-edit"),
     path("visits/<int:pk>/sign/", views.VisitSignView.as_view(), name="visit-sign"),
     path("visits/<int:pk>/correct/", views.VisitCorrectView.as_view(), name="visit-correct"),
+    path("visits/<int:pk>/undo/", planning_views.VisitUndoView.as_view(), name="visit-undo"),
     path(
         "participants/<int:participant_pk>/visits/",
         views.VisitListView.as_view(),
         name="visit-list",
     ),
+    # Planned visits and the worker's calendar feed
+    path(
+        "planned-visits/", planning_views.PlannedVisitListView.as_view(), name="planned-visit-list"
+    ),
+    path(
+        "planned-visits/new/",
+        planning_views.PlannedVisitCreateView.as_view(),
+        name="planned-visit-create",
+    ),
+    path(
+        "planned-visits/<int:pk>/",
+        planning_views.PlannedVisitDetailView.as_view(),
+        name="planned-visit-detail",
+    ),
+    path(
+        "planned-visits/<int:pk>/log/",
+        planning_views.PlannedVisitLogView.as_view(),
+        name="planned-visit-log",
+    ),
+    path(
+        "planned-visits/<int:pk>/cancel/",
+        planning_views.PlannedVisitCancelView.as_view(),
+        name="planned-visit-cancel",
+    ),
+    path("calendar/", planning_views.CalendarSettingsView.as_view(), name="calendar"),
+    # No login: the secret token in the query string is the key (planning_views).
+    path("calendar/feed.ics", planning_views.calendar_feed, name="calendar-feed"),
     # Action plans
     path(
         "participants/<int:participant_pk>/plans/", views.PlanListView.as_view(), name="plan-list"

@@ -17,6 +17,7 @@ from support.models import (
     CrisisPlacement,
     Goal,
     LifeArea,
+    PlannedVisit,
     SupportVisit,
 )
 from tests.factories import UserFactory
@@ -97,3 +98,20 @@ class AttendanceFactory(DjangoModelFactory[Attendance]):
 
     activity = factory.SubFactory(ActivityFactory)
     participant = factory.SubFactory(ParticipantFactory, status=ParticipantStatus.HOUSED)
+
+
+class PlannedVisitFactory(DjangoModelFactory[PlannedVisit]):
+    """A plan for tomorrow at ten, by and for one team member (``staff``)."""
+
+    class Meta:
+        model = PlannedVisit
+
+    participant = factory.SubFactory(ParticipantFactory, status=ParticipantStatus.HOUSED)
+    staff = factory.SubFactory(UserFactory)
+    planned_at = factory.LazyFunction(
+        lambda: (timezone.localtime() + datetime.timedelta(days=1)).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        )
+    )
+    duration_minutes = 45
+    created_by = factory.LazyAttribute(lambda plan: plan.staff)

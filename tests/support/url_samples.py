@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from participants.models import Participant, ParticipantStatus
-from support import services
+from support import planning, services
 from support.models import (
     ActionPlan,
     Activity,
@@ -14,6 +14,7 @@ from support.models import (
     CrisisPlacement,
     GoalAction,
     LifeArea,
+    PlannedVisit,
     SupportVisit,
 )
 from support.selectors import participant_choices, plan_current
@@ -53,6 +54,52 @@ def _open_visit(world) -> SupportVisit:
     )
 
 
+def _undoable_visit(world) -> SupportVisit:
+    """A visit the demo support worker saved moments ago (still within its
+    undo window): the latest of theirs when it still is, else a new one."""
+    author = world.support_staff
+    visit = SupportVisit.objects.filter(author=author).order_by("-created_at", "-pk").first()
+    if visit is not None and visit.can_undo() and not visit.corrections.exists():
+        return visit
+    return services.visit_log(
+        participant=_housed(world),
+        started_at=timezone.localtime().replace(second=0, microsecond=0),
+        duration_minutes=15,
+        kind=SupportVisit.Kind.PHONE,
+        staff=[author],
+        note="Telefonsamtal. Fel person vald, ångras.",
+        sign=True,
+        acting_user=author,
+    )
+
+
+def _open_plan(world) -> PlannedVisit:
+    """An open plan of the demo support worker for today (so it can be
+    logged); planned here when there is none."""
+    worker = world.support_staff
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    plan = (
+        PlannedVisit.objects.filter(
+            staff=worker,
+            status=PlannedVisit.Status.PLANNED,
+            planned_at__gte=start,
+            planned_at__lt=start + timedelta(days=1),
+        )
+        .order_by("pk")
+        .first()
+    )
+    if plan is not None:
+        return plan
+    return planning.planned_visit_create(
+        participant=_housed(world),
+        staff=worker,
+        planned_at=start.replace(hour=0, minute=5),
+        duration_minutes=30,
+        note="Ta med blanketterna",
+        acting_user=worker,
+    )
+
+
 def _plan(world):
     return ActionPlan.objects.order_by("pk").first()
 
@@ -76,6 +123,10 @@ SAMPLES = {
     "support:visit-edit": lambda world: {"pk": _open_visit(world).pk},
     "support:visit-sign": lambda world: {"pk": _open_visit(world).pk},
     "support:visit-correct": lambda world: {"pk": _visit(world).pk},
+    "support:visit-undo": lambda world: {"pk": _undoable_visit(world).pk},
+    "support:planned-visit-detail": lambda world: {"pk": _open_plan(world).pk},
+    "support:planned-visit-log": lambda world: {"pk": _open_plan(world).pk},
+    "support:planned-visit-cancel": lambda world: {"pk": _open_plan(world).pk},
     "support:visit-list": lambda world: {"participant_pk": _housed(world).pk},
     "support:plan-list": lambda world: {"participant_pk": _housed(world).pk},
     "support:plan-create": lambda world: {"participant_pk": _housed(world).pk},
@@ -136,6 +187,29 @@ def _visit_correct(world) -> dict:
     }
 
 
+def _planned_visit_create(world) -> dict:
+    tomorrow = timezone.localtime() + timedelta(days=1)
+    return {
+        "participant": str(_housed(world).pk),
+        "planned_at": tomorrow.replace(hour=14, minute=30).strftime(DATETIME_LOCAL),
+        "duration_minutes": "45",
+        "staff": str(world.support_staff.pk),
+        "note": "Ta med blanketterna",
+    }
+
+
+def _planned_visit_log(world) -> dict:
+    plan = _open_plan(world)
+    return {
+        "kind": SupportVisit.Kind.HOME_VISIT,
+        "started_at": timezone.localtime(plan.planned_at).strftime(DATETIME_LOCAL),
+        "duration_minutes": "30",
+        "staff": [str(plan.staff_id)],
+        "note": "Hembesök enligt plan. Gick igenom posten.",
+        "sign": "on",
+    }
+
+
 def _plan_create(world) -> dict:
     current = plan_current(participant=_housed(world))
     return {
@@ -188,6 +262,11 @@ FORM_SAMPLES = {
     "support:visit-edit": _visit_edit,
     "support:visit-sign": lambda world: {"version": str(_open_visit(world).version)},
     "support:visit-correct": _visit_correct,
+    "support:visit-undo": lambda world: {},
+    "support:planned-visit-create": _planned_visit_create,
+    "support:planned-visit-log": _planned_visit_log,
+    "support:planned-visit-cancel": lambda world: {"version": str(_open_plan(world).version)},
+    "support:calendar": lambda world: {},
     "support:plan-create": _plan_create,
     "support:placement-create": _placement_create,
     "support:placement-end": lambda world: {
