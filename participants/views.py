@@ -22,6 +22,7 @@ from bostadforst.mixins import ServiceFormMixin, with_submit_token
 from bostadforst.records import RecordMixin, record_exported_many
 from bostadforst.registry import participant_sections
 from bostadforst.roles import MANAGERS, TEAM, role_of
+from bostadforst.security import safe_next
 
 from . import consent, eligibility, protection, selectors, services
 from .forms import (
@@ -513,7 +514,10 @@ class NetworkContactCreateView(ServiceFormMixin, ParticipantObjectMixin, FormVie
         )
 
     def get_success_url(self):
-        return self.get_object().get_absolute_url() + "#network"
+        # ``?next=``: back to the page that sent the user here (the action
+        # plan form, whose collaborating parties are these contacts).
+        default = self.get_object().get_absolute_url() + "#network"
+        return safe_next(self.request, self.request.GET.get("next"), default)
 
 
 class NetworkContactUpdateView(ServiceFormMixin, RecordMixin, UpdateView):

@@ -5,6 +5,7 @@ import functools
 from datetime import timedelta
 
 from django import forms
+from django.forms.utils import ErrorDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -313,13 +314,41 @@ class GoalForm(forms.Form):
         return not (self.cleaned_data.get("text") or "").strip()
 
 
+def _is_removed(form: forms.BaseForm) -> bool:
+    """The row's "Remove" box was ticked (the formsets' DELETE field)."""
+    return bool(getattr(form, "cleaned_data", {}).get("DELETE"))
+
+
+def _forget_errors(form: forms.BaseForm) -> None:
+    """Drop the errors of a removed row: it is not saved, so what it held
+    must not stop the save or show in the error summary."""
+    form._errors = ErrorDict()
+    if not hasattr(form, "cleaned_data"):
+        form.cleaned_data = {}
+
+
+def _forget_formset_errors(formset: forms.BaseFormSet) -> None:
+    """``_forget_errors`` for a formset and each of its rows."""
+    formset._errors, formset._non_form_errors = [], formset.error_class()
+    for form in formset.forms:
+        _forget_errors(form)
+
+
 class ActionForm(forms.Form):
     who = forms.ChoiceField(
         label=_("Who"), choices=[("", "—")] + GoalAction.Who.choices, required=False
     )
     staff = forms.ModelChoiceField(label=_("Team member"), queryset=team_members(), required=False)
     partner = forms.ModelChoiceField(
-        label=_("Collaborating party"), queryset=NetworkContact.objects.none(), required=False
+        label=_("Collaborating party"),
+        queryset=NetworkContact.objects.none(),
+        required=False,
+        empty_label=_("None"),
+        error_messages={
+            "invalid_choice": _(
+                "Choose a collaborating party from the participant's own network contacts."
+            )
+        },
     )
     what = forms.CharField(label=_("What"), max_length=2000, required=False)
     how = forms.CharField(label=_("How"), max_length=2000, required=False)
@@ -360,8 +389,18 @@ class ActionForm(forms.Form):
         return not (self.cleaned_data.get("what") or "").strip()
 
 
-GoalFormSet = forms.formset_factory(GoalForm, extra=0, max_num=30, validate_max=True)
-ActionFormSet = forms.formset_factory(ActionForm, extra=0, max_num=20, validate_max=True)
+MAX_GOALS = 30
+MAX_ACTIONS = 20
+GoalFormSet = forms.formset_factory(
+    GoalForm, extra=0, max_num=MAX_GOALS, validate_max=True, can_delete=True
+)
+ActionFormSet = forms.formset_factory(
+    ActionForm, extra=0, max_num=MAX_ACTIONS, validate_max=True, can_delete=True
+)
+# The submit buttons that add a row instead of saving: "add_goal", and
+# "add_action" with the goal's index as its value.
+ADD_GOAL = "add_goal"
+ADD_ACTION = "add_action"
 
 EXTRA_GOALS = 2
 EXTRA_ACTIONS = 2
@@ -440,11 +479,15 @@ class ActionPlanForm(forms.ModelForm):
         elif not self.is_bound:
             self.initial.setdefault("agreed_on", timezone.localdate())
         self.fields["based_on"].initial = current.number if current else 0
-        goal_initial += [{} for _ in range(EXTRA_GOALS)]
+        # A revision opens with its goals and one blank goal; a first plan
+        # with two blank goals. "Add a goal" / "Add an action" give more.
+        goal_initial += [{} for _ in range(1 if goal_initial else EXTRA_GOALS)]
         actions_initial += [[] for _ in range(EXTRA_GOALS)]
         self.goals = GoalFormSet(
             data=data, initial=None if self.is_bound else goal_initial, prefix="goal"
         )
+        # Read once for the page, not once per action row.
+        partners, staff = list(self.partners), list(team_members())
         for index, goal_form in enumerate(self.goals.forms):
             initial = actions_initial[index] if index < len(actions_initial) else []
             # One blank row where actions exist already, two for a new goal.
@@ -455,12 +498,73 @@ class ActionPlanForm(forms.ModelForm):
                 prefix=f"goal-{index}-action",
                 form_kwargs={"partners": self.partners},
             )
+            goal_form.fields["DELETE"].label = _("Remove this goal")
+            goal_form.can_add_action = len(goal_form.actions.forms) < MAX_ACTIONS
+            for action_form in goal_form.actions.forms:
+                fields = action_form.fields
+                fields["DELETE"].label = _("Remove this action")
+                fields["partner"].choices = [
+                    ("", fields["partner"].empty_label),
+                    *((p.pk, str(p)) for p in partners),
+                ]
+                fields["staff"].choices = [
+                    ("", fields["staff"].empty_label),
+                    *((u.pk, str(u)) for u in staff),
+                ]
+        self.has_partners = bool(partners)
+        self.can_add_goal = len(self.goals.forms) < MAX_GOALS
+
+    @staticmethod
+    def with_added_row(data, *, add_goal: bool, add_action: str | None):
+        """A copy of the posted ``data`` with one more blank goal (with two
+        blank actions) or one more blank action under goal ``add_action``.
+
+        The page is shown again from it, as typed, and nothing is saved: the
+        "Add a goal" / "Add an action" buttons work without JavaScript, and
+        the submit token and ``based_on`` travel on unchanged.
+        """
+        data = data.copy()
+
+        def count(key: str) -> int:
+            value = data.get(key, "")
+            return int(value) if value.isdigit() else 0
+
+        goals = count("goal-TOTAL_FORMS")
+        if add_goal and goals < MAX_GOALS:
+            data["goal-TOTAL_FORMS"] = str(goals + 1)
+            data[f"goal-{goals}-action-TOTAL_FORMS"] = str(EXTRA_ACTIONS)
+            data[f"goal-{goals}-action-INITIAL_FORMS"] = "0"
+        elif add_action is not None and add_action.isdigit() and int(add_action) < goals:
+            key = f"goal-{int(add_action)}-action-TOTAL_FORMS"
+            if count(key) < MAX_ACTIONS:
+                data[key] = str(count(key) + 1)
+        return data
+
+    def show_as_typed(self) -> None:
+        """Show the posted values again without validating them (a row was
+        added, nothing was submitted for saving): no error messages."""
+        _forget_errors(self)
+        _forget_formset_errors(self.goals)
+        for goal_form in self.goals.forms:
+            _forget_formset_errors(goal_form.actions)
+
+    def kept_goals(self) -> list:
+        """The goal forms to save: neither blank nor removed."""
+        return [g for g in self.goals.forms if not _is_removed(g) and not g.is_blank]
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
         valid = self.goals.is_valid() and valid
         for goal_form in self.goals.forms:
+            if _is_removed(goal_form):
+                # A removed goal takes its actions with it, whatever they hold.
+                _forget_errors(goal_form)
+                _forget_formset_errors(goal_form.actions)
+                continue
             valid = goal_form.actions.is_valid() and valid
+            for action_form in goal_form.actions.forms:
+                if _is_removed(action_form):
+                    _forget_errors(action_form)
         return valid and not self._nested_errors()
 
     def _nested_errors(self) -> bool:
@@ -468,15 +572,17 @@ class ActionPlanForm(forms.ModelForm):
         if not self.goals.is_valid():
             return True
         found = False
-        kept = [g for g in self.goals.forms if not g.is_blank]
-        if not kept:
+        if not self.kept_goals():
             self.add_error(
                 None, forms.ValidationError(self.error_messages["no_goals"], code="no_goals")
             )
             found = True
         for goal_form in self.goals.forms:
+            if _is_removed(goal_form):
+                continue
             if goal_form.is_blank and any(
-                hasattr(a, "cleaned_data") and not a.is_blank for a in goal_form.actions.forms
+                hasattr(a, "cleaned_data") and not _is_removed(a) and not a.is_blank
+                for a in goal_form.actions.forms
             ):
                 goal_form.add_error(
                     "text",
@@ -498,13 +604,11 @@ class ActionPlanForm(forms.ModelForm):
         pass
 
     def goal_data(self):
-        """The cleaned goals and actions, blank rows left out."""
+        """The cleaned goals and actions, blank and removed rows left out."""
         from .services import ActionData, GoalData
 
         out = []
-        for goal_form in self.goals.forms:
-            if goal_form.is_blank:
-                continue
+        for goal_form in self.kept_goals():
             actions = [
                 ActionData(
                     who=a.cleaned_data["who"],
@@ -515,7 +619,7 @@ class ActionPlanForm(forms.ModelForm):
                     partner=a.cleaned_data.get("partner"),
                 )
                 for a in goal_form.actions.forms
-                if not a.is_blank
+                if not _is_removed(a) and not a.is_blank
             ]
             out.append(
                 GoalData(

@@ -26,6 +26,8 @@ from participants.consent import contacts_without_consent
 
 from . import selectors, services
 from .forms import (
+    ADD_ACTION,
+    ADD_GOAL,
     ActionPlanForm,
     ActivityForm,
     AttendanceForm,
@@ -281,14 +283,37 @@ class PlanCreateView(ParticipantScopedMixin, ServiceFormMixin, FormView):
         return selectors.plan_current(participant=self.participant)
 
     def get_form_kwargs(self):
-        return {
+        kwargs = {
             **super().get_form_kwargs(),
             "participant": self.participant,
             "current": self.current,
         }
+        if getattr(self, "added_row_data", None) is not None:
+            kwargs["data"] = self.added_row_data
+        return kwargs
+
+    def post(self, request, *args, **kwargs):
+        # "Add a goal" / "Add an action": the same page again with one more
+        # blank row and everything typed kept; nothing is saved and the
+        # submit token is not claimed, so the real save is still the first.
+        add_goal = ADD_GOAL in request.POST
+        add_action = request.POST.get(ADD_ACTION)
+        if add_goal or add_action is not None:
+            self.added_row_data = ActionPlanForm.with_added_row(
+                request.POST, add_goal=add_goal, add_action=add_action
+            )
+            form = self.get_form()
+            form.show_as_typed()
+            return self.render_to_response(self.get_context_data(form=form))
+        return super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(current=self.current, **kwargs)
+        return super().get_context_data(
+            current=self.current,
+            add_goal=ADD_GOAL,
+            add_action=ADD_ACTION,
+            **kwargs,
+        )
 
     def perform(self, form):
         data = form.cleaned_data
