@@ -10,14 +10,37 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# The packages come from the hashed lock (requirements/, `make lock`), so a
+# developer, CI and the image (runtime.lock) install the same files. pip's hash
+# mode refuses any file or dependency the lock does not name. The project itself
+# is not installed: it is no importable package (pyproject: packages = []).
+# Nothing is fetched while the lock is older than .installed.
+$(VENV)/.installed: requirements/dev.lock
 	@command -v python3 >/dev/null || { echo "python3 (3.11 or later) is required"; exit 1; }
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip>=25.3"
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --require-hashes -r requirements/dev.lock
 	touch $@
 
-venv: $(VENV)/.installed ## Create .venv and install the app with dev extras
+venv: $(VENV)/.installed ## Create .venv and install the locked packages (requirements/dev.lock)
+
+# uv resolves for every platform (--universal, markers kept) from Python 3.11 up,
+# whoever runs it; a pin already in the lock is kept unless LOCK_ARGS=--upgrade
+# (or --upgrade-package NAME). runtime.lock (the image) is held to dev.lock's pins.
+LOCK_ARGS ?=
+LOCK := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" --quiet $(LOCK_ARGS)
+
+lock: ## Resolve pyproject.toml into requirements/dev.lock and runtime.lock (LOCK_ARGS=--upgrade: newest)
+	@test -x $(VENV)/bin/uv || $(MAKE) venv
+	$(LOCK) --extra dev -o requirements/dev.lock
+	$(LOCK) -c requirements/dev.lock -o requirements/runtime.lock
+
+# PyPI's vulnerability data by default; .ci/run names the service that answers it.
+PIP_AUDIT_ARGS ?=
+audit: venv ## Check the locked packages for known vulnerabilities (pip-audit)
+	$(VENV)/bin/pip-audit --strict --disable-pip --require-hashes -r requirements/dev.lock \
+	  --progress-spinner off $(PIP_AUDIT_ARGS)
 
 pango: ## Check that WeasyPrint's system libraries (Pango) are installed
 	@ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' && ldconfig -p | grep -q 'libpangoft2-1.0.so' || { \
@@ -88,4 +111,4 @@ restore: ## Restore backup STAMP from BACKUP_DIR over DATABASE_URL and MEDIA_ROO
 clean: ## Remove the virtual environment and local database
 	rm -rf $(VENV) db.sqlite3 staticfiles
 
-.PHONY: help venv pango run test lint messages worker benchmark benchmark-pages clean backup restore
+.PHONY: help venv lock audit pango run test lint messages worker benchmark benchmark-pages clean backup restore
