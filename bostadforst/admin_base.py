@@ -22,7 +22,10 @@ App owners register their models with these bases::
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags import admin_list
 from django.http import HttpResponseRedirect
+from django.templatetags.static import static
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -239,3 +242,33 @@ __all__ = [
     "admin",
     "holds_person_data",
 ]
+
+
+# --- Yes and no in the admin's words ------------------------------------------------
+
+_BOOLEAN_ICONS = {True: "yes", False: "no", None: "unknown"}
+# Django's own catalog has these three ("Ja", "Nej", "Okänt").
+_BOOLEAN_ALT = {True: _("Yes"), False: _("No"), None: _("Unknown")}
+
+
+def boolean_icon(field_val) -> str:
+    """The admin's yes/no/unknown icon with its alt text in the user's language.
+
+    Django's ``_boolean_icon`` writes the Python value as the alt text
+    (``alt="True"``), which a screen reader reads out in English in a Swedish
+    admin. Same markup otherwise.
+    """
+    return format_html(
+        '<img src="{}" alt="{}">',
+        static(f"admin/img/icon-{_BOOLEAN_ICONS[field_val]}.svg"),
+        _BOOLEAN_ALT[field_val],
+    )
+
+
+# Every caller looks the function up in admin_list when it draws an icon (the
+# list's cells through the module's globals; read-only fields and
+# ``display_for_field`` import it at call time), so one assignment reaches
+# them all. Every app's admin module imports this one, so it is in place once
+# the admin has autodiscovered its modules, before any admin page.
+# tests/bostadforst/test_admin_swedish.py fails if Django renames it.
+admin_list._boolean_icon = boolean_icon
