@@ -528,6 +528,30 @@ LOGGING = {
     },
 }
 
+# --- Error reporter (optional) --------------------------------------------------
+# Sentry or a Sentry-compatible service (GlitchTip), off unless SENTRY_DSN is
+# set. bostadforst/error_reporting.py strips personal data from every event
+# before it leaves: no user name or e-mail, cookies, headers, request bodies,
+# query strings or stack-frame variables, and personnummer scrubbed anywhere.
+# Web, Celery worker and beat each start it when they load these settings.
+# https://docs.sentry.io/platforms/python/integrations/django/
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+# Share of requests and tasks whose performance data is sent; 0: errors only.
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1")
+if SENTRY_DSN:
+    from bostadforst import error_reporting
+
+    error_reporting.init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
+
 # --- Access-log review ("loggkontroll") ----------------------------------------
 # A user who reads more than this many distinct people within the window is
 # flagged on the manager's log review page.
