@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import start_page
 from .access_log import log_access
 from .admin_base import ReadOnlyAdmin
 from .auth_views import AdminLoginRedirect
@@ -65,6 +66,27 @@ class AdminUserChangeForm(UserChangeForm):
         return groups
 
 
+class AccountAttentionFilter(admin.SimpleListFilter):
+    """The accounts the administrator's start page counts: no role, or no
+    second factor where one is required (``bostadforst.start_page``)."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        choices = [(start_page.NO_ROLE, _("No role"))]
+        if start_page.two_factor_required_anywhere():
+            choices.append((start_page.NO_TWO_FACTOR, _("Two-factor login not set up")))
+        return choices
+
+    def queryset(self, request, queryset):
+        if self.value() == start_page.NO_ROLE:
+            return start_page.users_without_role(queryset)
+        if self.value() == start_page.NO_TWO_FACTOR:
+            return start_page.users_missing_two_factor(queryset)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Users and their roles.
@@ -81,7 +103,7 @@ class UserAdmin(DjangoUserAdmin):
     add_form = AdminAddUserForm
     change_password_form = AdminSetPasswordForm
     list_display = ("username", "first_name", "last_name", "email", "is_active", "last_login")
-    list_filter = ("is_active", "groups")
+    list_filter = ("is_active", "groups", AccountAttentionFilter)
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("Two-factor login"), {"fields": ("otp_enrolment_until",)}),

@@ -20,6 +20,10 @@ class BostadforstConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the audit and session signals)
+        from .registry import start_page_queues
+        from .start_page import bostadforst_queue
+
+        start_page_queues.register(bostadforst_queue)
 
         for label, name in THIRD_PARTY_NAMES.items():
             if label in apps.app_configs:

@@ -497,6 +497,9 @@ COHORT_IMPORT_PROGRESS_INTERVAL = env.float("COHORT_IMPORT_PROGRESS_INTERVAL", d
 # --- Product settings ---------------------------------------------------------
 RESIDENCE_YEARS_REQUIRED = env.int("RESIDENCE_YEARS_REQUIRED", default=2)
 RETENTION_TARGET = env.float("RETENTION_TARGET", default=0.80)
+# The support worker's start page flags a person in their caseload after this
+# many days without a visit or call (support.caseload).
+CONTACT_OVERDUE_DAYS = env.int("CONTACT_OVERDUE_DAYS", default=14)
 GALLRING_YEARS = env.int("GALLRING_YEARS", default=5)
 GALLRING_RESEARCH_EXEMPTION = env.bool("GALLRING_RESEARCH_EXEMPTION", default=False)
 GALLRING_SCHEDULED = env.bool("GALLRING_SCHEDULED", default=False)

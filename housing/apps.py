@@ -17,3 +17,9 @@ class HousingConfig(AppConfig):
 
         participant_sections.register(tenancy_section)
         timeline_sources.register(housing_timeline)
+
+        from bostadforst.registry import start_page_queues
+
+        from .start_page import housing_queue
+
+        start_page_queues.register(housing_queue)

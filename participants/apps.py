@@ -14,11 +14,13 @@ class ParticipantsConfig(AppConfig):
         from .identity import hidden_people
         from .protection import names_of, protected_among
         from .restriction import restrictions_of
+        from .start_page import participants_queue
         from .timeline import referral_timeline
 
         registry.timeline_sources.register(referral_timeline)
         registry.participant_sections.register(CONSENT_SECTION)
         registry.start_page_blocks.register(EXPIRING_CONSENTS_BLOCK)
+        registry.start_page_queues.register(participants_queue)
         identity.hidden_sets["person"] = hidden_people
         registry.processing_restriction_sources.register(restrictions_of)
         if hasattr(registry, "caseload_checks"):

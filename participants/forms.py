@@ -24,7 +24,7 @@ from .models import (
     TemporaryArrangement,
 )
 from .personnummer import birth_date, normalise
-from .selectors import target_groups_in_order
+from .selectors import HOUSED_WITHOUT_WORKER, WAITING_FOR_DECISION, target_groups_in_order
 from .services import NETWORK_FIELDS, PARTICIPANT_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -438,7 +438,11 @@ class SearchForm(forms.Form):
 class ReferralFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
-        choices=[("", _("All")), *ReferralStatus.choices],
+        choices=[
+            ("", _("All")),
+            (WAITING_FOR_DECISION, _("Waiting for a decision")),
+            *ReferralStatus.choices,
+        ],
         required=False,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
@@ -447,7 +451,11 @@ class ReferralFilterForm(forms.Form):
 class ParticipantFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
-        choices=[("", _("All")), *ParticipantStatus.choices],
+        choices=[
+            ("", _("All")),
+            *ParticipantStatus.choices,
+            (HOUSED_WITHOUT_WORKER, _("Housed, no support worker")),
+        ],
         required=False,
         widget=forms.Select(attrs={"class": "form-select"}),
     )

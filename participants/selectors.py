@@ -10,8 +10,21 @@ joins done, so a page issues the same number of queries whatever its length.
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import NullIf
+from django.utils import timezone
 
 from bostadforst.identity import hidden_ids, shown_order
 from bostadforst.roles import TEAM, Role, role_of
@@ -22,6 +35,7 @@ from .models import (
     MatchStatus,
     NetworkContact,
     Participant,
+    ParticipantStatus,
     Referral,
     ReferralEvent,
     ReferralStatus,
@@ -52,6 +66,14 @@ def _search_filter(query: str, *, prefix: str = "") -> Q:
     return condition
 
 
+# Filter values beyond the plain statuses, for the start page's links: the
+# referrals waiting for a decision (submitted or under assessment), and the
+# housed tenants nobody supports yet.
+WAITING_FOR_DECISION = "waiting"
+OPEN_REFERRAL_STATUSES = (ReferralStatus.SUBMITTED, ReferralStatus.ASSESSING)
+HOUSED_WITHOUT_WORKER = "housed_no_worker"
+
+
 def referral_list(*, user, status: str = "", search: str = "") -> QuerySet[Referral]:
     """The referral queue (team) or the user's own referrals (social worker)."""
     role = role_of(user)
@@ -60,7 +82,9 @@ def referral_list(*, user, status: str = "", search: str = "") -> QuerySet[Refer
         qs = qs.filter(referred_by=user)
     elif role not in TEAM:
         return qs.none()
-    if status in ReferralStatus.values:
+    if status == WAITING_FOR_DECISION:
+        qs = qs.filter(status__in=OPEN_REFERRAL_STATUSES)
+    elif status in ReferralStatus.values:
         qs = qs.filter(status=status)
     if search:
         qs = qs.filter(_search_filter(search, prefix="participant__"))
@@ -150,7 +174,9 @@ def participant_list(*, user, status: str = "", search: str = "") -> QuerySet[Pa
     qs = Participant.objects.select_related("support_worker").prefetch_related(
         Prefetch("target_groups", queryset=target_groups_in_order())
     )
-    if status:
+    if status == HOUSED_WITHOUT_WORKER:
+        qs = qs.filter(status=ParticipantStatus.HOUSED, support_worker__isnull=True)
+    elif status:
         qs = qs.filter(status=status)
     if search:
         qs = qs.filter(_search_filter(search))
@@ -177,3 +203,109 @@ def network_contact_queryset(*, user) -> QuerySet[NetworkContact]:
     return NetworkContact.objects.select_related("participant").filter(
         participant__in=participant_list(user=user)
     )
+
+
+# --- What changed for the referring social worker ----------------------------------
+
+# The start page's "since your last login" questions, by the value of the
+# "My referrals" list's ``show`` parameter.
+DECIDED = "decided"
+HOUSED = "housed"
+ASKED = "asked"
+REFERRER_CHANGES = (DECIDED, HOUSED, ASKED)
+
+
+def referrer_since(user):
+    """Where "since your last login" starts: the login before this one, or
+    when the account was made for a first login."""
+    return user.previous_login or user.date_joined
+
+
+def _referrer_changes(*, user) -> tuple[QuerySet[Referral], dict[str, Q]]:
+    """The user's own referrals, annotated, with the condition of each change.
+
+    * decided: approved or declined since ``since``;
+    * housed: the person moved in since ``since`` (the first history row with
+      the status housed), only for a person the referral brought in: of a
+      person already known the social worker learns no more than the
+      referral's own status (``referral_follow_up``);
+    * asked: still open and the latest information entry is someone else's
+      (the team asked them for more), so it waits for their answer.
+    """
+    since = referrer_since(user)
+    history = Participant.history.model.objects
+    first_housed = (
+        history.filter(id=OuterRef("participant_id"), status=ParticipantStatus.HOUSED)
+        .order_by("history_date")
+        .values("history_date")[:1]
+    )
+    last_information_by = (
+        ReferralEvent.objects.filter(referral=OuterRef("pk"), kind=ReferralEvent.Kind.INFORMATION)
+        .order_by("-created_at", "-pk")
+        .values("created_by")[:1]
+    )
+    qs = referral_list(user=user).annotate(
+        first_housed_at=Subquery(first_housed),
+        last_information_by=Subquery(last_information_by),
+    )
+    conditions = {
+        DECIDED: Q(
+            status__in=[ReferralStatus.APPROVED, ReferralStatus.DECLINED], decided_at__gt=since
+        ),
+        HOUSED: Q(
+            status=ReferralStatus.APPROVED,
+            match__in=[MatchStatus.NEW, MatchStatus.REJECTED],
+            participant__status=ParticipantStatus.HOUSED,
+            first_housed_at__gt=since,
+        ),
+        ASKED: Q(status__in=OPEN_REFERRAL_STATUSES, last_information_by__isnull=False)
+        & ~Q(last_information_by=F("referred_by_id")),
+    }
+    return qs, conditions
+
+
+def referrals_changed(*, user, show: str) -> QuerySet[Referral]:
+    """The user's own referrals with the change ``show`` (``REFERRER_CHANGES``)."""
+    qs, conditions = _referrer_changes(user=user)
+    return qs.filter(conditions[show])
+
+
+def referrer_change_counts(*, user) -> dict[str, int]:
+    """How many of the user's own referrals have each change: one query."""
+    qs, conditions = _referrer_changes(user=user)
+    return qs.aggregate(**{key: Count("pk", filter=q) for key, q in conditions.items()})
+
+
+def referrals_waiting_for_decision(*, user) -> dict:
+    """How many referrals in the user's queue wait for a decision and since
+    when the oldest waits (its referral date): one query."""
+    return referral_list(user=user, status=WAITING_FOR_DECISION).aggregate(
+        count=Count("pk"), oldest=Min("referral_date")
+    )
+
+
+def waiting_list_days(*, user, today) -> list[int]:
+    """The days each approved person on the participant list has waited for
+    a home, from the decision on their approved referral (the earliest, when
+    there are several): one query."""
+    approved_at = (
+        Referral.objects.filter(participant=OuterRef("pk"), status=ReferralStatus.APPROVED)
+        .order_by("decided_at")
+        .values("decided_at")[:1]
+    )
+    rows = (
+        participant_list(user=user, status=ParticipantStatus.APPROVED)
+        .order_by()
+        .prefetch_related(None)
+        .select_related(None)
+        .annotate(approved_at=Subquery(approved_at))
+        .values_list("approved_at", flat=True)
+    )
+    return [
+        max(0, (today - timezone.localtime(at).date()).days) if at is not None else 0 for at in rows
+    ]
+
+
+def housed_without_worker_count(*, user) -> int:
+    """Housed tenants on the participant list with no support worker: one query."""
+    return participant_list(user=user, status=HOUSED_WITHOUT_WORKER).count()

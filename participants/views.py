@@ -169,8 +169,30 @@ class MyReferralsView(ListView):
     context_object_name = "referrals"
     paginate_by = PAGE_SIZE
 
+    # ``?show=decided|housed|asked``: only the referrals with that change
+    # since the user's last login (the start page's links); anything else
+    # shows them all.
+    SHOW_LABELS = {
+        selectors.DECIDED: _("Decided since your last login"),
+        selectors.HOUSED: _("Moved in since your last login"),
+        selectors.ASKED: _("The team has asked you for more information"),
+    }
+
     def get_queryset(self):
+        show = self.request.GET.get("show", "")
+        self.show = show if show in selectors.REFERRER_CHANGES else ""
+        if self.show:
+            return selectors.referrals_changed(user=self.request.user, show=self.show)
         return selectors.referral_list(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.show:
+            context["show_label"] = self.SHOW_LABELS[self.show]
+            context["querystring"] = f"show={self.show}"
+            if self.show != selectors.ASKED:
+                context["since"] = selectors.referrer_since(self.request.user)
+        return context
 
 
 # --- Referral: filing and the referral page -----------------------------------------

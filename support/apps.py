@@ -18,5 +18,10 @@ class SupportConfig(AppConfig):
         from .planning import planned_visit_queue
 
         start_page_queues.register(planned_visit_queue)
+        # The caseload's queues (contact, reviews, incidents, crisis places,
+        # unsigned entries) and the manager's overdue reviews.
+        from .start_page import support_queue
+
+        start_page_queues.register(support_queue)
         for source in TIMELINE_SOURCES:
             timeline_sources.register(source)

@@ -23,16 +23,15 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from bostadforst.identity import shown_order
 from bostadforst.models import User
 from bostadforst.roles import TEAM, role_of
-from housing.models import TenancyIncident
-from participants.models import Participant, ParticipantStatus
+from participants.models import Participant
 
+from . import caseload
 from .models import (
     ActionPlan,
     Activity,
@@ -344,51 +343,19 @@ class CaseloadRow:
     open_placement: str | None
 
 
-def caseload_for_user(*, user, today: date) -> list[CaseloadRow]:
-    """The support worker's own caseload with what needs attention.
+def caseload_for_user(*, user, today: date, show: str = "") -> list[CaseloadRow]:
+    """The support worker's own caseload with what needs attention; with
+    ``show`` (``caseload.SHOWS``) only the rows the start page counted.
 
-    One query whatever the size of the caseload: every figure is a correlated
-    subquery (the visit one uses the (participant, -started_at) index).
-    Missed or cancelled visits are not contacts, so they do not count as the
-    last visit.
+    One query whatever the size of the caseload (``caseload.caseload_queryset``).
     """
-    latest_plan = _latest_plan(OuterRef("pk"))
-    last_visit = (
-        SupportVisit.objects.filter(participant=OuterRef("pk"))
-        .exclude(kind=SupportVisit.Kind.MISSED)
-        .order_by("-started_at")
-        .values("started_at")[:1]
-    )
-    open_incidents = (
-        TenancyIncident.objects.filter(
-            tenancy__participant=OuterRef("pk"), resolved_on__isnull=True
-        )
-        .order_by()
-        .values("tenancy__participant")
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
-    )
-    open_placement = (
-        CrisisPlacement.objects.filter(participant=OuterRef("pk"), end__isnull=True)
-        .order_by("-start")
-        .values("place__name")[:1]
-    )
-    rows = (
-        Participant.objects.filter(support_worker=user, anonymised_at__isnull=True)
-        .exclude(status=ParticipantStatus.EXITED)
-        .annotate(
-            last_visit_at=Subquery(last_visit),
-            open_incident_count=Coalesce(
-                Subquery(open_incidents, output_field=IntegerField()), Value(0)
-            ),
-            plan_review_on=Subquery(latest_plan.values("review_on")[:1]),
-            open_placement_name=Subquery(open_placement),
-        )
-        .order_by(
-            F("last_visit_at").asc(nulls_first=True),
-            *shown_order("last_name", "first_name"),
-            "pk",
-        )
+    rows = caseload.caseload_queryset(user=user)
+    if show:
+        rows = rows.filter(caseload.condition(show, today=today))
+    rows = rows.order_by(
+        F("last_visit_at").asc(nulls_first=True),
+        *shown_order("last_name", "first_name"),
+        "pk",
     )
     out = []
     for p in rows:

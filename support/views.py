@@ -24,7 +24,7 @@ from bostadforst.records import (
 )
 from participants.consent import contacts_without_consent
 
-from . import selectors, services
+from . import caseload, selectors, services
 from .forms import (
     ADD_ACTION,
     ADD_GOAL,
@@ -70,16 +70,43 @@ class ParticipantScopedMixin:
 # --- My participants -------------------------------------------------------------
 
 
+# "My participants"' list of the worker's unsigned journal entries.
+UNSIGNED = "unsigned"
+# The plan-review list's filter for the lapsed reviews only.
+OVERDUE = "overdue"
+
+
 class MyParticipantsView(TemplateView):
+    """The support worker's caseload. ``?show=`` narrows it to what a start
+    page item counted (``caseload.SHOWS``), or lists the worker's unsigned
+    journal entries instead (``show=unsigned``); any other value shows all."""
+
     template_name = "support/my_participants.html"
+    SHOW_LABELS = {
+        caseload.NO_CONTACT: _("No contact for more than %(days)s days"),
+        caseload.REVIEW: _("Plan review overdue, due soon or no plan"),
+        caseload.INCIDENTS: _("Open tenancy incidents"),
+        caseload.CRISIS: _("At a crisis place now"),
+        UNSIGNED: _("Your unsigned journal entries older than 24 hours"),
+    }
 
     def get_context_data(self, **kwargs):
         today = timezone.localdate()
-        return super().get_context_data(
-            rows=selectors.caseload_for_user(user=self.request.user, today=today),
-            today=today,
-            **kwargs,
-        )
+        show = self.request.GET.get("show", "")
+        show = show if show in self.SHOW_LABELS else ""
+        context = {"today": today, "show": show}
+        if show:
+            context["show_label"] = self.SHOW_LABELS[show] % {
+                "days": caseload.contact_overdue_days()
+            }
+        if show == UNSIGNED:
+            context["unsigned"] = list(caseload.unsigned_visits(user=self.request.user))
+            context["rows"] = []
+        else:
+            context["rows"] = selectors.caseload_for_user(
+                user=self.request.user, today=today, show=show
+            )
+        return super().get_context_data(**context, **kwargs)
 
 
 class MyParticipantsDownloadView(View):
@@ -386,7 +413,10 @@ class PlanReviewListView(ListView):
 
     def get_queryset(self):
         self.today = timezone.localdate()
-        return selectors.plan_reviews(user=self.request.user, today=self.today)
+        # ``?status=overdue``: only the lapsed reviews (the manager's start page).
+        self.overdue_only = self.request.GET.get("status") == OVERDUE
+        rows = selectors.plan_reviews(user=self.request.user, today=self.today)
+        return rows.filter(review_on__lt=self.today) if self.overdue_only else rows
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -394,6 +424,8 @@ class PlanReviewListView(ListView):
             rows=selectors.with_review_status(context["object_list"], today=self.today),
             today=self.today,
             due_soon_days=selectors.REVIEW_DUE_SOON_DAYS,
+            overdue_only=self.overdue_only,
+            querystring=f"status={OVERDUE}" if self.overdue_only else "",
         )
         return context
 
