@@ -9,9 +9,11 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from bostadforst.identity import hidden_ids
 from bostadforst.versioning import VersionedModelForm
 
 from .models import Apartment, ContractType, ExitReason, Tenancy, TenancyIncident
+from .selectors import support_worker_default, support_worker_default_for
 
 # A Housing First apartment's monthly rent: below this it is a typing error
 # (a missing digit), above it no social-services budget would pay it.
@@ -86,12 +88,40 @@ class ApartmentForm(ServiceModelForm):
         return rent
 
 
+# A search box above a long pick list (``static/js/pick_lists.js``).
+FILTER_ATTRS = {
+    "data-filter": "",
+    "data-filter-label": _("Search the list"),
+    "data-filter-count": _("Matches: %s"),
+}
+
+
+class ParticipantSelect(forms.Select):
+    """The letting form's participant list: each option carries the support
+    worker a letting to that person starts from (``data-worker``), which
+    ``static/js/letting.js`` puts in the support-worker list when the person
+    is chosen. Without JavaScript the empty choice stands for the same."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.workers: dict[int, int] = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        worker = self.workers.get(value)
+        if worker is not None:
+            option["attrs"]["data-worker"] = str(worker)
+        return option
+
+
 class TenancyAssignForm(forms.Form):
     """Let an apartment to a participant. Choices are limited by the view
     (participants who may be housed, apartments in use); the service checks
     again inside the transaction."""
 
-    participant = forms.ModelChoiceField(label=_("Participant"), queryset=None)
+    participant = forms.ModelChoiceField(
+        label=_("Participant"), queryset=None, widget=ParticipantSelect
+    )
     apartment = forms.ModelChoiceField(label=_("Apartment"), queryset=None)
     contract_type = forms.ChoiceField(
         label=_("Contract type"), choices=ContractType.choices, widget=forms.RadioSelect
@@ -100,24 +130,60 @@ class TenancyAssignForm(forms.Form):
     vacant_label = _("Vacant apartments")
     let_label = _("Let now (for a move-in after the current tenant)")
 
+    support_worker = forms.ModelChoiceField(
+        label=_("Support worker"),
+        queryset=None,
+        required=False,
+        empty_label=_("Whoever assessed the person"),
+        help_text=_(
+            "Becomes the tenant's support worker. Left as it is: the person's support "
+            "worker, or else whoever assessed their eligibility."
+        ),
+    )
     note = forms.CharField(
         label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args, participants, offered_participants, apartments, **kwargs) -> None:
+    error_messages = {
+        "support_worker_required": _(
+            "Choose the support worker: nobody who assessed this person is an active "
+            "support worker."
+        ),
+    }
+
+    def __init__(
+        self, *args, participants, offered_participants, apartments, staff, **kwargs
+    ) -> None:
         """``participants``: everyone the user may pick (validated against);
         ``offered_participants``: those listed, the ones who may get an
         apartment. Anyone else is refused by the service with a message that
-        says why, rather than "not a valid choice"."""
+        says why, rather than "not a valid choice". ``staff``: the support
+        workers a tenant can be given."""
         super().__init__(*args, **kwargs)
+        worker = self.fields["support_worker"]
+        worker.queryset = staff
+        staff_list = list(staff)
+        worker.choices = [("", worker.empty_label), *((u.pk, str(u)) for u in staff_list)]
+        staff_ids = {u.pk for u in staff_list}
         field = self.fields["participant"]
         field.queryset = participants
         # Grouped: those approved and waiting first, then tenants moving on to
         # another apartment.
         groups: dict[str, list] = {}
+        hidden = hidden_ids("person")
         for p in offered_participants:
             groups.setdefault(p.get_status_display(), []).append((p.pk, str(p)))
+            default = support_worker_default(
+                current_id=p.support_worker_id,
+                assessor_id=getattr(p, "last_assessor_id", None),
+                staff_ids=staff_ids,
+            )
+            # Who supports a protected person is not told beside their alias.
+            if default is not None and p.pk not in hidden:
+                field.widget.workers[p.pk] = default
         field.widget.choices = [("", "---------"), *groups.items()]
+        field.widget.attrs.update(FILTER_ATTRS)
+        worker.widget.attrs["data-default-from"] = "id_participant"
         apartment = self.fields["apartment"]
         apartment.queryset = apartments
         vacant, let = [], []
@@ -129,6 +195,21 @@ class TenancyAssignForm(forms.Form):
             if options
         ]
         self.helper = _helper(_("Let the apartment"))
+
+    def clean(self):
+        cleaned = super().clean()
+        participant = cleaned.get("participant")
+        if participant is not None and cleaned.get("support_worker") is None:
+            cleaned["support_worker"] = support_worker_default_for(participant=participant)
+            if cleaned["support_worker"] is None:
+                self.add_error(
+                    "support_worker",
+                    forms.ValidationError(
+                        self.error_messages["support_worker_required"],
+                        code="support_worker_required",
+                    ),
+                )
+        return cleaned
 
 
 class TenancyTakeoverForm(ServiceModelForm):

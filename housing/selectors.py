@@ -6,13 +6,15 @@ same as a missing one.
 """
 
 import datetime
+from collections.abc import Collection
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from bostadforst.identity import Viewer, hidden_ids, shown_order
-from bostadforst.roles import TEAM, role_of
-from participants.models import Participant
+from bostadforst.models import User
+from bostadforst.roles import TEAM, Role, role_of
+from participants.models import EligibilityAssessment, Participant
 
 from .models import Apartment, Landlord, Tenancy, TenancyIncident
 
@@ -171,14 +173,66 @@ def assignable_participants(*, user) -> QuerySet[Participant]:
     """Participants an apartment may be let to (approved, or housed and moving),
     the approved first. People imported with only the municipality's
     reference (no name) are not offered: the team cannot tell them apart, and
-    they are not waiting for an apartment."""
+    they are not waiting for an apartment.
+
+    Each row carries ``last_assessor_id`` (``support_worker_default``)."""
     if not _is_team(user):
         return Participant.objects.none()
     return (
         Participant.objects.active()
         .exclude(first_name="", last_name="")
+        .annotate(last_assessor_id=Subquery(_last_assessor()))
         .order_by("status", *shown_order("last_name", "first_name"), "pk")
     )
+
+
+def _last_assessor():
+    """Who recorded the person's latest eligibility answer (a subquery)."""
+    return (
+        EligibilityAssessment.objects.filter(
+            referral__participant=OuterRef("pk"), assessor__isnull=False
+        )
+        .order_by("-assessed_on", "-pk")
+        .values("assessor_id")[:1]
+    )
+
+
+def support_staff() -> QuerySet[User]:
+    """The support workers a tenant can be given: active users with the
+    support-staff role."""
+    return (
+        User.objects.filter(groups__name=Role.SUPPORT_STAFF.value, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "pk")
+    )
+
+
+def support_worker_default(
+    *, current_id: int | None, assessor_id: int | None, staff_ids: Collection[int]
+) -> int | None:
+    """The support worker a letting starts from: the person's own support
+    worker if they have one, else whoever assessed their eligibility (the one
+    who knows them), as long as that is an active support worker."""
+    for candidate in (current_id, assessor_id):
+        if candidate is not None and candidate in staff_ids:
+            return candidate
+    return None
+
+
+def support_worker_default_for(*, participant: Participant) -> User | None:
+    """``support_worker_default`` for one person (two queries)."""
+    assessor_id = (
+        Participant.objects.filter(pk=participant.pk)
+        .annotate(last_assessor_id=Subquery(_last_assessor()))
+        .values_list("last_assessor_id", flat=True)
+        .first()
+    )
+    candidates = {participant.support_worker_id, assessor_id} - {None}
+    staff = {u.pk: u for u in support_staff().filter(pk__in=candidates)}
+    pk = support_worker_default(
+        current_id=participant.support_worker_id, assessor_id=assessor_id, staff_ids=staff
+    )
+    return staff.get(pk)
 
 
 def lettable_apartments(*, user) -> QuerySet[Apartment]:

@@ -13,6 +13,7 @@ from participants.models import ACTIVE_STATUSES, Participant, ParticipantStatus
 from participants.services import participant_mark_exited, participant_mark_housed
 
 from .models import Apartment, ExitReason, Landlord, Tenancy, TenancyIncident
+from .selectors import support_staff
 
 ERROR_MESSAGES = {
     "participant_not_approved": _(
@@ -25,6 +26,7 @@ ERROR_MESSAGES = {
     "takeover_not_recorded": _("No takeover is recorded for this tenancy yet."),
     "takeover_unchanged": _("This is the date already recorded. Nothing was changed."),
     "correction_reason_required": _("Say briefly why the takeover date is corrected."),
+    "not_support_staff": _("Choose an active support worker."),
 }
 
 
@@ -116,15 +118,21 @@ def tenancy_assign(
     contract_type: str,
     move_in: datetime.date,
     note: str = "",
+    support_worker=None,
     acting_user,
 ) -> Tenancy:
     """Let ``apartment`` to an approved ``participant`` from ``move_in``.
 
-    Creates the tenancy and marks the participant housed, in one transaction.
-    The participant row is locked first so that two simultaneous assignments
-    to the same person are checked one after the other (on PostgreSQL the
-    exclusion constraints refuse the loser in any case).
+    Creates the tenancy, marks the participant housed and, given
+    ``support_worker`` (an active support worker), makes them the tenant's
+    support worker, in one transaction: a tenant is never housed without
+    the one who will visit them. The participant row is locked first so
+    that two simultaneous assignments to the same person are checked one
+    after the other (on PostgreSQL the exclusion constraints refuse the
+    loser in any case).
     """
+    if support_worker is not None and not (support_staff().filter(pk=support_worker.pk).exists()):
+        raise _error("not_support_staff", "support_worker")
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     # Approved and waiting, or already housed and moving to another apartment
     # (the old tenancy ended, or ends on the new move-in day; the overlap
@@ -147,6 +155,9 @@ def tenancy_assign(
     )
     record_save(tenancy, acting_user=acting_user)
     participant_mark_housed(participant=participant, acting_user=acting_user)
+    if support_worker is not None and participant.support_worker_id != support_worker.pk:
+        participant.support_worker = support_worker
+        record_save(participant, acting_user=acting_user)
     return tenancy
 
 

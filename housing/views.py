@@ -129,6 +129,7 @@ class TenancyAssignView(ServiceFormMixin, FormView):
         kwargs["participants"] = selectors.participant_choices(user=self.request.user)
         kwargs["offered_participants"] = selectors.assignable_participants(user=self.request.user)
         kwargs["apartments"] = selectors.lettable_apartments(user=self.request.user)
+        kwargs["staff"] = selectors.support_staff()
         return kwargs
 
     def get_initial(self):
@@ -139,11 +140,15 @@ class TenancyAssignView(ServiceFormMixin, FormView):
         participant = query_id(self.request, "participant")
         if participant is not None:
             # Letting to a named person is about that person: a read.
-            initial["participant"] = record_get(
+            person = record_get(
                 self.request,
                 selectors.participant_choices(user=self.request.user),
                 pk=participant,
-            ).pk
+            )
+            initial["participant"] = person.pk
+            worker = selectors.support_worker_default_for(participant=person)
+            if worker is not None:
+                initial["support_worker"] = worker.pk
         return initial
 
     def perform(self, form):

@@ -101,6 +101,13 @@ def test_the_participant_section_flags_open_eviction_risks(support_staff, tenanc
 # --- letting in the browser ----------------------------------------------------
 
 
+def ss_client_user(client):
+    """The support worker ``ss_client`` is logged in as (an active support worker)."""
+    from bostadforst.models import User
+
+    return User.objects.get(pk=client.session["_auth_user_id"])
+
+
 @pytest.mark.django_db
 def test_the_team_lets_an_apartment_in_the_browser(ss_client, approved, apartment):
     page = ss_client.get(reverse("housing:tenancy-assign") + f"?apartment={apartment.pk}")
@@ -112,6 +119,7 @@ def test_the_team_lets_an_apartment_in_the_browser(ss_client, approved, apartmen
             "apartment": apartment.pk,
             "contract_type": ContractType.SOCIAL,
             "move_in": "2024-04-01",
+            "support_worker": ss_client_user(ss_client).pk,
         },
     )
     tenancy = Tenancy.objects.get()
@@ -130,10 +138,11 @@ def test_letting_to_someone_not_approved_answers_400_with_a_reason(ss_client, ap
             "apartment": apartment.pk,
             "contract_type": ContractType.SOCIAL,
             "move_in": "2024-04-01",
+            "support_worker": ss_client_user(ss_client).pk,
         },
     )
     assert response.status_code == 400
-    assert "inte godkänd" in response.content.decode()
+    assert "inte beviljats" in response.content.decode()
     assert not Tenancy.objects.exists()
 
 
@@ -146,6 +155,7 @@ def test_double_letting_answers_400_naming_the_other_tenancy(ss_client, approved
             "apartment": tenancy.apartment_id,
             "contract_type": ContractType.FIRST_HAND,
             "move_in": "2024-04-01",
+            "support_worker": ss_client_user(ss_client).pk,
         },
     )
     assert response.status_code == 400

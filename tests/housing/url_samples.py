@@ -85,6 +85,7 @@ def _tenancy_assign(world) -> dict:
         "apartment": str(apartment.pk),
         "contract_type": ContractType.SOCIAL,
         "move_in": today.isoformat(),
+        "support_worker": str(world.support_staff.pk),
         "note": "",
     }
 
