@@ -1,4 +1,5 @@
 from django.apps import AppConfig, apps
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 # Third-party apps and models the admin lists, named in words an
@@ -20,6 +21,11 @@ class BostadforstConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the audit and session signals)
+
+        if settings.SAML_ENABLED:
+            # Registers its system check of the SAML files before the checks
+            # run (the URLconf, which imports it too, loads later).
+            from . import saml  # noqa: F401
         from .registry import start_page_queues
         from .start_page import bostadforst_queue
 

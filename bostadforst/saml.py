@@ -25,6 +25,7 @@ SAML URL answers 404 and the login page offers no SAML button.
 """
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -34,6 +35,7 @@ import saml2
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.decorators import login_not_required
+from django.core import checks
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
@@ -63,6 +65,69 @@ def saml_enabled() -> bool:
 
 def xmlsec_binary() -> str | None:
     return getattr(settings, "SAML_XMLSEC_BINARY", "") or shutil.which("xmlsec1")
+
+
+# The files the SAML settings name, and what each must hold (PEM markers).
+SAML_FILES = {
+    "SAML_SP_KEY_FILE": ("the SP's private key", "PRIVATE KEY-----"),
+    "SAML_SP_CERT_FILE": ("the SP's certificate", "-----BEGIN CERTIFICATE-----"),
+    "SAML_IDP_METADATA_CERT": (
+        "the IdP metadata's signing certificate",
+        "-----BEGIN CERTIFICATE-----",
+    ),
+    "SAML_IDP_METADATA_FILE": ("the IdP's metadata", "EntityDescriptor"),
+}
+
+
+@checks.register(checks.Tags.security)
+def check_saml_files(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """With SAML on, every file its settings name is readable and of its kind,
+    and xmlsec1 is found: a mistake then stops ``manage.py check`` and
+    ``migrate`` (the compose file's migrate job, which web waits for) with
+    the setting named, instead of the first e-ID login failing with a 500.
+
+    Registered when this module is imported (bostadforst.apps does so while
+    SAML is on, before the checks run)."""
+    if not saml_enabled():
+        return []
+    errors: list[checks.CheckMessage] = []
+    for number, (setting, (what, marker)) in enumerate(SAML_FILES.items(), start=1):
+        path = getattr(settings, setting, "")
+        if not path:
+            continue
+        try:
+            with open(path, encoding="utf-8", errors="replace") as file:
+                text = file.read(1_000_000)
+        except OSError as error:
+            errors.append(
+                checks.Error(
+                    f"{setting} names {path!r}, {what}, which cannot be read: "
+                    f"{error.strerror or type(error).__name__}.",
+                    hint="Mount the file into the container and check its owner and mode "
+                    "(readable by the app's user).",
+                    id=f"bostadforst.E1{number:02d}",
+                )
+            )
+            continue
+        if marker not in text:
+            errors.append(
+                checks.Error(
+                    f"{setting} names {path!r}, which does not hold {what} (no {marker!r} in it).",
+                    hint="Give the PEM file (or, for the metadata, the IdP's XML).",
+                    id=f"bostadforst.E1{number:02d}",
+                )
+            )
+    binary = xmlsec_binary()
+    if not binary or not os.access(binary, os.X_OK):
+        errors.append(
+            checks.Error(
+                f"xmlsec1, which signs and verifies SAML messages, is not found "
+                f"({binary or 'not on PATH'}).",
+                hint="apt-get install xmlsec1, or set SAML_XMLSEC_BINARY to its path.",
+                id="bostadforst.E110",
+            )
+        )
+    return errors
 
 
 def sp_config_dict(base_url: str) -> dict:
