@@ -12,6 +12,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from .identity import HistoricalIdentityMasked
@@ -433,3 +434,99 @@ class RoleGrant(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Role grants are append-only.")
+
+
+class ReminderPreference(models.Model):
+    """Whether a user gets one kind of reminder by e-mail (``bostadforst.reminders``);
+    without a row the kind is on."""
+
+    user = models.ForeignKey(
+        "bostadforst.User",
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="reminder_preferences",
+    )
+    kind = models.CharField(_("kind of reminder"), max_length=50)
+    enabled = models.BooleanField(pgettext_lazy("reminder preference", "on"), default=True)
+
+    class Meta:
+        verbose_name = _("reminder preference")
+        verbose_name_plural = _("reminder preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="one_preference_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.enabled}"
+
+
+class ReminderLanguage(models.Model):
+    """The language a user's reminders are written in (Swedish without a row):
+    mails are sent by a task, away from the language cookie of any request."""
+
+    user = models.OneToOneField(
+        "bostadforst.User",
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="reminder_language",
+    )
+    language = models.CharField(_("language"), max_length=10)
+
+    class Meta:
+        verbose_name = _("reminder language")
+        verbose_name_plural = _("reminder languages")
+
+    def __str__(self) -> str:
+        return self.language
+
+
+class SentReminder(models.Model):
+    """One reminder mail: claimed before it is sent, so that each event
+    reaches each recipient once (``bostadforst.reminders``).
+
+    The unique constraint on (kind, object, event, recipient) is the claim: a
+    second run, or two at once, cannot insert the row again. The row names
+    the object by id and the record by its path (ids only); no personal data.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Claimed, not yet sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed, to be retried")
+
+    kind = models.CharField(_("kind of reminder"), max_length=50)
+    object_id = models.PositiveBigIntegerField(_("record id"))
+    # What makes the event: a review date, the time of a decision.
+    event_key = models.CharField(_("event"), max_length=64)
+    recipient = models.ForeignKey(
+        "bostadforst.User",
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    path = models.CharField(_("link"), max_length=200)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    # The run that holds the row; every later write is conditional on it.
+    run_id = models.UUIDField(_("run"), editable=False)
+    claimed_at = models.DateTimeField(_("claimed"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # The exception's class name only: a server's message may quote the address.
+    error = models.CharField(_("reason for failure"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("sent reminder")
+        verbose_name_plural = _("sent reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "object_id", "event_key", "recipient"],
+                name="one_reminder_per_event_and_recipient",
+            )
+        ]
+        indexes = [models.Index(fields=["run_id"], name="sentreminder_run")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} {self.event_key} ({self.state})"

@@ -54,6 +54,8 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "session-ping": ALL_ROLES,
     "otp-verify": ALL_ROLES,
     "otp-enrol": ALL_ROLES,
+    # Each user's own choice of reminders by e-mail; the roles that get any.
+    "reminder-preferences": CASE_READERS,
     # --- participants ------------------------------------------------------
     "participants:my-referrals": SOCIAL_WORKER,
     "participants:referral-create": SOCIAL_WORKER,

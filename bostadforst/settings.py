@@ -288,9 +288,30 @@ SAML_SESSION_COOKIE_NAME = "saml_session"
 EMAIL_CONFIGURED = bool(env.str("EMAIL_URL", default=""))
 if EMAIL_CONFIGURED:
     vars().update({k: v for k, v in env.email_url("EMAIL_URL").items() if v is not None})
+else:
+    # The embedded default and the demo: mail (reminders) is printed, not sent.
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bostadforst@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = 10
+# The address the app is reached at, for links in mail (reminders): the
+# scheme and host only, e.g. https://bostadforst.kommun.se.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Reminders by e-mail (bostadforst.reminders) ---------------------------------
+# Sent by beat every 15 minutes in the daytime; each user turns each kind off
+# on the "Påminnelser" page. A mail the server refused is tried again at the
+# next runs, up to REMINDER_MAX_ATTEMPTS times; a claim still unsent after
+# REMINDER_CLAIM_TIMEOUT seconds (its worker died) is tried again too.
+REMINDERS_ENABLED = env.bool("REMINDERS_ENABLED", default=True)
+REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=5)
+REMINDER_CLAIM_TIMEOUT = env.int("REMINDER_CLAIM_TIMEOUT", default=3600)
+# A plan review is announced this many days ahead; a referral decision within
+# this many days of being taken; a tenant without a support worker after
+# this many days in the apartment.
+REMINDER_REVIEW_DAYS = env.int("REMINDER_REVIEW_DAYS", default=7)
+REMINDER_DECISION_DAYS = env.int("REMINDER_DECISION_DAYS", default=3)
+REMINDER_UNASSIGNED_DAYS = env.int("REMINDER_UNASSIGNED_DAYS", default=3)
 
 # --- Password reset by e-mail ---------------------------------------------------
 # Django's own views (bostadforst.auth_views), on by default when e-mail is
@@ -473,6 +494,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "cohort-imports-prune": {
         "task": "reports.prune_cohort_imports",
         "schedule": crontab(hour="4", minute="25"),
+    },
+    # bostadforst: reminders by e-mail (no arguments; the task finds what is due).
+    "reminders-send": {
+        "task": "bostadforst.send_reminders",
+        "schedule": crontab(minute="*/15", hour="7-18"),
+        "options": {"expires": 14 * 60},
     },
 }
 # How long a form's one-time submit token is remembered: a replay (Back and

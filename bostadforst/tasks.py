@@ -69,3 +69,17 @@ def worker_heartbeat() -> None:
     from .health import write_worker_heartbeat
 
     write_worker_heartbeat()
+
+
+@shared_task(name="bostadforst.send_reminders", ignore_result=True)
+def send_reminders() -> dict:
+    """Send the reminders due now (every 15 minutes in the daytime, from
+    beat). Takes no arguments: what is due is found here, and the mails name
+    no person. Returns counts only."""
+    from django.conf import settings
+
+    from .reminders import reminders_send
+
+    if not settings.REMINDERS_ENABLED:
+        return {"skipped": True}
+    return reminders_send()

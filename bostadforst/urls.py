@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from . import auth_views as two_step
-from . import oidc, saml, views
+from . import oidc, reminder_views, saml, views
 
 # The manager's audit pages, under the "bostadforst" namespace.
 audit_patterns = [
@@ -57,6 +57,11 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("session/ping/", views.session_ping, name="session-ping"),
+    path(
+        "reminders/",
+        reminder_views.ReminderPreferencesView.as_view(),
+        name="reminder-preferences",
+    ),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("access-log/", include((audit_patterns, "bostadforst"))),
     path("participants/", include("participants.urls")),

@@ -23,3 +23,9 @@ class HousingConfig(AppConfig):
         from .start_page import housing_queue
 
         start_page_queues.register(housing_queue)
+
+        from bostadforst.reminders import reminder_kinds
+
+        from .reminders import TENANT_WITHOUT_SUPPORT_WORKER
+
+        reminder_kinds.register(TENANT_WITHOUT_SUPPORT_WORKER)

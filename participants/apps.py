@@ -27,3 +27,9 @@ class ParticipantsConfig(AppConfig):
             registry.caseload_checks.register(caseload_check)
         registry.protected_checks.register(protected_among)
         registry.person_namers.register(names_of)
+
+        from bostadforst.reminders import reminder_kinds
+
+        from .reminders import REFERRAL_DECIDED
+
+        reminder_kinds.register(REFERRAL_DECIDED)

@@ -25,3 +25,9 @@ class SupportConfig(AppConfig):
         start_page_queues.register(support_queue)
         for source in TIMELINE_SOURCES:
             timeline_sources.register(source)
+
+        from bostadforst.reminders import reminder_kinds
+
+        from .reminders import PLAN_REVIEW_DUE
+
+        reminder_kinds.register(PLAN_REVIEW_DUE)

@@ -17,3 +17,9 @@ def _reset_link(user) -> dict:
 SAMPLES = {
     "password_reset_confirm": lambda world: _reset_link(world.social_worker),
 }
+
+# Valid POST data for the form pages (tests/bostadforst/test_submit_walks.py).
+FORM_SAMPLES = {
+    # Every box cleared: the first submit saves the choices, so the walk sees a change.
+    "reminder-preferences": lambda world: {"language": "sv"},
+}
