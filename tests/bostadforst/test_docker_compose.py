@@ -130,3 +130,65 @@ def test_only_the_migrate_job_migrates_and_the_app_waits_for_it_to_finish():
         depends = services[name]["depends_on"]
         assert depends["migrate"] == {"condition": "service_completed_successfully"}, name
     assert "depends_on" in services["migrate"]  # waits for the database itself
+
+
+def beat_healthcheck(env: dict) -> subprocess.CompletedProcess:
+    """The beat service's healthcheck command, as the container's shell runs it."""
+    command = compose()["services"]["beat"]["healthcheck"]["test"]
+    assert command[0] == "CMD-SHELL"
+    return subprocess.run(
+        ["sh", "-c", command[1].replace("$$", "$")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.celery_worker
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
+def test_beat_is_healthy_while_it_runs_and_not_once_it_stopped(tmp_path):
+    """The compose file's beat command and healthcheck, run for real against
+    Redis: beat answers the ping on its own node while it runs; stopped, the
+    check fails (the old check, a schedule file, passed forever after)."""
+    import socket
+    import sys
+    import time
+
+    command = compose()["services"]["beat"]["command"]
+    assert command[:4] == ["celery", "-A", "bostadforst", "beat"]
+    assert "--enable-remote-control" in command
+    schedule = command.index("-s") + 1
+    command = [*command[:schedule], str(tmp_path / "schedule"), *command[schedule + 1 :]]
+    env = {
+        **os.environ,
+        "REDIS_URL": os.environ["TEST_REDIS_URL"],
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'beat.sqlite3'}",
+        "HOSTNAME": socket.gethostname(),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    beat = subprocess.Popen(
+        [sys.executable, "-m", *command],
+        cwd=ROOT,
+        env=env,
+        stdout=(tmp_path / "beat.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            check = beat_healthcheck(env)
+            if check.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert check.returncode == 0, (check.stdout, check.stderr)
+        assert f"celerybeat@{env['HOSTNAME']}" in check.stdout
+    finally:
+        beat.terminate()
+        try:
+            beat.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            beat.kill()
+            beat.wait()
+    assert beat_healthcheck(env).returncode != 0
