@@ -20,6 +20,7 @@ from .models import (
     CrisisPlacement,
     GoalAction,
     LifeArea,
+    PlannedVisit,
     SupportVisit,
 )
 
@@ -114,6 +115,7 @@ def seed(*, users: dict) -> None:
         _seed_visits(participant, worker=worker, start=start, today=today, rng=rng)
     _seed_placements(housed, places=places, today=today, user=fallback)
     _seed_activities(housed, today=today, user=fallback)
+    _seed_planned_visits(housed, today=today)
 
 
 def _seed_places(user) -> list[CrisisPlace]:
@@ -253,4 +255,47 @@ def _seed_activities(housed, *, today: date, user) -> None:
             attendees = rng.sample(housed, min(len(housed), rng.randint(2, 6)))
             services.activity_set_attendance(
                 activity=activity, participants=attendees, acting_user=user
+            )
+
+
+# (days from today, hour, minute, minutes, note, status) of each support
+# worker's demo plans: one missed yesterday, two today, the rest of the week
+# and later, and one called off, so that every group of "Planerade besök" and
+# the start page's cards show something.
+PLANNED = [
+    (-1, 13, 0, 45, "", PlannedVisit.Status.PLANNED),
+    (0, 9, 30, 45, "Ta med blanketterna från Försäkringskassan", PlannedVisit.Status.PLANNED),
+    (0, 14, 0, 30, "", PlannedVisit.Status.PLANNED),
+    (1, 10, 0, 60, "Följa med till vårdcentralen", PlannedVisit.Status.PLANNED),
+    (2, 11, 0, None, "", PlannedVisit.Status.CANCELLED),
+    (3, 15, 0, 45, "", PlannedVisit.Status.PLANNED),
+    (9, 10, 30, 45, "Uppföljning av handlingsplanen", PlannedVisit.Status.PLANNED),
+]
+
+
+def _seed_planned_visits(housed, *, today: date) -> None:
+    """A week of plans for each support worker with a demo caseload. Written
+    through the write path as planned the day before (a plan for yesterday
+    could not be made today)."""
+    if PlannedVisit.objects.exists():
+        return
+    tz = timezone.get_current_timezone()
+    by_worker: dict = {}
+    for participant in housed:
+        by_worker.setdefault(participant.support_worker, []).append(participant)
+    for worker, people in sorted(by_worker.items(), key=lambda item: item[0].pk):
+        for index, (days, hour, minute, minutes, note, status) in enumerate(PLANNED):
+            day = today + timedelta(days=days)
+            record_save(
+                PlannedVisit(
+                    participant=people[index % len(people)],
+                    staff=worker,
+                    planned_at=datetime.combine(day, time(hour, minute), tz),
+                    duration_minutes=minutes,
+                    note=note,
+                    status=status,
+                    created_by=worker,
+                    created_at=timezone.now() - timedelta(days=2),
+                ),
+                acting_user=worker,
             )
