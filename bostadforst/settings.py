@@ -282,8 +282,8 @@ SAML_SESSION_COOKIE_NAME = "saml_session"
 # --- E-mail -------------------------------------------------------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
 # e.g. smtp+tls://user:password@smtp.kommun.se:587 (consolemail:// prints mail
-# in development). Without EMAIL_URL the app sends no e-mail, and what needs it
-# (the self-service password reset) is off. The URL itself is not kept as a
+# in development). Without EMAIL_URL the app sends no e-mail (reminders are
+# printed to the console instead), and the self-service password reset is off. The URL itself is not kept as a
 # setting: the debug page would show the password in it.
 EMAIL_CONFIGURED = bool(env.str("EMAIL_URL", default=""))
 if EMAIL_CONFIGURED:
