@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.versioning import VersionedModelForm
+from housing.forms import FILTER_ATTRS
 from participants.models import NetworkContact
 
 from .models import (
@@ -82,7 +83,7 @@ def _participant_options(form, *, user, include_pk) -> list:
     recent = _recent_ids(form, user)
     for p in participant_picker(user=user, include_pk=include_pk, recent_ids=recent):
         groups[p.caseload_rank].append((p.pk, str(p)))
-    labels = {0: _("My participants"), 1: _("Recently visited"), 2: _("Other participants")}
+    labels = {0: _("My participants"), 1: _("Recently visited"), 2: _("Other tenants")}
     return [("", _("Choose participant…"))] + [
         (labels[rank], options) for rank, options in groups.items() if options
     ]
@@ -206,6 +207,8 @@ class VisitQuickLogForm(VisitFieldsMixin, forms.ModelForm):
             user=user,
             include_pk=participant.pk if participant is not None else None,
         )
+        # A search box above the list on the page (static/js/pick_lists.js).
+        field.widget.attrs.update(FILTER_ATTRS)
         field.help_text = format_html(
             '{} <a href="{}">{}</a>.',
             _("Not in the list? Log the visit from the participant's page:"),

@@ -29,7 +29,7 @@ from django.utils import timezone
 from bostadforst.identity import shown_order
 from bostadforst.models import User
 from bostadforst.roles import TEAM, role_of
-from participants.models import Participant
+from participants.models import Participant, ParticipantStatus
 
 from . import caseload
 from .models import (
@@ -140,17 +140,24 @@ def recent_visit_ids(*, user) -> list[int]:
 def participant_picker(*, user, include_pk=None, recent_ids=None) -> list[Participant]:
     """The quick-log picker's options, in one query and at most PICKER_CAP.
 
-    The user's caseload (``caseload_rank`` 0), the people the user logged a
-    visit with in the last RECENT_DAYS days (1), then other participants (2)
-    up to the cap: a programme of a usual size shows everyone, a large one
-    the people this worker meets. ``include_pk`` (a preselected or posted
-    participant) sorts first before the cap cuts, so it is always shown.
+    The user's caseload (``caseload_rank`` 0), the housed tenants the user
+    logged a visit with in the last RECENT_DAYS days (1), then the rest of
+    the team's housed tenants (2) up to the cap: a programme of a usual size
+    shows everyone, a large one the people this worker meets. People
+    approved but not yet housed are offered only from the user's own
+    caseload, and records imported with only the municipality's reference
+    (no name) never: nobody can tell them apart in a list. ``include_pk`` (a
+    preselected or posted participant) is always shown and sorts first
+    before the cap cuts.
     """
     if recent_ids is None:
         recent_ids = recent_visit_ids(user=user)
     recent = SupportVisit.objects.filter(pk__in=recent_ids).values("participant_id")
+    chosen = Q(pk=include_pk or 0)
     rows = (
         participant_choices(user=user)
+        .filter(Q(support_worker=user) | Q(status=ParticipantStatus.HOUSED) | chosen)
+        .exclude(Q(first_name="", last_name="") & ~chosen)
         .annotate(
             caseload_rank=Case(
                 When(support_worker=user, then=Value(0)),

@@ -91,7 +91,7 @@ def test_a_usual_programme_sees_every_participant_and_the_whole_team(ss_client, 
     people = ParticipantFactory.create_batch(4, status="housed")
     team = [UserFactory(role=Role.SUPPORT_STAFF) for _ in range(3)]
     _q, _o, _c, html = _page(ss_client)
-    assert 'label="Övriga deltagare"' in html
+    assert 'label="Övriga hyresgäster"' in html
     for person in people:
         assert f'<option value="{person.pk}">{person}</option>' in html
     boxes = set(re.findall(r'name="staff" value="(\d+)"', html))
@@ -130,8 +130,8 @@ def test_recently_visited_participants_are_offered_and_old_ones_not(
     assert 'label="Mina deltagare"' in html and 'label="Nyligen besökta"' in html
     groups = dict(re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', html, re.S))
     assert f'value="{recent.pk}"' in groups["Nyligen besökta"]
-    assert f'value="{old.pk}"' in groups["Övriga deltagare"]  # 120 days ago: not recent
-    assert f'value="{stranger.pk}"' in groups["Övriga deltagare"]
+    assert f'value="{old.pk}"' in groups["Övriga hyresgäster"]  # 120 days ago: not recent
+    assert f'value="{stranger.pk}"' in groups["Övriga hyresgäster"]
     # The note says where the others are logged from, with a link.
     assert "Logga besöket från deltagarens sida" in html
     assert f'href="{reverse("participants:participant-list")}"' in html

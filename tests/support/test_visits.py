@@ -47,7 +47,7 @@ def test_quick_log_lists_the_workers_own_caseload_first(support_staff, housed):
     ParticipantFactory(status="housed")  # someone else's, never visited: listed last
     form = VisitQuickLogForm(user=support_staff)
     groups = [label for label, _options in form.fields["participant"].choices[1:]]
-    assert [str(g) for g in groups] == ["Mina deltagare", "Nyligen besökta", "Övriga deltagare"]
+    assert [str(g) for g in groups] == ["Mina deltagare", "Nyligen besökta", "Övriga hyresgäster"]
     mine = form.fields["participant"].choices[1][1]
     assert mine == [(housed.pk, str(housed))]
     assert form.fields["participant"].choices[2][1] == [(visited.pk, str(visited))]
