@@ -132,6 +132,7 @@ NAVIGATION: list[NavEntry] = [
     # support
     NavEntry("support:my-participants", _("My participants"), frozenset({Role.SUPPORT_STAFF})),
     NavEntry("support:visit-quick-log", _("Log visit"), frozenset({Role.SUPPORT_STAFF})),
+    NavEntry("support:planned-visit-list", _("Planned visits"), frozenset({Role.SUPPORT_STAFF})),
     NavEntry("support:plan-review-list", _("Plan reviews"), TEAM, "support"),
     NavEntry("support:crisis-place-list", _("Crisis places"), TEAM, "support"),
     NavEntry("support:activity-list", _("Meeting place"), TEAM, "support"),
