@@ -387,3 +387,69 @@ def test_before_breadcrumb_drops_an_outgoing_requests_query_string():
     sent = error_reporting.before_breadcrumb(crumb, {})
     assert sent["data"] == {"url": "https://idp.example/api", "method": "GET"}
     assert leaks(json.dumps(sent)) == []
+
+
+@pytest.mark.celery_worker
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
+def test_a_real_worker_reports_a_failed_task_without_its_arguments(ingest, tmp_path):
+    """A worker started as in production, its settings from the environment
+    with SENTRY_DSN: a task that fails with a personnummer among its
+    arguments is reported from the worker process, without the arguments."""
+    import time
+    import uuid
+
+    from bostadforst.tasks import ping
+
+    from .redis_faults import use_celery
+
+    url = os.environ["TEST_REDIS_URL"]
+    old = use_celery(broker_url=url, result_backend=url, task_always_eager=False)
+    queue = f"bf-sentrytest-{uuid.uuid4().hex}"
+    env = {
+        **os.environ,
+        "REDIS_URL": url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'worker.sqlite3'}",
+        "SENTRY_DSN": f"http://publickey@127.0.0.1:{ingest.server_port}/1",
+        "SENTRY_ENVIRONMENT": "worker-test",
+    }
+    command = [
+        *(sys.executable, "-m", "celery", "-A", "bostadforst", "worker"),
+        *("-P", "solo", "--loglevel", "INFO", "-Q", queue, "-n", f"{queue}@%h"),
+        *("--without-mingle", "--without-gossip", "--without-heartbeat"),
+    ]
+    worker = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=(tmp_path / "worker.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        # ping takes one argument: two make it fail in the worker (TypeError;
+        # sent by name, past the sender's own check of the arguments).
+        result = ping.app.send_task(
+            ping.name, args=[PERSONNUMMER["separated_long"], "x"], queue=queue
+        )
+        result.get(timeout=90, propagate=False)
+        assert result.failed()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            events = [e for e in envelopes(timeout=0) if e.get("exception")]
+            failed = [e for e in events if e["exception"]["values"][-1]["type"] == "TypeError"]
+            if failed:
+                break
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        use_celery(**old)
+    assert failed, (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
+    assert failed[0]["environment"] == "worker-test"
+    job = failed[0]["extra"]["celery-job"]
+    assert job["task_name"] == "bostadforst.ping"
+    assert "args" not in job and "kwargs" not in job  # DATA_COLLECTION["queues"]
+    assert leaks(raw_received()) == []
