@@ -142,7 +142,7 @@ def test_from_referral_to_the_board_report(
     sw.get_by_label("Både missbruk och psykisk ohälsa").check()
     sw.get_by_label("Beskrivning").fill("Sover på härbärge sedan i våras; vill ha ett eget hem.")
     sw.get_by_role("button", name="Skicka remissen").click()
-    see_message(sw, "Remissen är inskickad.")
+    see_message(sw, "Remissen är skickad.")
     referral = Referral.objects.get(participant__last_name=LAST)
     assert referral.referred_by == social_worker
     assert referral.status == ReferralStatus.SUBMITTED

@@ -122,7 +122,7 @@ def test_only_active_support_staff_can_be_put_on_the_access_list(
     leaver = UserFactory(username="leaver", role=Role.SUPPORT_STAFF, is_active=False)
     for outsider in (social_worker, leaver):
         assert post(um_client, person, staff=[outsider.pk]).status_code == 400
-        with pytest.raises(ValidationError, match="inte stödpersonal"):
+        with pytest.raises(ValidationError, match="inte boendestödjare"):
             protect(person, unit_manager, staff=[outsider])
     person.refresh_from_db()
     assert person.identity_protection == IdentityProtection.NONE

@@ -201,7 +201,7 @@ def test_the_social_worker_sees_what_they_typed_not_the_known_person(
         for marker in known_markers(known):
             assert marker not in html, (page, marker)
         assert "redan känd" not in html and "känd person" not in html.lower(), page
-    assert "Remissen är inskickad." in pages["detail"]
+    assert "Remissen är skickad." in pages["detail"]
     assert response.context["sections"] == []
 
 

@@ -41,7 +41,7 @@ def test_a_social_worker_files_a_referral_and_sees_it_in_my_referrals(sw_client)
     assert response["Location"] == referral.get_absolute_url()
     assert referral.referred_by.username == "sw"
     page = sw_client.get(reverse("participants:my-referrals")).content.decode()
-    assert "Kalle Testsson" in page and "Inskickad" in page
+    assert "Kalle Testsson" in page and "Remitterad" in page
     number = referral.participant.personnummer
     assert f"{number[:8]}-****" in page
     assert number[8:] not in page
@@ -57,7 +57,7 @@ def test_a_referral_for_a_known_person_is_linked_without_telling_the_social_work
     response = sw_client.post(reverse("participants:referral-create"), data, follow=True)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "redan känd" not in html and "Remissen är inskickad." in html
+    assert "redan känd" not in html and "Remissen är skickad." in html
     assert Participant.objects.count() == 1
     mine = Referral.objects.get(referred_by__username="sw")
     assert mine.match == MatchStatus.PENDING
@@ -419,7 +419,7 @@ def test_the_personnummer_never_reaches_the_logs(sw_client, caplog):
 def test_the_participant_page_shows_a_timeline_newest_first(ss_client, approved):
     html = ss_client.get(approved.participant.get_absolute_url()).content.decode()
     assert "Tidslinje" in html
-    assert html.index("Remiss: Beviljad") < html.index("Remiss: Inskickad")
+    assert html.index("Remiss: Beviljad") < html.index("Remiss: Remitterad")
 
 
 def test_the_team_edits_a_participant_with_versioning(ss_client, submitted, support_staff):
