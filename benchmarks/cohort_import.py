@@ -17,7 +17,13 @@ own (for its peak memory) on a fresh copy of the template:
 * the import (``reports.cohort.cohort_import``, as the background job runs
   it): every check, change history and an access-log row for every record;
 * the same file imported again, into the database the import filled: it
-  must change nothing.
+  must change nothing;
+* the import's memory: the same import of a smaller file of the same kind
+  (``--small``, 10,000 tenancies), so that the growth of the peak RSS per
+  row between the two is the import's memory per row of the file (the rest
+  is the process's own). ``--before PATH`` measures at both sizes too the
+  import modules (``IMPORT_MODULES``) of another checkout, e.g. a ``git
+  worktree`` of an older commit, with the same driver, files and schema.
 
 Each line gives the time, the ratio to the floor (target: at most 4× and
 60 s), and the process's peak RSS (``getrusage``) next to its RSS before the
@@ -136,10 +142,29 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def child(step: str, csv_path: Path) -> dict:
+# The import's own modules, in the order they import one another.
+IMPORT_MODULES = ("reports.sheets", "reports.cohort_write", "reports.cohort")
+
+
+def _import_from(root: Path) -> None:
+    """Replace the import's modules by those of the checkout ``root`` (the
+    rest of the app, and the schema, stay this checkout's)."""
+    import importlib.util
+
+    for name in IMPORT_MODULES:
+        path = root / (name.replace(".", "/") + ".py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+def child(step: str, csv_path: Path, root: Path | None = None) -> dict:
     import django
 
     django.setup()
+    if root is not None:
+        _import_from(root)
     from django.db import connection
 
     from bostadforst.models import User
@@ -147,6 +172,8 @@ def child(step: str, csv_path: Path) -> dict:
     user, _ = User.objects.get_or_create(username="bench-importer")
     connection.close()  # the measured step opens its own connection, as a job does
     before = _rss_mb()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = cpu.ru_utime + cpu.ru_stime
     started = time.perf_counter()
     if step == "floor":
         floor(csv_path)
@@ -158,9 +185,13 @@ def child(step: str, csv_path: Path) -> dict:
         assert result.ok and result.committed, result.errors[:5]
         outcome = {"changes": result.changes, "unchanged": result.tenancies_unchanged}
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = usage.ru_maxrss / 1024
     return {
         "seconds": seconds,
+        # The process's own CPU time (the database server's is not in it):
+        # steadier than the time on a machine others load.
+        "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
         "rss_before_mb": before,
         "peak_rss_mb": peak,
         "postgresql": connection.pg_version // 10000,
@@ -243,12 +274,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=50_000)
     parser.add_argument("--tenancies", type=int, default=66_000)
+    parser.add_argument("--small", type=int, default=10_000, help="tenancies of the small file")
+    parser.add_argument("--before", type=Path, help="a checkout whose import is measured too")
     parser.add_argument("--write-readme", action="store_true")
     parser.add_argument("--child", choices=["floor", "import"], help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.csv)))
+        print(json.dumps(child(args.child, args.csv, args.root)))
         return
 
     url = os.environ["DATABASE_URL"]
@@ -258,10 +292,14 @@ def main() -> None:
     template, run = f"{base}_template", f"{base}_run"
     with tempfile.TemporaryDirectory() as folder:
         csv_path = Path(folder) / "kohort.csv"
+        small_path = Path(folder) / "kohort-liten.csv"
         import django
 
         django.setup()
         write_csv(csv_path, people=args.people, tenancies=args.tenancies)
+        # The same kind of file, smaller: the same share of people who moved.
+        small_people = args.small * args.people // args.tenancies
+        write_csv(small_path, people=small_people, tenancies=args.small)
         size = csv_path.stat().st_size / 1e6
         print(
             f"{args.tenancies:,} tenancies of {args.people:,} people, {size:.1f} MB",
@@ -274,16 +312,28 @@ def main() -> None:
             check=True,
         )
         results = {}
-        for step in ("floor", "import"):
+        # The import of the whole file last: the same file again goes into
+        # the database it filled.
+        steps = [("floor", csv_path, None), ("small", small_path, None)]
+        if args.before:
+            steps += [("before_small", small_path, args.before), ("before", csv_path, args.before)]
+        steps.append(("import", csv_path, None))
+        for step, path, root in steps:
             _admin(
                 url,
                 f'DROP DATABASE IF EXISTS "{run}"',
                 f'CREATE DATABASE "{run}" TEMPLATE "{template}"',
             )
-            results[step] = _run(
-                ["--child", step, "--csv", str(csv_path)], _with_database(url, run)
+            child_args = ["--child", "floor" if step == "floor" else "import", "--csv", str(path)]
+            if root is not None:
+                child_args += ["--root", str(root.resolve())]
+            results[step] = _run(child_args, _with_database(url, run))
+            print(
+                f"  {step}: {results[step]['seconds']:.1f} s "
+                f"(CPU {results[step]['cpu_seconds']:.1f} s), "
+                f"peak RSS {results[step]['peak_rss_mb']:.0f} MB",
+                file=sys.stderr,
             )
-            print(f"  {step}: {results[step]['seconds']:.1f} s", file=sys.stderr)
         results["again"] = _run(
             ["--child", "import", "--csv", str(csv_path)], _with_database(url, run)
         )
@@ -291,13 +341,13 @@ def main() -> None:
         _admin(url, f'DROP DATABASE IF EXISTS "{run}"', f'DROP DATABASE IF EXISTS "{template}"')
     assert results["again"]["changes"] == 0, results["again"]
     results["load"] = os.getloadavg()[1]  # others' work on the machine meanwhile
-    table = render(results, args.people, args.tenancies)
+    table = render(results, args.people, args.tenancies, args.small)
     print(table)
     if args.write_readme:
         write_readme(table)
 
 
-def render(results: dict, people: int, tenancies: int) -> str:
+def render(results: dict, people: int, tenancies: int, small: int) -> str:
     floor = results["floor"]["seconds"]
     labels = {
         "floor": "bare `bulk_create` of the same rows (floor)",
@@ -320,6 +370,22 @@ def render(results: dict, people: int, tenancies: int) -> str:
             f"| {label} | {r['seconds']:.1f} s | {r['seconds'] / floor:.2f} | "
             f"{r['peak_rss_mb']:.0f} MB ({r['rss_before_mb']:.0f} MB) | {targets[step]} |"
         )
+    lines += [
+        "",
+        f"Peak RSS of the import at {small:,} and {tenancies:,} tenancy rows, and its growth "
+        "per row between the two (the process's own memory, about the same at both sizes, "
+        "drops out):",
+        "",
+        f"| import | {small:,} rows | {tenancies:,} rows | per row |",
+        "|---|---|---|---|",
+    ]
+    pairs = [("now", "small", "import")]
+    if "before" in results:
+        pairs.insert(0, ("before (`--before`)", "before_small", "before"))
+    for label, low, high in pairs:
+        a, b = results[low]["peak_rss_mb"], results[high]["peak_rss_mb"]
+        slope = (b - a) * 1024 * 1024 / (tenancies - small)
+        lines.append(f"| {label} | {a:.0f} MB | {b:.0f} MB | {slope / 1024:.2f} KB |")
     return "\n".join(lines)
 
 

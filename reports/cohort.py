@@ -69,8 +69,11 @@ PROGRESS_EVERY = 500
 Progress = Callable[[str, int, int | None], None]
 
 
-@dataclass
+@dataclass(slots=True)
 class CohortRow:
+    """A checked row of the file. Slotted: the import keeps every row until
+    it is written, so a row's size is most of the import's memory."""
+
     line: int
     ref: str
     personnummer: str | None
@@ -185,6 +188,7 @@ def parse(
     read = 0
     # The accepted spellings, looked up once per import rather than per row.
     reasons, contracts = choice_codes(ExitReason), choice_codes(ContractType)
+    landlords: dict[str, str] = {}
     report("check", 0, table.estimate)
     try:
         for row in table.rows:
@@ -196,7 +200,23 @@ def parse(
             if problems:
                 errors.extend(RowError(row.line, p, table.sheet) for p in problems)
             elif parsed is not None:
-                rows.append(CohortRow(row.line, *parsed))
+                ref, pnr, move_in, move_out, reason, landlord, contract, takeover, address = parsed
+                # One string per landlord, not one per row.
+                landlord = landlords.setdefault(landlord, landlord)
+                rows.append(
+                    CohortRow(
+                        row.line,
+                        ref,
+                        pnr,
+                        move_in,
+                        move_out,
+                        reason,
+                        landlord,
+                        contract,
+                        takeover,
+                        address,
+                    )
+                )
     except SheetError as exc:
         errors.extend(exc.errors)
     report("check", read, read)

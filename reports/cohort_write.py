@@ -30,6 +30,12 @@ the tenancies held that the file leaves alone and the file's rows accepted
 before it, so a clash between two rows of the file is reported at the one
 that starts later, and a clash with a row held at the row of the file.
 
+Memory: the plan keeps the file's rows (``CohortRow``, slotted) and small
+per-row keys (a period for the overlap check, the row's place in a list),
+never a model instance per row. The records are built, written and dropped
+``WRITE_CHUNK`` at a time, so the write's own memory (instances, prepared
+values, history and access-log rows) is the same for any file.
+
 On PostgreSQL the exclusion constraints still guard against a save made
 meanwhile by someone else (the check reads before it writes): the write is
 then planned once more from what is held now, which names the clash and its
@@ -41,7 +47,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -65,8 +71,12 @@ if TYPE_CHECKING:
 # Ids and keys per ``IN (…)`` list: well below SQLite's 32,766 variables, and
 # few statements for PostgreSQL.
 LOOKUP_CHUNK = 5000
-# Records per INSERT/UPDATE batch of the write path's bulk functions.
+# Records per UPDATE batch of ``record_bulk_update``.
 WRITE_BATCH = 2000
+# Records built and written at a time (a call of the bulk functions, and a
+# progress report): their instances, prepared values and history rows live
+# for one chunk only, which bounds the write's memory whatever the file.
+WRITE_CHUNK = 2000
 
 PARTICIPANT_FIELDS = ("personnummer", "status", "closed_on")
 
@@ -86,6 +96,7 @@ def cohort_write(
     """Write the checked ``rows`` (see the module docstring), or add to
     ``result.errors`` every row that cannot be written and write nothing."""
     for attempt in (1, 2):
+        plan = None  # the first attempt's plan goes before the second is made
         plan = _Plan(rows)
         plan.count_into(result)
         if plan.errors:
@@ -109,10 +120,10 @@ def cohort_write(
         return
 
 
-def _chunks(items: Iterable) -> Iterator[list]:
-    items = list(items)
-    for start in range(0, len(items), LOOKUP_CHUNK):
-        yield items[start : start + LOOKUP_CHUNK]
+def _chunks(items: Iterable, size: int = LOOKUP_CHUNK) -> Iterator[list]:
+    items = items if isinstance(items, Sequence) else list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _messages(exc: ValidationError) -> str:
@@ -125,16 +136,16 @@ def _row_error(line: int, message: str) -> RowError:
     return RowError(line, message)
 
 
-@dataclass(eq=False)
+@dataclass(slots=True, eq=False)
 class _Period:
     """A tenancy in the overlap check: one held (``held``: its values) or a
-    row of the file (``tenancy``: the record it becomes)."""
+    row of the file (``row``)."""
 
     move_in: date
     move_out: date | None
     exit_reason: str
     held: Any = None
-    tenancy: Tenancy | None = None
+    row: CohortRow | None = None
 
 
 class _Occupancy:
@@ -168,7 +179,7 @@ class _Occupancy:
         self.periods.insert(index, period)
 
 
-@dataclass(eq=False)
+@dataclass(slots=True, eq=False)
 class _Person:
     """A reference of the file: its rows and its participant, held or new."""
 
@@ -176,7 +187,10 @@ class _Person:
     rows: list[CohortRow] = field(default_factory=list)
     personnummer: str | None = None
     held: Any = None  # the held participant's values (a named row)
-    new: Participant | None = None  # the participant to create
+    new: bool = False  # a participant to create, with ``status`` and ``closed_on``
+    status: str = ParticipantStatus.APPROVED
+    closed_on: date | None = None
+    pk: int | None = None  # the new participant's, once written
     refused: bool = False  # the participant cannot be written: its rows are not checked
     failed: bool = False  # some row of theirs has an error: the case is not derived
     latest: _Period | None = None  # their latest tenancy (held or accepted)
@@ -185,18 +199,35 @@ class _Person:
     def line(self) -> int:
         return self.rows[0].line
 
+    @property
+    def participant_id(self) -> int | None:
+        return self.held.pk if self.held is not None else self.pk
+
+    def participant(self) -> Participant:
+        """The new participant's record (``_cases`` set its case)."""
+        return Participant(
+            external_ref=self.ref,
+            personnummer=self.personnummer,
+            status=self.status,
+            closed_on=self.closed_on,
+        )
+
     def saw(self, period: _Period) -> None:
         if self.latest is None or self.latest.move_in < period.move_in:
             self.latest = period
 
 
 class _Plan:
-    """What writing ``rows`` creates and changes, or the errors that stop it."""
+    """What writing ``rows`` creates and changes, or the errors that stop it.
+
+    It holds keys, not records: new participants as their ``_Person``, new
+    and changed tenancies as their rows, apartments by (landlord, address);
+    ``write`` builds the records a chunk at a time.
+    """
 
     def __init__(self, rows: list[CohortRow]) -> None:
         self.rows = rows
         self.errors: list[RowError] = []
-        self.line_of: dict[int, int] = {}  # id(record) -> its line, for a refused write
         self.people: dict[str, _Person] = {}
         for row in rows:
             person = self.people.get(row.ref) or self.people.setdefault(row.ref, _Person(row.ref))
@@ -205,12 +236,22 @@ class _Plan:
         for person in self.people.values():
             person.rows.sort(key=lambda r: r.move_in)  # errors of the person: first line
         self.new_landlords: list[Landlord] = []
-        self.new_apartments: list[Apartment] = []
-        self.new_participants: list[Participant] = []
-        self.changed_participants: list[Participant] = []
-        self.new_tenancies: list[Tenancy] = []
-        self.changed_tenancies: list[Tenancy] = []
+        # (landlord, address) -> the held apartment's id, or None for a new
+        # one given by address (created before the tenancies). A row without
+        # an address whose apartment is not held gets an apartment of its own,
+        # created with its tenancy (``own_apartments`` of them).
+        self.apartments: dict[tuple[str, str], int | None] = {}
+        self.new_apartments: list[tuple[str, str]] = []
+        self.own_apartments = 0
+        self.new_people: list[_Person] = []
+        self.changed_people: list[tuple[_Person, str | None, date | None]] = []
+        self.new_rows: list[CohortRow] = []
+        # (tenancy id, version read, row), in move-in order.
+        self.changed_rows: list[tuple[int, int, CohortRow]] = []
         self.unchanged_tenancies = 0
+        # id(record) -> its line, for the chunk being written (a refused write).
+        self.line_of: dict[int, int] = {}
+        self.writing: list[tuple[Tenancy, CohortRow]] = []
         self._participants()
         self._apartments()
         self._tenancies()
@@ -231,7 +272,6 @@ class _Plan:
         except ValidationError as exc:
             self._error(line, _messages(exc))
             return False
-        self.line_of[id(record)] = line
         return True
 
     # --- Participants ---------------------------------------------------------------
@@ -255,6 +295,10 @@ class _Plan:
                     "personnummer", "external_ref"
                 )
             )
+        del numbers
+        # One record checks every new participant: building one per person
+        # would cost more than the check.
+        checker = Participant(status=ParticipantStatus.APPROVED)
         for person in self.people.values():
             number, held = person.personnummer, person.held
             if held is not None and number and held.personnummer not in (None, number):
@@ -266,11 +310,9 @@ class _Plan:
                 self._error(person.line, message)
                 person.refused = True
             elif held is None:
-                new = Participant(
-                    external_ref=person.ref, personnummer=number, status=ParticipantStatus.APPROVED
-                )
-                if self._valid(new, person.line):
-                    person.new = new
+                checker.external_ref, checker.personnummer = person.ref, number
+                if self._valid(checker, person.line):
+                    person.new = True
                 else:
                     person.refused = True
 
@@ -283,11 +325,12 @@ class _Plan:
         for person in self.people.values():
             if person.refused:
                 continue
-            if person.new is not None:
+            if person.new:
                 if not person.failed and person.latest is not None:
-                    status, closed_on = participant_state_from_tenancies(person.latest)
-                    person.new.status, person.new.closed_on = status, closed_on
-                self.new_participants.append(person.new)
+                    person.status, person.closed_on = participant_state_from_tenancies(
+                        person.latest
+                    )
+                self.new_people.append(person)
                 continue
             held, status, closed_on = person.held, None, None
             if not person.failed and person.latest is not None:
@@ -300,18 +343,15 @@ class _Plan:
                 changes[held.pk] = (person, status, closed_on)
         for chunk in _chunks(changes):
             for participant in Participant._base_manager.filter(pk__in=chunk):
-                person, status, closed_on = changes[participant.pk]
-                participant.version = person.held.version  # the version read
-                participant.personnummer = participant.personnummer or person.personnummer
+                person, status, closed_on = change = changes[participant.pk]
                 if status == ParticipantStatus.HOUSED:
                     refusal = participant_housing_refusal(participant, reopen=True)
                     if refusal is not None:
                         self._error(person.line, _messages(refusal))
                         continue
-                if status is not None:
-                    participant.status, participant.closed_on = status, closed_on
+                _change_case(participant, *change)
                 if self._valid(participant, person.line):
-                    self.changed_participants.append(participant)
+                    self.changed_people.append(change)
 
     # --- Landlords and apartments ---------------------------------------------------
 
@@ -326,24 +366,34 @@ class _Plan:
             landlord = self.landlords[name] = Landlord(name=name)
             self.new_landlords.append(landlord)
         held_landlords = {lord.pk: lord.name for lord in self.landlords.values() if lord.pk}
-        addresses = {_address(row) for row in self.rows}
-        self.apartments: dict[tuple[str, str], Apartment] = {}
-        for chunk in _chunks(addresses if held_landlords else ()):
+        # The addresses looked up a chunk of rows at a time (rows without an
+        # address: the name an earlier import of the file gave their
+        # apartment), so that no set of every address is built.
+        for rows in _chunks(self.rows if held_landlords else ()):
+            addresses = {_address(row) for row in rows}
             # Of two apartments with one address, the oldest is the one used.
-            for apartment in (
-                Apartment._base_manager.filter(landlord__in=list(held_landlords), address__in=chunk)
+            for pk, landlord_id, address in (
+                Apartment._base_manager.filter(
+                    landlord__in=list(held_landlords), address__in=addresses
+                )
                 .order_by("pk")
-                .only("pk", "landlord_id", "address")
+                .values_list("pk", "landlord_id", "address")
             ):
-                key = (held_landlords[apartment.landlord_id], apartment.address)
-                self.apartments.setdefault(key, apartment)
+                self.apartments.setdefault((held_landlords[landlord_id], address), pk)
         for row in self.rows:
-            key = (row.landlord, _address(row))
+            if not row.address:
+                continue
+            key = (row.landlord, row.address)
             if key not in self.apartments:
-                apartment = Apartment(landlord=self.landlords[row.landlord], address=key[1])
-                self.apartments[key] = apartment
-                self.new_apartments.append(apartment)
-                self._valid(apartment, row.line)
+                self.apartments[key] = None
+                self.new_apartments.append(key)
+                self._valid(Apartment(address=row.address), row.line)
+        # A row without an address and no apartment held by its name gets one
+        # of its own, named after its reference (checked, at most 50
+        # characters) and move-in day: a valid address, so not checked again.
+        self.own_apartments = sum(
+            1 for row in self.rows if not row.address and _key(row) not in self.apartments
+        )
 
     # --- Tenancies ------------------------------------------------------------------
 
@@ -352,7 +402,7 @@ class _Plan:
         columns = ("pk", "version", "participant_id", "apartment_id", "move_in", "move_out")
         columns += ("contract_type", "exit_reason", "takeover")
         people = [p.held.pk for p in self.people.values() if p.held is not None]
-        apartments = [a.pk for a in self.apartments.values() if a.pk]
+        apartments = [pk for pk in self.apartments.values() if pk]
         held: dict[int, Any] = {}
         for lookup, ids in (("participant_id__in", people), ("apartment_id__in", apartments)):
             for chunk in _chunks(ids):
@@ -371,25 +421,24 @@ class _Plan:
         held_of = {(t.participant_id, t.move_in): t for t in held.values()}
         by_apartment: dict[Any, _Occupancy] = defaultdict(_Occupancy)
         by_person: dict[str, _Occupancy] = defaultdict(_Occupancy)
-        todo: list[tuple[CohortRow, Apartment, dict, Any]] = []
+        todo: list[tuple[CohortRow, Any]] = []
         changing: set[int] = set()
         for person in self.people.values():
             if person.refused:
                 continue
             for row in person.rows:
-                apartment = self.apartments[(row.landlord, _address(row))]
-                values = {name: getattr(row, name) for name in _ROW_FIELDS}
                 was = held_of.get((person.held.pk, row.move_in)) if person.held else None
                 if (
                     was is not None
-                    and was.apartment_id == apartment.pk
-                    and all(getattr(was, name) == value for name, value in values.items())
+                    and was.apartment_id == self.apartments.get(_key(row))
+                    and all(getattr(was, name) == getattr(row, name) for name in _ROW_FIELDS)
                 ):
                     self.unchanged_tenancies += 1  # held as it is: checked with the rows held
                     continue
                 if was is not None:
                     changing.add(was.pk)
-                todo.append((row, apartment, values, was))
+                todo.append((row, was))
+        del held_of
         for tenancy in held.values():
             if tenancy.pk in changing:
                 continue  # it takes the file's values: checked with its row
@@ -399,48 +448,56 @@ class _Plan:
             if person is not None:
                 by_person[person.ref].add(period)
                 person.saw(period)
-        changes: dict[int, tuple[CohortRow, Apartment, dict, Any]] = {}
         clashes = []
-        for row, apartment, values, was in sorted(todo, key=lambda t: (t[0].move_in, t[0].line)):
+        todo.sort(key=lambda t: (t[0].move_in, t[0].line))
+        checker = Tenancy()  # one record checks every row (see ``_participants``)
+        for row, was in todo:
             person = self.people[row.ref]
-            # A record of the row, for its own rules and the messages naming it.
-            tenancy = Tenancy(apartment=apartment, move_in=row.move_in, **values)
-            if person.new is not None:
-                tenancy.participant = person.new
-            else:
-                tenancy.participant_id = person.held.pk
-            if not self._valid(tenancy, row.line):
+            for name in ("move_in", *_ROW_FIELDS):
+                setattr(checker, name, getattr(row, name))
+            if not self._valid(checker, row.line):
                 person.failed = True
                 continue
-            # Held apartments by id, new ones (no id yet) by the record itself.
-            apartment_key = apartment.pk or ("new", id(apartment))
-            on_apartment = by_apartment[apartment_key].clash(row.move_in, row.move_out)
+            # Held apartments by id, new ones given by address by their key; an
+            # apartment of the row's own holds this tenancy alone.
+            key = _key(row)
+            apartment_key = (self.apartments.get(key) or key) if key in self.apartments else None
+            on_apartment = (
+                by_apartment[apartment_key].clash(row.move_in, row.move_out)
+                if apartment_key is not None
+                else None
+            )
             on_person = by_person[row.ref].clash(row.move_in, row.move_out)
             if on_apartment or on_person:
                 clashes.append((row, on_apartment, on_person))
                 person.failed = True
                 continue
-            period = _Period(row.move_in, row.move_out, row.exit_reason, tenancy=tenancy)
-            by_apartment[apartment_key].add(period)
+            period = _Period(row.move_in, row.move_out, row.exit_reason, row=row)
+            if apartment_key is not None:
+                by_apartment[apartment_key].add(period)
             by_person[row.ref].add(period)
             person.saw(period)
             if was is None:
-                self.new_tenancies.append(tenancy)
+                self.new_rows.append(row)
             else:
-                changes[was.pk] = (row, apartment, values, was)
+                self.changed_rows.append((was.pk, was.version, row))
         self._report(clashes)
-        # A changed tenancy is saved from its whole record, which its history
-        # row copies (the note, when it was created).
-        for chunk in _chunks(changes):
-            for tenancy in Tenancy._base_manager.filter(pk__in=chunk):
-                row, apartment, values, was = changes[tenancy.pk]
-                tenancy.version = was.version  # the version read
-                tenancy.apartment = apartment
-                for name, value in values.items():
-                    setattr(tenancy, name, value)
-                self.line_of[id(tenancy)] = row.line
-                self.changed_tenancies.append(tenancy)
-        self.changed_tenancies.sort(key=lambda t: t.move_in)
+
+    def _record(self, row: CohortRow) -> Tenancy:
+        """The tenancy of ``row`` as a record with its apartment and
+        participant, for a message naming it."""
+        person = self.people[row.ref]
+        key = _key(row)
+        apartment = Apartment(
+            pk=self.apartments.get(key), landlord=self.landlords[row.landlord], address=key[1]
+        )
+        tenancy = _checked_tenancy(row)
+        tenancy.apartment = apartment
+        if person.held is not None:
+            tenancy.participant_id = person.held.pk
+        else:
+            tenancy.participant = person.participant()
+        return tenancy
 
     def _report(self, clashes: list[tuple[CohortRow, _Period | None, _Period | None]]) -> None:
         """The overlap messages of ``Tenancy.clean``, naming the tenancy
@@ -450,7 +507,7 @@ class _Plan:
             period.held.pk
             for _row, *periods in clashes
             for period in periods
-            if period is not None and period.tenancy is None
+            if period is not None and period.row is None
         ]
         held = Tenancy._base_manager.select_related("participant", "apartment__landlord").in_bulk(
             ids
@@ -459,7 +516,7 @@ class _Plan:
         def record(period: _Period | None) -> Tenancy | None:
             if period is None:
                 return None
-            return period.tenancy if period.tenancy is not None else held[period.held.pk]
+            return self._record(period.row) if period.row is not None else held[period.held.pk]
 
         for row, on_apartment, on_person in clashes:
             problems = Tenancy.overlap_problems(
@@ -476,68 +533,135 @@ class _Plan:
     # --- Counting and writing -------------------------------------------------------
 
     def count_into(self, result: ImportResult) -> None:
-        result.participants_created = len(self.new_participants)
-        result.participants_updated = len(self.changed_participants)
+        result.participants_created = len(self.new_people)
+        result.participants_updated = len(self.changed_people)
         result.landlords_created = len(self.new_landlords)
-        result.apartments_created = len(self.new_apartments)
-        result.tenancies_created = len(self.new_tenancies)
-        result.tenancies_updated = len(self.changed_tenancies)
+        result.apartments_created = len(self.new_apartments) + self.own_apartments
+        result.tenancies_created = len(self.new_rows)
+        result.tenancies_updated = len(self.changed_rows)
         result.tenancies_unchanged = self.unchanged_tenancies
 
     def write(self, acting_user, progress) -> None:
         """Create and update in an order the database's constraints accept
         at every statement: what a tenancy refers to first, then the changed
         tenancies (a move-out day moved earlier frees a period), then the new
-        ones. ``progress`` hears of it in rows of the file."""
-        steps = [
-            (self.new_landlords, None),
-            (self.new_apartments, None),
-            (self.new_participants, None),
-            (self.changed_participants, PARTICIPANT_FIELDS),
-            (self.changed_tenancies, IMPORTED_TENANCY_FIELDS),
-            (self.new_tenancies, None),
-        ]
-        total = sum(len(records) for records, _fields in steps)
+        ones. Each step builds and writes ``WRITE_CHUNK`` records at a time.
+        ``progress`` hears of it in rows of the file."""
+        total = (
+            len(self.new_landlords)
+            + len(self.new_apartments)
+            + self.own_apartments
+            + len(self.new_people)
+            + len(self.changed_people)
+            + len(self.changed_rows)
+            + len(self.new_rows)
+        )
         rows, done = len(self.rows), 0
-        for records, fields in steps:
-            for start in range(0, len(records), PROGRESS_EVERY):
-                batch = records[start : start + PROGRESS_EVERY]
-                model = type(batch[0])
-                if fields is None:
-                    # clean=False: ``_valid`` checked each record, and the set
-                    # was checked as a whole (full_clean would query per row).
-                    record_bulk_create(
-                        model,
-                        batch,
-                        acting_user=acting_user,
-                        reason=_reason(),
-                        clean=False,
-                    )
-                else:
-                    record_bulk_update(
-                        model,
-                        batch,
-                        fields,
-                        acting_user=acting_user,
-                        reason=_reason(),
-                        batch_size=WRITE_BATCH,
-                    )
-                done += len(batch)
-                if progress is not None:
-                    progress("write", rows * done // total, rows)
+
+        def create(model, records: list) -> None:
+            nonlocal done
+            if not records:
+                return
+            # clean=False: ``_valid`` checked each record, and the set was
+            # checked as a whole (full_clean would query per row).
+            record_bulk_create(
+                model, records, acting_user=acting_user, reason=_reason(), clean=False
+            )
+            done += len(records)
+
+        def update(model, records: list, fields) -> None:
+            nonlocal done
+            record_bulk_update(
+                model,
+                records,
+                fields,
+                acting_user=acting_user,
+                reason=_reason(),
+                batch_size=WRITE_BATCH,
+            )
+            done += len(records)
+
+        def report() -> None:
+            if progress is not None and total:
+                progress("write", rows * done // total, rows)
+
+        create(Landlord, self.new_landlords)
+        for keys in _chunks(self.new_apartments, WRITE_CHUNK):
+            apartments = [Apartment(landlord=self.landlords[k[0]], address=k[1]) for k in keys]
+            create(Apartment, apartments)
+            for key, apartment in zip(keys, apartments, strict=True):
+                self.apartments[key] = apartment.pk
+            report()
+        for people in _chunks(self.new_people, WRITE_CHUNK):
+            participants = [person.participant() for person in people]
+            create(Participant, participants)
+            for person, participant in zip(people, participants, strict=True):
+                person.pk = participant.pk
+            report()
+        for changes in _chunks(self.changed_people, WRITE_CHUNK):
+            by_pk = {change[0].held.pk: change for change in changes}
+            participants = list(Participant._base_manager.filter(pk__in=by_pk).order_by("pk"))
+            self.line_of = {}
+            for participant in participants:
+                change = by_pk[participant.pk]
+                _change_case(participant, *change)
+                self.line_of[id(participant)] = change[0].line
+            update(Participant, participants, PARTICIPANT_FIELDS)
+            report()
+        # A changed tenancy is saved from its whole record, which its history
+        # row copies (the note, when it was created).
+        for changes in _chunks(self.changed_rows, WRITE_CHUNK):
+            own = self._own_apartments([row for _pk, _version, row in changes], create)
+            by_pk = {pk: (version, row) for pk, version, row in changes}
+            records = Tenancy._base_manager.in_bulk(list(by_pk))
+            self.writing = []
+            for pk, _version, _row in changes:  # in move-in order
+                tenancy = records[pk]
+                version, row = by_pk[pk]
+                tenancy.version = version  # the version read
+                tenancy.apartment_id = self._apartment_id(row, own)
+                for name in _ROW_FIELDS:
+                    setattr(tenancy, name, getattr(row, name))
+                self.writing.append((tenancy, row))
+            self.line_of = {id(tenancy): row.line for tenancy, row in self.writing}
+            update(Tenancy, [tenancy for tenancy, _row in self.writing], IMPORTED_TENANCY_FIELDS)
+            report()
+        for rows_ in _chunks(self.new_rows, WRITE_CHUNK):
+            own = self._own_apartments(rows_, create)
+            self.writing = []
+            for row in rows_:
+                tenancy = _checked_tenancy(row)
+                tenancy.apartment_id = self._apartment_id(row, own)
+                tenancy.participant_id = self.people[row.ref].participant_id
+                self.writing.append((tenancy, row))
+            self.line_of = {id(tenancy): row.line for tenancy, row in self.writing}
+            create(Tenancy, [tenancy for tenancy, _row in self.writing])
+            report()
+        self.writing, self.line_of = [], {}
+
+    def _own_apartments(self, rows: list[CohortRow], create) -> dict[int, int]:
+        """Create the apartments of their own that ``rows`` need (see
+        ``_apartments``); returns their ids by ``id(row)``."""
+        own = [row for row in rows if not row.address and _key(row) not in self.apartments]
+        apartments = [
+            Apartment(landlord=self.landlords[row.landlord], address=_address(row)) for row in own
+        ]
+        create(Apartment, apartments)
+        return {id(row): apartment.pk for row, apartment in zip(own, apartments, strict=True)}
+
+    def _apartment_id(self, row: CohortRow, own: dict[int, int]) -> int:
+        pk = self.apartments.get(_key(row))
+        return pk if pk is not None else own[id(row)]
 
     def error_for(self, exc: Exception) -> RowError:
         """The line and message of a write the database refused twice."""
         line = self.rows[0].line
+        written = [row for _pk, _version, row in self.changed_rows] + self.new_rows
         if isinstance(exc, ProcessingRestrictedError):
             # A person whose processing is restricted (GDPR art. 18): the row
             # of their first tenancy in the file.
             people = getattr(exc, "person_ids", set())
-            lines = [
-                self.line_of[id(t)]
-                for t in self.changed_tenancies + self.new_tenancies
-                if t.participant_id in people and id(t) in self.line_of
-            ]
+            lines = [row.line for row in written if self.people[row.ref].participant_id in people]
             return _row_error(min(lines, default=line), _messages(exc))
         if isinstance(exc, StaleObjectError):
             line = self.line_of.get(id(exc.instance), line)
@@ -549,16 +673,54 @@ class _Plan:
             constraint = getattr(diag, "constraint_name", None) or ""
             column = "apartment_id" if "apartment" in constraint else "participant_id"
             key = (int(match[1]), date.fromisoformat(match[2]))
-            for tenancy in self.changed_tenancies + self.new_tenancies:
-                if (getattr(tenancy, column), tenancy.move_in) == key:
-                    line = self.line_of.get(id(tenancy), line)
-                    break
+            # The chunk being written first (its own apartments have ids only
+            # there), then every row written before it.
+            found = next(
+                (
+                    row.line
+                    for tenancy, row in self.writing
+                    if (getattr(tenancy, column), tenancy.move_in) == key
+                ),
+                None,
+            )
+            if found is None:
+                for row in written:
+                    ids = {
+                        "participant_id": self.people[row.ref].participant_id,
+                        "apartment_id": self.apartments.get(_key(row)),
+                    }
+                    if (ids[column], row.move_in) == key:
+                        found = row.line
+                        break
+            line = found or line
         return _row_error(
             line, _("The tenancy conflicts with an existing one (overlapping period).")
         )
 
 
+def _change_case(
+    participant: Participant, person: _Person, status: str | None, closed_on: date | None
+) -> None:
+    """Give a held participant the case (and personnummer) the file gives."""
+    participant.version = person.held.version  # the version read
+    participant.personnummer = participant.personnummer or person.personnummer
+    if status is not None:
+        participant.status, participant.closed_on = status, closed_on
+
+
 _ROW_FIELDS = ("contract_type", "move_out", "exit_reason", "takeover")
+
+
+def _checked_tenancy(row: CohortRow) -> Tenancy:
+    """The row's tenancy without its participant and apartment: what its own
+    rules look at, and what is written once those are set."""
+    return Tenancy(
+        move_in=row.move_in,
+        contract_type=row.contract_type,
+        move_out=row.move_out,
+        exit_reason=row.exit_reason,
+        takeover=row.takeover,
+    )
 
 
 def _all_but(model, *names: str) -> list[str]:
@@ -574,11 +736,14 @@ _NOT_FROM_THE_FILE = {
     Tenancy: _all_but(Tenancy, "move_in", *_ROW_FIELDS),
 }
 _CONSTRAINT_KEY = re.compile(r"=\((\d+), \[(\d{4}-\d{2}-\d{2}),")
-# Records per call of the bulk functions, between two progress reports.
-PROGRESS_EVERY = 10_000
 
 
 def _address(row: CohortRow) -> str:
     """The row's apartment address: without one, an apartment of its own
     named after the reference and the move-in day."""
     return row.address or f"{row.ref} ({row.move_in:%Y-%m-%d})"
+
+
+def _key(row: CohortRow) -> tuple[str, str]:
+    """The row's apartment in ``_Plan.apartments``."""
+    return (row.landlord, _address(row))
