@@ -24,11 +24,12 @@ few queries whatever the data and returns ids only.
    say (a claim older than ``REMINDER_CLAIM_TIMEOUT`` still pending), are
    claimed again by one conditional UPDATE, so only one run gets each.
    The claim commits before any mail goes out.
-3. **Send.** Each claimed row's mail is sent, then the row is marked sent
-   (conditional on the run). A mail server that refuses marks the row failed;
+3. **Send.** One mail per recipient and kind (a link for each of its
+   claimed rows, so a manager is not sent forty mails at once), then its
+   rows are marked sent (conditional on the run). A mail server that refuses marks the row failed;
    the next run tries it again, up to ``REMINDER_MAX_ATTEMPTS`` times. A mail
    refused is never sent twice; the only window for a duplicate is a worker
-   killed between the server's acceptance and the mark (one row).
+   killed between the server's acceptance and the mark (one mail).
 
 The mails carry no personal data: a neutral text of the kind and a link to
 the record whose path holds ids only (the page itself asks for a login and
@@ -84,7 +85,9 @@ class ReminderKind:
     # On the preferences page.
     label: str
     description: str
-    # The mail: a subject and one neutral sentence; the link is added.
+    # The mail: a subject, and one neutral sentence for ``count`` events
+    # (ngettext_lazy with "count"); the links are added. A recipient gets
+    # one mail per kind and run, however many events it names.
     subject: str
     text: str
     # The roles that get it (and see it on the preferences page); a named
@@ -99,8 +102,8 @@ class ReminderKind:
     def days(self) -> dict:
         return {"days": getattr(settings, self.days_setting)} if self.days_setting else {}
 
-    def mail_text(self) -> str:
-        return str(self.text) % self.days() if self.days_setting else str(self.text)
+    def mail_text(self, count: int = 1) -> str:
+        return self.text % {"count": count, **self.days()}
 
     def help_text(self) -> str:
         return str(self.description) % self.days() if self.days_setting else str(self.description)
@@ -154,6 +157,7 @@ class _Run:
     claimed: int = 0
     sent: int = 0
     failed: int = 0
+    mails: int = 0
 
 
 def reminders_send(*, today: date | None = None) -> dict[str, int]:
@@ -175,7 +179,13 @@ def reminders_send(*, today: date | None = None) -> dict[str, int]:
     run.claimed = len(claimed)
     if claimed:
         _send(claimed, run, recipients, {k: kind for k, (kind, _) in found.items()})
-    return {"due": len(rows), "claimed": run.claimed, "sent": run.sent, "failed": run.failed}
+    return {
+        "due": len(rows),
+        "claimed": run.claimed,
+        "sent": run.sent,
+        "failed": run.failed,
+        "mails": run.mails,
+    }
 
 
 @dataclass(frozen=True)
@@ -306,8 +316,8 @@ def _claim(rows: list[tuple], run: _Run) -> None:
 
 
 def _send(claimed: list, run: _Run, recipients: dict[int, _Recipient], kinds: dict) -> None:
-    """Send each claimed row's mail over one connection and record the outcome
-    on the row (conditional on this run holding it)."""
+    """Send one mail per recipient and kind over one connection and record
+    the outcome on its rows (conditional on this run holding them)."""
     from .models import SentReminder
 
     State = SentReminder.State
@@ -323,35 +333,43 @@ def _send(claimed: list, run: _Run, recipients: dict[int, _Recipient], kinds: di
         run.failed = len(claimed)
         logger.warning("reminders: mail server not reached (%s)", type(exc).__name__)
         return
+    groups: dict[tuple[int, str], list] = {}
+    for row in claimed:
+        groups.setdefault((row.recipient_id, row.kind), []).append(row)
     try:
-        for row in claimed:
-            mine = SentReminder.objects.filter(pk=row.pk, run_id=run.run_id)
-            recipient = recipients.get(row.recipient_id)
-            kind = kinds.get(row.kind)
+        for (recipient_id, kind_key), group in groups.items():
+            mine = SentReminder.objects.filter(pk__in=[r.pk for r in group], run_id=run.run_id)
+            recipient = recipients.get(recipient_id)
+            kind = kinds.get(kind_key)
             if recipient is None or kind is None:
                 mine.update(state=State.FAILED, error="recipient or kind gone")
-                run.failed += 1
+                run.failed += len(group)
                 continue
+            urls = [site + r.path for r in group]
             try:
-                _message(kind, row, recipient, site, preferences_url, connection).send()
+                _message(kind, urls, recipient, preferences_url, connection).send()
             except Exception as exc:
                 mine.update(state=State.FAILED, error=type(exc).__name__)
-                run.failed += 1
+                run.failed += len(group)
                 logger.warning(
-                    "reminders: %s id=%s not sent (%s)", row.kind, row.pk, type(exc).__name__
+                    "reminders: %s to user_id=%s not sent (%s)",
+                    kind_key,
+                    recipient_id,
+                    type(exc).__name__,
                 )
                 continue
             mine.update(state=State.SENT, sent_at=timezone.now(), error="")
-            run.sent += 1
+            run.sent += len(group)
+            run.mails += 1
     finally:
         connection.close()
 
 
-def _message(kind, row, recipient, site, preferences_url, connection) -> EmailMessage:
+def _message(kind, urls, recipient, preferences_url, connection) -> EmailMessage:
     with translation.override(recipient.language):
         context = {
-            "text": kind.mail_text(),
-            "url": site + row.path,
+            "text": kind.mail_text(len(urls)),
+            "urls": urls,
             "preferences_url": preferences_url,
             "municipality_name": settings.MUNICIPALITY_NAME,
         }

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from bostadforst.reminders import Due, ReminderKind
 from bostadforst.roles import Role
@@ -46,8 +47,12 @@ TENANT_WITHOUT_SUPPORT_WORKER = ReminderKind(
         "When someone has lived in their apartment for %(days)s days without an assigned "
         "support worker."
     ),
-    subject=_("A tenant has no support worker"),
-    text=_("A tenant has been without an assigned support worker for %(days)s days."),
+    subject=_("Reminder: tenant without a support worker"),
+    text=ngettext_lazy(
+        "A tenant has been without an assigned support worker for %(days)s days.",
+        "%(count)s tenants have been without an assigned support worker for %(days)s days.",
+        "count",
+    ),
     roles=frozenset({Role.UNIT_MANAGER}),
     days_setting="REMINDER_UNASSIGNED_DAYS",
     find=tenants_without_support_worker,

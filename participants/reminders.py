@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from bostadforst.reminders import Due, ReminderKind
 from bostadforst.roles import Role
@@ -41,8 +42,12 @@ REFERRAL_DECIDED = ReminderKind(
     order=20,
     label=_("A referral of yours has been decided"),
     description=_("When the unit manager approves or declines a referral you made."),
-    subject=_("A referral has been decided"),
-    text=_("A referral you made has been decided. Log in to see the decision."),
+    subject=_("Reminder: referral decided"),
+    text=ngettext_lazy(
+        "A referral you made has been decided. Log in to see the decision.",
+        "%(count)s referrals you made have been decided. Log in to see the decisions.",
+        "count",
+    ),
     roles=frozenset({Role.SOCIAL_WORKER}),
     find=referrals_decided,
 )

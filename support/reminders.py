@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from bostadforst.reminders import Due, ReminderKind
 from bostadforst.roles import Role
@@ -54,8 +55,12 @@ PLAN_REVIEW_DUE = ReminderKind(
         "%(days)s days before the review date of an action plan of someone you are the "
         "support worker for."
     ),
-    subject=_("A plan review is due soon"),
-    text=_("A review of an action plan is due within %(days)s days."),
+    subject=_("Reminder: action plan review"),
+    text=ngettext_lazy(
+        "A review of an action plan is due within %(days)s days.",
+        "%(count)s reviews of action plans are due within %(days)s days.",
+        "count",
+    ),
     roles=frozenset({Role.SUPPORT_STAFF}),
     days_setting="REMINDER_REVIEW_DAYS",
     find=plan_reviews_due,
