@@ -283,8 +283,9 @@ SAML_SESSION_COOKIE_NAME = "saml_session"
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
 # e.g. smtp+tls://user:password@smtp.kommun.se:587 (consolemail:// prints mail
 # in development). Without EMAIL_URL the app sends no e-mail (reminders are
-# printed to the console instead), and the self-service password reset is off. The URL itself is not kept as a
-# setting: the debug page would show the password in it.
+# printed to the console instead), and the self-service password reset is off.
+# The URL itself is not kept as a setting: the debug page would show the
+# password in it.
 EMAIL_CONFIGURED = bool(env.str("EMAIL_URL", default=""))
 if EMAIL_CONFIGURED:
     vars().update({k: v for k, v in env.email_url("EMAIL_URL").items() if v is not None})
