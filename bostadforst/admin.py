@@ -8,7 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import start_page
+from . import (
+    admin_otp,  # noqa: F401  (django-otp's device admins, in Swedish)
+    start_page,
+)
 from .access_log import log_access
 from .admin_base import ReadOnlyAdmin
 from .auth_views import AdminLoginRedirect

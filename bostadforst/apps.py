@@ -8,10 +8,13 @@ from django.utils.translation import gettext_lazy as _
 THIRD_PARTY_NAMES = {
     "axes": _("Login lockouts"),
     "otp_totp": _("Two-factor login"),
+    "otp_static": _("Backup codes"),
 }
 THIRD_PARTY_MODEL_NAMES = {
     ("otp_totp", "totpdevice"): (_("authenticator app"), _("authenticator apps")),
     ("axes", "accesslog"): (_("login"), _("logins and logouts")),
+    ("otp_static", "staticdevice"): (_("backup code list"), _("backup code lists")),
+    ("otp_static", "statictoken"): (_("backup code"), _("backup codes")),
 }
 
 

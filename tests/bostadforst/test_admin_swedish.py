@@ -1,9 +1,10 @@
 """The admin speaks Swedish: no English alt text on its icons, and none of the
-third-party apps' English words that the project's catalog translates.
+third-party apps' English words that the project translates.
 
-Every registered model's list, its first row's change page and that row's
-history are walked as a superuser (who sees every model), in Swedish, on the
-demo world; a model registered later is walked without touching this file.
+The admin's index, every registered model's list, add page, its first row's
+change page and that row's history are walked as a superuser (who sees every
+model), in Swedish, on the demo world; a model registered later is walked
+without touching this file.
 """
 
 import inspect
@@ -12,12 +13,13 @@ import re
 import pytest
 from django.contrib.admin import helpers, utils
 from django.contrib.admin.templatetags import admin_list
+from django.urls import reverse
 from django.utils import translation
 
 from bostadforst.admin_base import boolean_icon
 
 from ..factories import UserFactory
-from .test_admin_walk import REGISTRY, _row, _url
+from .test_admin_walk import REGISTRY, _may, _row, _url
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +42,17 @@ ENGLISH_WORDS = [
     "Change reason",
     "Choose a date from the list below",
     "doesn't have a change history",
+    # django-otp's device admins (bostadforst/admin_otp.py).
+    "Throttling",
+    "Timestamps",
+    "Search by user's",
+    "Created at",
+    "Last used at",
+    "A hex-encoded secret key",
+    "Is this device ready for use",
+    "The human-readable name of this device",
+    "Static devices",
+    "Otp_Static",
 ]
 
 
@@ -49,7 +62,7 @@ def superuser(db):
 
 
 def _pages(world, superuser) -> list[str]:
-    urls = []
+    urls = [reverse("admin:index")]
     for label, model_admin in sorted(REGISTRY.items()):
         model = model_admin.model
         obj = _row(world, superuser, label)
@@ -58,6 +71,8 @@ def _pages(world, superuser) -> list[str]:
             _url(model, "change", obj.pk),
             _url(model, "history", obj.pk),
         ]
+        if _may(model_admin, superuser, "add"):
+            urls.append(_url(model, "add"))
     return urls
 
 
