@@ -167,6 +167,12 @@ def reminders_send(*, today: date | None = None) -> dict[str, int]:
 
     today = today or timezone.localdate()
     run = _Run(run_id=uuid.uuid4(), now=timezone.now())
+    # The record of each reminder is kept REMINDER_KEEP_DAYS days: longer
+    # than any kind looks back, so nothing pruned here is found due again
+    # but a tenant still without a support worker after that long.
+    pruned, _ = SentReminder.objects.filter(
+        claimed_at__lt=run.now - timedelta(days=settings.REMINDER_KEEP_DAYS)
+    ).delete()
     found = {kind.key: (kind, list(kind.find(today=today))) for kind in reminder_kinds}
     recipients = _recipients(found)
     rows = _expand(found, recipients)
@@ -185,6 +191,7 @@ def reminders_send(*, today: date | None = None) -> dict[str, int]:
         "sent": run.sent,
         "failed": run.failed,
         "mails": run.mails,
+        "pruned": pruned,
     }
 
 

@@ -313,6 +313,9 @@ REMINDER_CLAIM_TIMEOUT = env.int("REMINDER_CLAIM_TIMEOUT", default=3600)
 REMINDER_REVIEW_DAYS = env.int("REMINDER_REVIEW_DAYS", default=7)
 REMINDER_DECISION_DAYS = env.int("REMINDER_DECISION_DAYS", default=3)
 REMINDER_UNASSIGNED_DAYS = env.int("REMINDER_UNASSIGNED_DAYS", default=3)
+# Days the record of a sent reminder is kept (ids only). A tenant still
+# without a support worker after this long is announced again.
+REMINDER_KEEP_DAYS = env.int("REMINDER_KEEP_DAYS", default=365)
 
 # --- Password reset by e-mail ---------------------------------------------------
 # Django's own views (bostadforst.auth_views), on by default when e-mail is

@@ -109,6 +109,20 @@ def test_one_mail_per_recipient_and_kind_names_every_record(mailoutbox):
     assert reminders_send()["claimed"] == 0
 
 
+def test_records_of_sent_reminders_are_kept_a_year(mailoutbox):
+    """After REMINDER_KEEP_DAYS the record goes; a tenant still without a
+    support worker is then announced again."""
+    manager = UserFactory(role=Role.UNIT_MANAGER)
+    TenancyFactory(participant=person(), move_in=today() - timedelta(days=400))
+    reminders_send()
+    SentReminder.objects.update(
+        claimed_at=timezone.now() - timedelta(days=settings.REMINDER_KEEP_DAYS, seconds=1)
+    )
+    result = reminders_send()
+    assert (result["pruned"], result["sent"]) == (1, 1)
+    assert [m.to for m in mailoutbox] == [[manager.email], [manager.email]]
+
+
 def test_a_moved_review_date_is_a_new_event(mailoutbox):
     worker = UserFactory(role=Role.SUPPORT_STAFF)
     _, plan = due_plan(worker, days=6)
@@ -254,7 +268,8 @@ def test_a_mail_server_that_does_not_answer_is_retried_later_without_duplicates(
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 2
 
-    assert reminders_send() == {"due": 1, "claimed": 1, "sent": 0, "failed": 1, "mails": 0}
+    result = reminders_send()
+    assert (result["claimed"], result["sent"], result["failed"], result["mails"]) == (1, 0, 1, 0)
     row = SentReminder.objects.get()
     assert (row.state, row.attempts, row.error) == ("failed", 1, "ConnectionRefusedError")
 
@@ -402,7 +417,7 @@ def test_the_beat_task_takes_no_arguments_and_returns_counts_only(mailoutbox):
     assert not entry.get("args") and not entry.get("kwargs")
     p, _ = due_plan(UserFactory(role=Role.SUPPORT_STAFF))
     result = send_reminders.apply().get()
-    assert result == {"due": 1, "claimed": 1, "sent": 1, "failed": 0, "mails": 1}
+    assert result == {"due": 1, "claimed": 1, "sent": 1, "failed": 0, "mails": 1, "pruned": 0}
     assert p.personnummer not in repr(result)
 
 
