@@ -5,8 +5,9 @@ import uuid
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -121,18 +122,34 @@ class ServiceFormMixin:
     def _claim(self, token) -> None:
         """Claim ``token`` or raise ``_Replay`` with the earlier claim.
 
-        Two submits of one token at the same moment: the second insert waits
-        on the unique index until the first commits, then fails, and reads it.
+        One statement: ``INSERT … ON CONFLICT (token) DO NOTHING``, which
+        inserts nothing when the token is claimed (``post`` looked for that
+        claim just before; this finds one made since). Two submits of one
+        token at the same moment: the second insert waits on the unique index
+        until the first commits, then inserts nothing, and reads that claim.
         """
-        claim = SubmitToken.objects.filter(token=token).first()
-        if claim is None:
-            try:
-                with transaction.atomic():
-                    SubmitToken.objects.create(token=token, user=self.request.user)
+        using = router.db_for_write(SubmitToken)
+        connection = connections[using]
+        meta = SubmitToken._meta
+        values = {
+            "token": token,
+            "user": self.request.user.pk,
+            "created_at": timezone.now(),
+            "result_url": "",
+        }
+        fields = [meta.get_field(name) for name in values]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+                f"VALUES ({', '.join(['%s'] * len(fields))}) "
+                f"ON CONFLICT ({quote(meta.get_field('token').column)}) DO NOTHING",
+                [f.get_db_prep_save(values[f.name], connection) for f in fields],
+            )
+            if cursor.rowcount == 1:
                 return
-            except IntegrityError:
-                claim = SubmitToken.objects.get(token=token)
-        raise _Replay(claim)
+        raise _Replay(SubmitToken.objects.using(using).get(token=token))
 
     def form_invalid(self, form):
         """Bad input answers 400 with the form and its messages."""

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from .constraints import loaded_foreign_keys, validate_constraints
 from .identity import HistoricalIdentityMasked
 from .roles import Role, role_of
 
@@ -72,6 +73,14 @@ class StaleObjectError(Exception):
         self.read_version = instance.version
 
 
+# The history of every case model (``CaseModel.history``), kept here as well so
+# that ``records.record_save`` can write a new record's one history row itself,
+# after its many-to-many rows exist (``create_historical_record``).
+# Old versions of rows holding a person's identity are masked like the rows
+# themselves (bostadforst.identity).
+case_history = HistoricalRecords(inherit=True, bases=[HistoricalIdentityMasked, models.Model])
+
+
 class CaseModel(models.Model):
     """Base of every model that holds case data.
 
@@ -92,9 +101,7 @@ class CaseModel(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    # Old versions of rows holding a person's identity are masked like the
-    # rows themselves (bostadforst.identity).
-    history = HistoricalRecords(inherit=True, bases=[HistoricalIdentityMasked, models.Model])
+    history = case_history
 
     participant_path: ClassVar[str | None] = "participant"
 
@@ -116,6 +123,16 @@ class CaseModel(models.Model):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
             super().save(*args, **kwargs)
+
+    def clean_fields(self, exclude=None) -> None:
+        # A foreign key whose row is loaded on the instance is not looked up
+        # again (the database enforces it; bostadforst.constraints).
+        super().clean_fields(exclude={*(exclude or ()), *loaded_foreign_keys(self)})
+
+    def validate_constraints(self, exclude=None) -> None:
+        # Simple check constraints evaluated in Python, not by a query each
+        # (the database enforces them; bostadforst.constraints).
+        validate_constraints(self, exclude)
 
     def participant_pk(self) -> int | None:
         """The id of the participant this row belongs to (None for reference data)."""

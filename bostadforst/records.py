@@ -57,6 +57,7 @@ from .models import (
     StaleObjectError,
     access_log_chain_head,
     access_log_hash,
+    case_history,
 )
 from .registry import processing_restrictions
 from .roles import role_of
@@ -264,15 +265,24 @@ def record_save(
     if reason:
         instance._change_reason = reason
     adding = instance._state.adding or instance.pk is None
-    if m2m and not adding:
+    if m2m and adding:
+        # The many-to-many rows need the new id, and simple-history would
+        # write the insert's history row (snapshot and access-log row) before
+        # they could exist: the row is saved without it, its many-to-many
+        # rows added, and then its one history row written, which snapshots
+        # them and, last in the transaction, takes the access log's lock.
+        instance.skip_history_when_saving = True
+        try:
+            instance.save()
+        finally:
+            del instance.skip_history_when_saving
+        _add_m2m_to_new(instance, m2m)
+        case_history.create_historical_record(instance, "+", using=instance._state.db)
+        return instance
+    if m2m:
         # Before the save: its history row then snapshots the new values.
         _set_m2m_quietly(instance, m2m)
     instance.save()
-    if m2m and adding:
-        # The insert's history row was written before the many-to-many rows
-        # could exist (they need the id): set them, then fill its snapshot.
-        _set_m2m_quietly(instance, m2m)
-        _snapshot_m2m(instance)
     return instance
 
 
@@ -577,19 +587,21 @@ def _set_m2m_quietly(instance: CaseModel, values: dict[str, Iterable]) -> None:
         del instance.skip_history_when_saving
 
 
-def _snapshot_m2m(instance: CaseModel) -> None:
-    """Copy the many-to-many rows of ``instance`` into its latest history row."""
-    record = instance.history.order_by("-history_id").first()
-    for m2m in record._history_m2m_fields:
-        snapshot_model = getattr(type(record), m2m.name).model
-        through = m2m.remote_field.through
-        columns = [f.attname for f in through._meta.concrete_fields]
-        snapshot_model.objects.filter(history=record).delete()
-        snapshot_model.objects.bulk_create(
-            snapshot_model(history=record, **dict(zip(columns, values, strict=True)))
-            for values in through.objects.filter(**{m2m.m2m_field_name(): instance}).values_list(
-                *columns
-            )
+def _add_m2m_to_new(instance: CaseModel, values: dict[str, Iterable]) -> None:
+    """The many-to-many rows of a record just inserted: one INSERT a field
+    (none for an empty one). A new record has no rows yet, so the reads
+    ``set()`` makes to compute what to add and remove are skipped, and so are
+    the ``m2m_changed`` signals, whose one receiver is simple-history's, which
+    would write a history row per change (``_set_m2m_quietly`` keeps it quiet
+    for the same reason)."""
+    for name, items in values.items():
+        field = instance._meta.get_field(name)
+        through = field.remote_field.through
+        own = through._meta.get_field(field.m2m_field_name()).attname
+        other = through._meta.get_field(field.m2m_reverse_field_name()).attname
+        ids = list(dict.fromkeys(getattr(item, "pk", item) for item in items))
+        through._base_manager.using(instance._state.db).bulk_create(
+            through(**{own: instance.pk, other: pk}) for pk in ids
         )
 
 

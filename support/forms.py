@@ -29,7 +29,7 @@ from .models import (
 from .selectors import (
     participant_choices,
     participant_picker,
-    plan_current,
+    plan_current_bare,
     recent_visit_ids,
     staff_picker,
     team_members,
@@ -149,7 +149,7 @@ class VisitFieldsMixin:
         staff.error_messages["required"] = _("Choose at least one staff member.")
         f["note"].widget = forms.Textarea(attrs={"rows": 4})
         goals = f["goals"]
-        plan = plan_current(participant=participant) if participant is not None else None
+        plan = plan_current_bare(participant=participant) if participant is not None else None
         # What the goals box on the quick-log page says when there are none.
         self.goal_participant, self.goal_plan = participant, plan
         if plan is None:

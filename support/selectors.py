@@ -236,6 +236,13 @@ def plan_current(*, participant: Participant) -> ActionPlan | None:
     return _plan_queryset().filter(participant=participant).order_by("-number").first()
 
 
+def plan_current_bare(*, participant: Participant) -> ActionPlan | None:
+    """The participant's current plan alone, nothing else loaded: for the
+    visit forms, which only offer its goals (``plan_current`` also reads every
+    goal and action, two more queries a request)."""
+    return _latest_plan(participant).first()
+
+
 def _plan_queryset() -> QuerySet[ActionPlan]:
     actions = GoalAction.objects.select_related("staff", "partner").order_by("by_when", "pk")
     goals = Goal.objects.prefetch_related(Prefetch("actions", queryset=actions))

@@ -202,13 +202,30 @@ def _check_visit(
     if not staff:
         errors["staff"] = [_error(None, "staff_required")]
     else:
-        team_ids = set(team_members().values_list("pk", flat=True))
-        if any(u.pk not in team_ids for u in staff):
+        # Only the people named are looked up, not the whole team (hundreds
+        # of staff in a large municipality).
+        ids = {u.pk for u in staff}
+        named = team_members().filter(pk__in=ids).order_by().values_list("pk", flat=True)
+        if set(named) != ids:
             errors["staff"] = [_error(None, "staff_not_team")]
-    if any(g.plan.participant_id != participant.pk for g in goals):
+    if _plans_of_others(goals, participant=participant):
         errors["goals"] = [_error(None, "goal_not_participants")]
     if errors:
         raise ValidationError(errors)
+
+
+def _plans_of_others(goals: Sequence[Goal], *, participant: Participant) -> bool:
+    """Whether one of ``goals`` belongs to a plan of another person: one query
+    for any number of goals (none when their plans are loaded already)."""
+    goals = list(goals)
+    if all(Goal.plan.is_cached(g) for g in goals):
+        return any(g.plan.participant_id != participant.pk for g in goals)
+    plan_ids = {g.plan_id for g in goals}
+    return (
+        ActionPlan._base_manager.filter(pk__in=plan_ids)
+        .exclude(participant_id=participant.pk)
+        .exists()
+    )
 
 
 @transaction.atomic
