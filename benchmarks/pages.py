@@ -21,7 +21,9 @@ behind a TLS proxy on a trusted network). Then:
 * logging visits: wrk POSTs the quick-log form as fast as it is answered, each
   request with a fresh one-time submit token and every tenth a replay of the
   previous one (a double submit); then the database must hold exactly one
-  visit per new token and none for the replays;
+  visit per new token and none for the replays. The same with one connection
+  gives the latency of a single request, and the ping's requests/s in the
+  same run the throughput floor of the machine as loaded at that moment;
 * at the larger size, the dashboard and the report PDF in-process.
 
 It prints the table and writes it into README.md between the
@@ -391,7 +393,8 @@ def wrk(url: str, script: str, env: dict, *, duration: int, connections: int) ->
         file.write(script)
     try:
         result = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+            ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s",
+             "--timeout", "10s",
              "-s", file.name, f"http://127.0.0.1:{PORT}{url}"],
             env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
@@ -422,7 +425,7 @@ def measure_size(size: int, args) -> dict:
     try:
         cookies = {username: login(username) for username in USERS}
         latencies = {}
-        for role, username, page, _name, _key in [PING, *PAGES]:
+        for role, username, page, _name, _key in [PING, *([] if args.visits_only else PAGES)]:
             key = f"{role}|{page}"
             jar = cookies[username]
             check_page(urls[key], jar)
@@ -451,6 +454,16 @@ def measure_size(size: int, args) -> dict:
             duration=args.duration,
             connections=args.connections,
         )
+        # One request at a time: the latency of a POST without queueing.
+        single = wrk(
+            urls["support staff|log visit (form)"],
+            POST_LUA,
+            dict(post_env, BENCH_RUN=str(int(run_id) + 1)),
+            duration=args.duration,
+            connections=1,
+        )
+        visits["single_median_ms"] = single["median_ms"]
+        visits["ping_rps"] = latencies[f"{PING[0]}|{PING[2]}"]["rps"]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -497,15 +510,18 @@ def table(results: dict[int, dict], args) -> str:
         )
     lines += [
         "",
-        "| logging visits (POST) | N | requests/s | median | p95 | errors "
+        "| logging visits (POST) | N | requests/s | ping requests/s (same run) | × ping "
+        "| median | p95 | median, 1 connection | errors "
         "| answered 302 | new tokens sent | replays sent | visits stored | stored twice "
         "| each accepted visit once |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in (small, large):
         v = results[n]["visits"]
         lines.append(
-            f"| quick log | {n:,} | {v['rps']:.0f} | {v['median_ms']:.1f} | {v['p95_ms']:.1f} "
+            f"| quick log | {n:,} | {v['rps']:.0f} | {v['ping_rps']:.0f} "
+            f"| {v['rps'] / v['ping_rps']:.2f} | {v['median_ms']:.1f} | {v['p95_ms']:.1f} "
+            f"| {v['single_median_ms']:.1f} "
             f"| {v['errors']} | {v['accepted']} | {v['sent']} | {v['replays']} | {v['stored']} "
             f"| {v['stored'] - v['distinct']} | {'yes' if once(v) else 'NO'} |"
         )
@@ -549,6 +565,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument(
+        "--visits-only",
+        action="store_true",
+        help="only the ping and the visit POSTs (prints them; README untouched)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -559,6 +580,9 @@ def main() -> None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     results = {size: measure_size(size, args) for size in sorted(args.sizes)}
     Path(tempfile.gettempdir(), "bf_pages_latest.json").write_text(json.dumps(results, indent=1))
+    if args.visits_only:
+        print(json.dumps({n: r["visits"] for n, r in results.items()}, indent=1))
+        return
     text = table(results, args)
     print(text)
     if not args.no_readme:
