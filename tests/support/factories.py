@@ -114,4 +114,9 @@ class PlannedVisitFactory(DjangoModelFactory[PlannedVisit]):
         )
     )
     duration_minutes = 45
+    visit = None
+    # A plan linked to its visit is a logged one (the model's constraint).
+    status = factory.LazyAttribute(
+        lambda plan: PlannedVisit.Status.LOGGED if plan.visit else PlannedVisit.Status.PLANNED
+    )
     created_by = factory.LazyAttribute(lambda plan: plan.staff)
