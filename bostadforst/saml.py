@@ -176,6 +176,11 @@ class MetadataUnavailable(Exception):
     """The IdP's metadata could not be read (its URL does not answer)."""
 
 
+class SamlMisconfigured(Exception):
+    """This SP's own files (key, certificate, local metadata) cannot be loaded:
+    a deployment that skipped ``manage.py check`` (check_saml_files)."""
+
+
 # Remote metadata is fetched once per METADATA_CACHE_SECONDS and process, not
 # at every login step (pysaml2 fetches it whenever a config is loaded).
 METADATA_CACHE_SECONDS = 600
@@ -204,6 +209,10 @@ def sp_config(request=None) -> SPConfig:
     except (SourceNotFound, Saml2ConnectionError, requests.RequestException) as error:
         logger.error("saml: the IdP's metadata could not be read: %s", type(error).__name__)
         raise MetadataUnavailable from error
+    except (OSError, ValueError) as error:  # a missing file, a file that is no PEM
+        problems = " ".join(m.msg for m in check_saml_files()) or type(error).__name__
+        logger.error("saml: the SAML configuration cannot be loaded: %s", problems)
+        raise SamlMisconfigured from error
     if remote:
         with _cache_lock:
             _cache.clear()  # one configuration at a time
@@ -301,6 +310,11 @@ class _Enabled:
         except MetadataUnavailable:
             message = _(
                 "The identity provider for e-ID cannot be reached right now. Try again in a while."
+            )
+            return render(request, "registration/saml_error.html", {"message": message}, status=503)
+        except SamlMisconfigured:
+            message = _(
+                "Login with e-ID is not set up correctly on this server. Contact IT support."
             )
             return render(request, "registration/saml_error.html", {"message": message}, status=503)
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from bostadforst.saml import check_saml_files
 
@@ -98,3 +99,18 @@ def test_manage_py_check_fails_at_startup_on_a_missing_key_file(world, tmp_path)
         timeout=120,
     )
     assert passed.returncode == 0, passed.stderr
+
+
+@needs_xmlsec
+@pytest.mark.django_db
+def test_a_login_with_a_missing_key_file_answers_503_in_swedish(settings, world, client, caplog):
+    """Should the app run without the check (gunicorn started by hand), the
+    e-ID login says it is not set up, not a bare 500; the log names the file."""
+    for name, value in world.settings().items():
+        setattr(settings, name, value)
+    settings.SAML_SP_KEY_FILE = str(world.dir / "missing.key")
+    response = client.get(reverse("saml2-login"))
+    assert response.status_code == 503
+    assert "Inloggningen med e-legitimation är inte rätt inställd" in response.content.decode()
+    logged = [r.getMessage() for r in caplog.records if r.name == "bostadforst.security"]
+    assert any("SAML_SP_KEY_FILE" in line and "missing.key" in line for line in logged), logged
