@@ -11,6 +11,7 @@ model fields, which its migrations describe.
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin, StaticTokenInline
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -102,13 +103,14 @@ class SwedishDeviceAdminMixin:
     def device_name(self, device):
         return device.name
 
+    # Formatted here: a read-only method's value is shown as str() on the change page.
     @admin.display(description=_("Created"), ordering="created_at")
     def created(self, device):
-        return device.created_at
+        return display_for_value(device.created_at, self.get_empty_value_display())
 
     @admin.display(description=_("Last used"), ordering="last_used_at")
     def last_used(self, device):
-        return device.last_used_at
+        return display_for_value(device.last_used_at, self.get_empty_value_display())
 
     @admin.display(description=_("Confirmed"), boolean=True, ordering="confirmed")
     def is_confirmed(self, device):

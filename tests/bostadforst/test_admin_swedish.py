@@ -53,6 +53,7 @@ ENGLISH_WORDS = [
     "The human-readable name of this device",
     "Static devices",
     "Otp_Static",
+    ">None<",
 ]
 
 
