@@ -341,7 +341,9 @@ class ActionForm(forms.Form):
     who = forms.ChoiceField(
         label=_("Who"), choices=[("", "—")] + GoalAction.Who.choices, required=False
     )
-    staff = forms.ModelChoiceField(label=_("Team member"), queryset=team_members(), required=False)
+    staff = forms.ModelChoiceField(
+        label=_("Team member"), queryset=team_members(), required=False, empty_label=_("None")
+    )
     partner = forms.ModelChoiceField(
         label=_("Collaborating party"),
         queryset=NetworkContact.objects.none(),
