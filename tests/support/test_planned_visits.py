@@ -5,6 +5,8 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -294,3 +296,21 @@ def test_the_plan_form_needs_a_participant_and_a_time_in_swedish(ss_client):
     html = response.content.decode()
     assert "Välj deltagare." in html
     assert "Ange datum och tid för besöket." in html
+
+
+def test_the_list_page_is_the_same_queries_at_two_sizes(ss_client, support_staff, housed):
+    url = reverse("support:planned-visit-list")
+    ss_client.get(url)  # warm the session
+    counts = []
+    for size in (2, 30):
+        while PlannedVisit.objects.count() < size:
+            n = PlannedVisit.objects.count()
+            PlannedVisitFactory(
+                participant=housed,
+                staff=support_staff,
+                planned_at=timezone.localtime() + datetime.timedelta(days=n % 12 - 3),
+            )
+        with CaptureQueriesContext(connection) as queries:
+            assert ss_client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
