@@ -84,6 +84,10 @@ class CohortRow:
     contract_type: str
     takeover: date | None
     address: str
+    # What the write's plan found held for the row's tenancy (set by
+    # ``cohort_write._Plan``): None, ``UNCHANGED``, or (id, version) of the
+    # tenancy the row changes. A slot, so that no map by row is needed.
+    held: object = None
 
 
 @dataclass

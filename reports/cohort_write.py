@@ -79,6 +79,8 @@ WRITE_BATCH = 2000
 WRITE_CHUNK = 2000
 
 PARTICIPANT_FIELDS = ("personnummer", "status", "closed_on")
+# ``CohortRow.held`` of a row whose tenancy is held as the row gives it.
+UNCHANGED = "unchanged"
 
 
 def _reason() -> str:
@@ -138,13 +140,13 @@ def _row_error(line: int, message: str) -> RowError:
 
 @dataclass(slots=True, eq=False)
 class _Period:
-    """A tenancy in the overlap check: one held (``held``: its values) or a
-    row of the file (``row``)."""
+    """A tenancy in the overlap check: one held (``held``: its id) or a row
+    of the file (``row``)."""
 
     move_in: date
     move_out: date | None
     exit_reason: str
-    held: Any = None
+    held: int | None = None
     row: CohortRow | None = None
 
 
@@ -180,13 +182,24 @@ class _Occupancy:
 
 
 @dataclass(slots=True, eq=False)
+class _Held:
+    """What the plan needs of a participant held."""
+
+    pk: int
+    personnummer: str | None
+    status: str
+    closed_on: date | None
+    version: int
+
+
+@dataclass(slots=True, eq=False)
 class _Person:
     """A reference of the file: its rows and its participant, held or new."""
 
     ref: str
     rows: list[CohortRow] = field(default_factory=list)
     personnummer: str | None = None
-    held: Any = None  # the held participant's values (a named row)
+    held: _Held | None = None  # the participant held
     new: bool = False  # a participant to create, with ``status`` and ``closed_on``
     status: str = ParticipantStatus.APPROVED
     closed_on: date | None = None
@@ -202,6 +215,14 @@ class _Person:
     @property
     def participant_id(self) -> int | None:
         return self.held.pk if self.held is not None else self.pk
+
+    def row_on(self, move_in: date) -> CohortRow | None:
+        """The person's row that starts on ``move_in`` (one at most: ``parse``
+        refuses two)."""
+        index = bisect_left(self.rows, move_in, key=lambda row: row.move_in)
+        if index < len(self.rows) and self.rows[index].move_in == move_in:
+            return self.rows[index]
+        return None
 
     def participant(self) -> Participant:
         """The new participant's record (``_cases`` set its case)."""
@@ -282,11 +303,16 @@ class _Plan:
         case from the tenancies), and each personnummer checked against the
         people held."""
         columns = ("pk", "external_ref", "personnummer", "status", "closed_on", "version")
+        statuses: dict[str, str] = {}  # one string per status, not one per person
         for chunk in _chunks(self.people):
-            for held in Participant._base_manager.filter(external_ref__in=chunk).values_list(
-                *columns, named=True
-            ):
-                self.people[held.external_ref].held = held
+            for pk, ref, number, status, closed_on, version in Participant._base_manager.filter(
+                external_ref__in=chunk
+            ).values_list(*columns):
+                person = self.people[ref]
+                if number is not None and number == person.personnummer:
+                    number = person.personnummer
+                status = statuses.setdefault(status, status)
+                person.held = _Held(pk, number, status, closed_on, version)
         numbers = {p.personnummer for p in self.people.values() if p.personnummer}
         holders: dict[str, str | None] = {}
         for chunk in _chunks(numbers):
@@ -397,61 +423,82 @@ class _Plan:
 
     # --- Tenancies ------------------------------------------------------------------
 
-    def _held_tenancies(self) -> dict[int, Any]:
-        """Every tenancy held by the file's participants or in its apartments."""
+    def _held_tenancies(self, lookup: str, ids: Iterable[int]) -> Iterator[Any]:
+        """The tenancies held whose ``lookup`` (participant or apartment) is
+        one of ``ids``, as named rows, a chunk of ids at a time (a query's rows
+        are held only while it is read)."""
         columns = ("pk", "version", "participant_id", "apartment_id", "move_in", "move_out")
         columns += ("contract_type", "exit_reason", "takeover")
-        people = [p.held.pk for p in self.people.values() if p.held is not None]
-        apartments = [pk for pk in self.apartments.values() if pk]
-        held: dict[int, Any] = {}
-        for lookup, ids in (("participant_id__in", people), ("apartment_id__in", apartments)):
-            for chunk in _chunks(ids):
-                for tenancy in Tenancy._base_manager.filter(**{lookup: chunk}).values_list(
-                    *columns, named=True
-                ):
-                    held[tenancy.pk] = tenancy
-        return held
+        for chunk in _chunks(ids):
+            yield from Tenancy._base_manager.filter(**{f"{lookup}__in": chunk}).values_list(
+                *columns, named=True
+            )
 
     def _tenancies(self) -> None:
         """Each row's tenancy, new, changed or unchanged, checked on its own
         and, in move-in order, against the tenancies held that the file leaves
-        as they are and the rows accepted before it."""
-        held = self._held_tenancies()
+        as they are and the rows accepted before it.
+
+        The tenancies held are read twice, as a stream: once those of the
+        file's people, to find each row's tenancy (its reference and move-in
+        day) and each person's latest; then, only when some row is new or
+        changed, those of the people and apartments such rows touch, for the
+        overlap check. So a file imported again holds no record of its own.
+        """
         person_of = {p.held.pk: p for p in self.people.values() if p.held is not None}
-        held_of = {(t.participant_id, t.move_in): t for t in held.values()}
-        by_apartment: dict[Any, _Occupancy] = defaultdict(_Occupancy)
-        by_person: dict[str, _Occupancy] = defaultdict(_Occupancy)
-        todo: list[tuple[CohortRow, Any]] = []
-        changing: set[int] = set()
+        for row in self.rows:
+            row.held = None  # a plan made again starts afresh
+        for tenancy in self._held_tenancies("participant_id", person_of):
+            person = person_of[tenancy.participant_id]
+            row = None if person.refused else person.row_on(tenancy.move_in)
+            if row is not None:
+                if tenancy.apartment_id == self.apartments.get(_key(row)) and all(
+                    getattr(tenancy, name) == getattr(row, name) for name in _ROW_FIELDS
+                ):
+                    row.held = UNCHANGED  # held as it is: checked with the rows held
+                else:
+                    row.held = (tenancy.pk, tenancy.version)
+                    continue  # it takes the file's values: checked with its row
+            person.saw(
+                _Period(tenancy.move_in, tenancy.move_out, tenancy.exit_reason, held=tenancy.pk)
+            )
+        todo = []
         for person in self.people.values():
             if person.refused:
                 continue
             for row in person.rows:
-                was = held_of.get((person.held.pk, row.move_in)) if person.held else None
-                if (
-                    was is not None
-                    and was.apartment_id == self.apartments.get(_key(row))
-                    and all(getattr(was, name) == getattr(row, name) for name in _ROW_FIELDS)
-                ):
-                    self.unchanged_tenancies += 1  # held as it is: checked with the rows held
-                    continue
-                if was is not None:
-                    changing.add(was.pk)
-                todo.append((row, was))
-        del held_of
-        for tenancy in held.values():
-            if tenancy.pk in changing:
-                continue  # it takes the file's values: checked with its row
-            period = _Period(tenancy.move_in, tenancy.move_out, tenancy.exit_reason, held=tenancy)
-            by_apartment[tenancy.apartment_id].add(period)
-            person = person_of.get(tenancy.participant_id)
-            if person is not None:
-                by_person[person.ref].add(period)
-                person.saw(period)
+                if row.held is UNCHANGED:
+                    self.unchanged_tenancies += 1
+                else:
+                    todo.append(row)
+        by_apartment: dict[Any, _Occupancy] = defaultdict(_Occupancy)
+        by_person: dict[str, _Occupancy] = defaultdict(_Occupancy)
+        if todo:
+            # The periods the rows to write may clash with: the tenancies held
+            # (but those the file changes) of their people and apartments.
+            refs = {row.ref for row in todo}
+            apartments = {self.apartments.get(_key(row)) for row in todo} - {None}
+            changing = {row.held[0] for row in todo if row.held is not None}
+            people = [pk for pk, person in person_of.items() if person.ref in refs]
+            seen: set[int] = set()
+            for lookup, ids in (("participant_id", people), ("apartment_id", apartments)):
+                for tenancy in self._held_tenancies(lookup, ids):
+                    if tenancy.pk in changing or tenancy.pk in seen:
+                        continue
+                    seen.add(tenancy.pk)
+                    period = _Period(
+                        tenancy.move_in, tenancy.move_out, tenancy.exit_reason, held=tenancy.pk
+                    )
+                    if tenancy.apartment_id in apartments:
+                        by_apartment[tenancy.apartment_id].add(period)
+                    person = person_of.get(tenancy.participant_id)
+                    if person is not None and person.ref in refs:
+                        by_person[person.ref].add(period)
+            del seen, changing
         clashes = []
-        todo.sort(key=lambda t: (t[0].move_in, t[0].line))
+        todo.sort(key=lambda row: (row.move_in, row.line))
         checker = Tenancy()  # one record checks every row (see ``_participants``)
-        for row, was in todo:
+        for row in todo:
             person = self.people[row.ref]
             for name in ("move_in", *_ROW_FIELDS):
                 setattr(checker, name, getattr(row, name))
@@ -477,10 +524,10 @@ class _Plan:
                 by_apartment[apartment_key].add(period)
             by_person[row.ref].add(period)
             person.saw(period)
-            if was is None:
+            if row.held is None:
                 self.new_rows.append(row)
             else:
-                self.changed_rows.append((was.pk, was.version, row))
+                self.changed_rows.append((*row.held, row))
         self._report(clashes)
 
     def _record(self, row: CohortRow) -> Tenancy:
@@ -504,7 +551,7 @@ class _Plan:
         clashed with (those held read in one query, with their apartment and
         tenant)."""
         ids = [
-            period.held.pk
+            period.held
             for _row, *periods in clashes
             for period in periods
             if period is not None and period.row is None
@@ -516,7 +563,7 @@ class _Plan:
         def record(period: _Period | None) -> Tenancy | None:
             if period is None:
                 return None
-            return self._record(period.row) if period.row is not None else held[period.held.pk]
+            return self._record(period.row) if period.row is not None else held[period.held]
 
         for row, on_apartment, on_person in clashes:
             problems = Tenancy.overlap_problems(
