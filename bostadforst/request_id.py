@@ -2,7 +2,9 @@
 
 ``RequestIdMiddleware`` takes the ``X-Request-ID`` a reverse proxy sent (when
 it is a plain token: letters, digits, ``.``, ``_``, ``-``; up to 64 characters,
-so a client cannot put line breaks or personal data into every log line) or
+and holds nothing shaped like a personnummer, so a client cannot put line
+breaks or personal data into every log line; the log's scrubbing leaves the
+id alone) or
 makes one, keeps it in a context variable for the request and returns it in
 the response's ``X-Request-ID`` header. ``RequestIdFilter`` (on every log
 handler, settings.LOGGING) puts it on each record as ``request_id``.
@@ -19,6 +21,8 @@ import contextvars
 import logging
 import re
 import secrets
+
+from bostadforst.logging import PERSONNUMMER_RE
 
 HEADER = "X-Request-ID"
 TASK_HEADER = "x_request_id"
@@ -38,8 +42,9 @@ def new_request_id() -> str:
 
 
 def clean_request_id(value: str | None) -> str | None:
-    """``value`` when it is a plain token, else None (a new id is made)."""
-    if value and _VALID.fullmatch(value):
+    """``value`` when it is a plain token with no personnummer in it, else None
+    (a new id is made)."""
+    if value and _VALID.fullmatch(value) and not PERSONNUMMER_RE.search(value):
         return value
     return None
 

@@ -16,7 +16,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import reverse
 
-from bostadforst.logging import ScrubbingJsonFormatter, ScrubbingTextFormatter
+from bostadforst.logging import PERSONNUMMER_RE, ScrubbingJsonFormatter, ScrubbingTextFormatter
 from bostadforst.request_id import (
     HEADER,
     TASK_HEADER,
@@ -74,6 +74,15 @@ def test_a_proxys_request_id_is_kept_and_a_malformed_one_replaced(client):
     response = client.get(reverse("login"), headers={"X-Request-ID": "bad\nid " + PNR})
     assert response[HEADER] != "" and PNR not in response[HEADER] and "\n" not in response[HEADER]
     assert client.get(reverse("login"))[HEADER] != response[HEADER]
+
+
+@pytest.mark.parametrize("digits", [PNR, PNR.replace("-", ""), PNR[2:]])
+def test_a_request_id_shaped_like_a_personnummer_is_replaced(client, digits):
+    # The JSON formatter leaves request_id unscrubbed (it is on every line), so
+    # the middleware must never take a personnummer as the id.
+    response = client.get(reverse("login"), headers={"X-Request-ID": f"req-{digits}"})
+    assert digits not in response[HEADER]
+    assert not PERSONNUMMER_RE.search(response[HEADER])
 
 
 def test_the_request_id_travels_in_the_task_headers_to_the_worker():
