@@ -499,6 +499,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reports.prune_cohort_imports",
         "schedule": crontab(hour="4", minute="25"),
     },
+    # reports: the day's data-quality score (reports.data_quality), for its chart.
+    "reports-data-quality-snapshot": {
+        "task": "reports.data_quality_snapshot",
+        "schedule": crontab(hour="5", minute="10"),
+    },
     # bostadforst: reminders by e-mail (no arguments; the task finds what is due).
     "reminders-send": {
         "task": "bostadforst.send_reminders",
@@ -531,6 +536,8 @@ RETENTION_TARGET = env.float("RETENTION_TARGET", default=0.80)
 # The support worker's start page flags a person in their caseload after this
 # many days without a visit or call (support.caseload).
 CONTACT_OVERDUE_DAYS = env.int("CONTACT_OVERDUE_DAYS", default=14)
+# Minutes after saving a visit during which its author may undo it (support.models).
+VISIT_UNDO_MINUTES = env.int("VISIT_UNDO_MINUTES", default=5)
 GALLRING_YEARS = env.int("GALLRING_YEARS", default=5)
 GALLRING_RESEARCH_EXEMPTION = env.bool("GALLRING_RESEARCH_EXEMPTION", default=False)
 GALLRING_SCHEDULED = env.bool("GALLRING_SCHEDULED", default=False)

@@ -298,7 +298,7 @@ class SupportVisit(CaseModel):
 def undo_window() -> timedelta:
     """How long after saving a visit its author may take it back
     (``settings.VISIT_UNDO_MINUTES``, default 5)."""
-    return timedelta(minutes=getattr(settings, "VISIT_UNDO_MINUTES", 5))
+    return timedelta(minutes=settings.VISIT_UNDO_MINUTES)
 
 
 def _is_locked(signed_at, created_at, *, now=None) -> bool:
