@@ -491,3 +491,19 @@ def test_the_page_says_when_the_account_has_no_address(client_for):
 def test_the_user_menu_links_to_the_page(sw_client, admin_user_client):
     assert f'href="{URL}"' in sw_client.get("/").content.decode()
     assert f'href="{URL}"' not in admin_user_client.get("/").content.decode()
+
+
+def test_the_command_sends_what_is_due_once(mailoutbox):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    due_plan(UserFactory(role=Role.SUPPORT_STAFF))
+    out = StringIO()
+    call_command("send_reminders", stdout=out)
+    call_command("send_reminders", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "due 1, claimed 1, sent 1 in 1 e-mails, failed 0",
+        "due 1, claimed 0, sent 0 in 0 e-mails, failed 0",
+    ]
+    assert len(mailoutbox) == 1
