@@ -148,6 +148,10 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "reports:cohort-import-status": MANAGERS,
     "reports:cohort-import-errors-csv": MANAGERS,
     "reports:cohort-import-errors-xlsx": MANAGERS,
+    # Socialstyrelsen's homelessness count: anonymous rows, yet of everyone.
+    "reports:homelessness-count": MANAGERS,
+    "reports:homelessness-count-xlsx": MANAGERS,
+    "reports:homelessness-count-csv": MANAGERS,
     # Register extracts (GDPR art. 15): everything about one person.
     "reports:register-extract-start": MANAGERS,
     "reports:register-extract-detail": MANAGERS,

@@ -143,6 +143,7 @@ NAVIGATION: list[NavEntry] = [
     NavEntry("reports:dashboard", _("Retention"), MANAGERS, "follow_up"),
     NavEntry("reports:report-list", _("Reports"), MANAGERS, "follow_up"),
     NavEntry("reports:cohort-import", _("Import cohort"), MANAGERS, "follow_up"),
+    NavEntry("reports:homelessness-count", _("Homelessness count"), MANAGERS, "follow_up"),
     # audit
     NavEntry("bostadforst:access-log", _("Access log"), MANAGERS, "follow_up"),
     NavEntry("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),

@@ -133,6 +133,13 @@ def birth_date(normalised: str) -> date:
     return date(int(normalised[:4]), int(normalised[4:6]), day)
 
 
+def legal_sex(normalised: str) -> str:
+    """``"female"`` or ``"male"``: the legal sex the population register gives a
+    normalised (12-digit) number, in the birth number's last digit (the
+    number's eleventh), even for women and odd for men (Skatteverket)."""
+    return "male" if int(normalised[10]) % 2 else "female"
+
+
 def is_coordination_number(normalised: str) -> bool:
     return int(normalised[6:8]) > COORDINATION_OFFSET
 

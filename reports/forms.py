@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from housing.models import ContractType, Landlord
 from participants.models import TargetGroupCode
 
+from .homelessness_count import IsoWeek
+
 MAX_MONTHS = 240
 
 
@@ -165,3 +167,33 @@ class RegisterExtractForm(forms.Form):
         if start and end and start > end:
             raise ValidationError(self.error_messages["period"], code="period")
         return data
+
+
+class HomelessnessWeekForm(forms.Form):
+    """The ISO week of Socialstyrelsen's homelessness count (``2026-W14``, the
+    value of a week input; ``2026-14`` is taken too, for browsers without one)."""
+
+    week = forms.CharField(
+        label=_("Week"),
+        help_text=_("ISO week as YYYY-Www, for example 2023-W14."),
+        max_length=20,
+        widget=forms.TextInput(attrs={"type": "week"}),
+        error_messages={"required": _("Choose a week.")},
+    )
+
+    error_messages = {
+        "invalid": _("Enter the week as YYYY-Www, for example 2023-W14."),
+        "future": _("The week has not begun yet."),
+    }
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_week(self) -> IsoWeek:
+        week = IsoWeek.parse(self.cleaned_data["week"])
+        if week is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if week.first_day > self.today:
+            raise ValidationError(self.error_messages["future"], code="future")
+        return week

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import extract_views, views
+from . import extract_views, homelessness_views, views
 
 app_name = "reports"
 
@@ -54,6 +54,23 @@ urlpatterns = [
         views.CohortImportErrorsView.as_view(),
         {"fmt": "xlsx"},
         name="cohort-import-errors-xlsx",
+    ),
+    path(
+        "homelessness-count/",
+        homelessness_views.HomelessnessCountView.as_view(),
+        name="homelessness-count",
+    ),
+    path(
+        "homelessness-count/<int:year>-W<int:week>.xlsx",
+        homelessness_views.HomelessnessCountDownloadView.as_view(),
+        {"fmt": "xlsx"},
+        name="homelessness-count-xlsx",
+    ),
+    path(
+        "homelessness-count/<int:year>-W<int:week>.csv",
+        homelessness_views.HomelessnessCountDownloadView.as_view(),
+        {"fmt": "csv"},
+        name="homelessness-count-csv",
     ),
     path(
         "register-extracts/participant/<int:pk>/",

@@ -58,7 +58,17 @@ def _extract_pk(world) -> int:
     return job.pk
 
 
+def _survey_week(world) -> dict:
+    """The week the homelessness count's page offers by default."""
+    from reports.homelessness_count import default_week
+
+    week = default_week(timezone.localdate())
+    return {"year": week.year, "week": week.week}
+
+
 SAMPLES = {
+    "reports:homelessness-count-xlsx": _survey_week,
+    "reports:homelessness-count-csv": _survey_week,
     "reports:register-extract-start": lambda world: {"pk": _participant_pk(world)},
     "reports:register-extract-detail": lambda world: {"pk": _extract_pk(world)},
     "reports:register-extract-status": lambda world: {"pk": _extract_pk(world)},
