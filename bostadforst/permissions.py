@@ -157,6 +157,13 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "reports:register-extract-detail": MANAGERS,
     "reports:register-extract-status": MANAGERS,
     "reports:register-extract-pdf": MANAGERS,
+    # --- fidelity ----------------------------------------------------------
+    # The team's self-assessment: the team records; the selector shows a
+    # support worker the assessments they took part in, a manager all.
+    "fidelity:assessment-list": TEAM,
+    "fidelity:assessment-create": TEAM,
+    "fidelity:assessment-detail": TEAM,
+    "fidelity:assessment-pdf": TEAM,
     # --- audit and security -----------------------------------------------
     "bostadforst:access-log": MANAGERS,
     "bostadforst:access-log-export": MANAGERS,

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "housing",
     "support",
     "reports",
+    "fidelity",
 ]
 
 MIDDLEWARE = [

@@ -68,5 +68,6 @@ urlpatterns = [
     path("housing/", include("housing.urls")),
     path("support/", include("support.urls")),
     path("reports/", include("reports.urls")),
+    path("fidelity/", include("fidelity.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -21,7 +21,13 @@ from bostadforst.models import User
 from participants.models import Participant
 
 # In dependency order; each module has ``seed(*, users: dict) -> None``.
-APP_SEEDERS = ["participants.demo", "housing.demo", "support.demo", "reports.demo"]
+APP_SEEDERS = [
+    "participants.demo",
+    "housing.demo",
+    "support.demo",
+    "reports.demo",
+    "fidelity.demo",
+]
 
 
 class Command(BaseCommand):
