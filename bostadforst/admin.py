@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import (
     admin_otp,  # noqa: F401  (django-otp's device admins, in Swedish)
+    admin_permissions,  # noqa: F401  (permission names on the group page, in Swedish)
     start_page,
 )
 from .access_log import log_access

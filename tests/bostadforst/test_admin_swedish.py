@@ -54,6 +54,9 @@ ENGLISH_WORDS = [
     "Static devices",
     "Otp_Static",
     ">None<",
+    # Permission names as Django stores them (bostadforst/admin_permissions.py).
+    "| Can ",
+    "historical ",
 ]
 
 
