@@ -361,13 +361,14 @@ def render(results: dict, people: int, tenancies: int, small: int) -> str:
         f"measured {date.today():%Y-%m-%d} (`benchmarks/cohort_import.py`; load average "
         f"{results['load']:.1f} on the {os.cpu_count()}-core machine while it ran):",
         "",
-        "| step | time | × floor | peak RSS (before) | target |",
-        "|---|---|---|---|---|",
+        "| step | time | × floor | CPU time | peak RSS (before) | target |",
+        "|---|---|---|---|---|---|",
     ]
     for step, label in labels.items():
         r = results[step]
         lines.append(
             f"| {label} | {r['seconds']:.1f} s | {r['seconds'] / floor:.2f} | "
+            f"{r['cpu_seconds']:.1f} s | "
             f"{r['peak_rss_mb']:.0f} MB ({r['rss_before_mb']:.0f} MB) | {targets[step]} |"
         )
     lines += [

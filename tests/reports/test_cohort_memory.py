@@ -75,6 +75,7 @@ def test_the_import_keeps_well_under_a_kilobyte_a_row(monkeypatch):
     peak_small = import_peak(cohort(small, seed=1, numbers=numbers))
     peak_large = import_peak(cohort(large, seed=2, prefix="L", numbers=numbers))
     per_row = (peak_large - peak_small) / (large - small)
+    print(f"{per_row:.0f} bytes a row ({peak_small:,} → {peak_large:,})")
     assert per_row < 1200, f"{per_row:.0f} bytes a row ({peak_small:,} → {peak_large:,})"
 
 
