@@ -1,5 +1,6 @@
 from django.apps import AppConfig, apps
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # Third-party apps and models the admin lists, named in words an
@@ -16,6 +17,16 @@ THIRD_PARTY_MODEL_NAMES = {
     ("otp_static", "staticdevice"): (_("backup code list"), _("backup code lists")),
     ("otp_static", "statictoken"): (_("backup code"), _("backup codes")),
 }
+# django-axes' records, whose str() titles their admin pages in English
+# ("Access Log for anna @ 2026-12-07 05:40:03.000186+00:00").
+LOGIN_EVENT_MODELS = ["accessattempt", "accessfailurelog", "accesslog"]
+
+
+def login_event_str(event) -> str:
+    """A login attempt, failure or login as its admin page titles it: the
+    username and the local time."""
+    when = event.attempt_time and timezone.localtime(event.attempt_time)
+    return f"{event.username or '–'}, {when:%Y-%m-%d %H:%M:%S}" if when else event.username or "–"
 
 
 class BostadforstConfig(AppConfig):
@@ -41,3 +52,6 @@ class BostadforstConfig(AppConfig):
             if label in apps.app_configs:
                 meta = apps.get_model(label, model_name)._meta
                 meta.verbose_name, meta.verbose_name_plural = singular, plural
+        if "axes" in apps.app_configs:
+            for model_name in LOGIN_EVENT_MODELS:
+                apps.get_model("axes", model_name).__str__ = login_event_str

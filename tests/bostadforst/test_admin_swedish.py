@@ -57,6 +57,10 @@ ENGLISH_WORDS = [
     # Permission names as Django stores them (bostadforst/admin_permissions.py).
     "| Can ",
     "historical ",
+    # django-axes' str() of its records (bostadforst/apps.py).
+    "Access Log for",
+    "Attempted Access",
+    "Failed access",
 ]
 
 
