@@ -135,6 +135,9 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "reports:dashboard": MANAGERS,
     "reports:dashboard-csv": MANAGERS,
     "reports:dashboard-xlsx": MANAGERS,
+    # The data-quality report (reports.data_quality): the unit manager's.
+    "reports:data-quality": MANAGERS,
+    "reports:data-quality-rule": MANAGERS,
     "reports:report-list": MANAGERS,
     "reports:report-detail": MANAGERS,
     "reports:report-status": MANAGERS,

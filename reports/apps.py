@@ -9,6 +9,7 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from bostadforst.registry import start_page_queues
 
-        from .start_page import reports_queue
+        from .start_page import data_quality_queue, reports_queue
 
         start_page_queues.register(reports_queue)
+        start_page_queues.register(data_quality_queue)

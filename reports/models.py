@@ -198,3 +198,27 @@ class RegisterExtract(Job):
 
     def get_absolute_url(self) -> str:
         return reverse("reports:register-extract-detail", kwargs={"pk": self.pk})
+
+
+class DataQualitySnapshot(models.Model):
+    """The data-quality score of one day (``reports.data_quality``), kept
+    for the score-over-time chart: aggregate counts only, no person."""
+
+    day = models.DateField(_("day"), unique=True)
+    checked = models.PositiveIntegerField(_("rows checked"))
+    flagged = models.PositiveIntegerField(_("rows to correct"))
+    # Per rule: {"name": [checked, flagged]}, so a changed rule set stays readable.
+    counts = models.JSONField(_("counts per rule"), default=dict)
+
+    class Meta:
+        verbose_name = _("data-quality snapshot")
+        verbose_name_plural = _("data-quality snapshots")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{_('Data quality')} {self.day:%Y-%m-%d}"
+
+    @property
+    def score(self) -> float | None:
+        """The share of checked rows that break no rule (0–1); None when none were checked."""
+        return 1 - self.flagged / self.checked if self.checked else None

@@ -82,6 +82,14 @@ def prune_cohort_imports() -> int:
     return services.cohort_import_prune()
 
 
+@shared_task(name="reports.data_quality_snapshot", ignore_result=True)
+def data_quality_snapshot() -> int:
+    """Store today's data-quality score (again the same day: replaced)."""
+    from .data_quality import snapshot_today
+
+    return snapshot_today().pk
+
+
 @worker_ready.connect
 def _sweep_on_worker_start(**kwargs) -> None:
     """Jobs left unsent while no worker or broker was up are sent at start."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import extract_views, homelessness_views, views
+from . import data_quality_views, extract_views, homelessness_views, views
 
 app_name = "reports"
 
@@ -12,6 +12,12 @@ urlpatterns = [
         views.DashboardDownloadView.as_view(),
         {"fmt": "xlsx"},
         name="dashboard-xlsx",
+    ),
+    path("data-quality/", data_quality_views.DataQualityView.as_view(), name="data-quality"),
+    path(
+        "data-quality/<slug:rule>/",
+        data_quality_views.DataQualityRuleView.as_view(),
+        name="data-quality-rule",
     ),
     path("jobs/", views.ReportListView.as_view(), name="report-list"),
     path("jobs/<int:pk>/", views.ReportDetailView.as_view(), name="report-detail"),

@@ -74,6 +74,7 @@ SAMPLES = {
     "reports:register-extract-status": lambda world: {"pk": _extract_pk(world)},
     "reports:register-extract-pdf": lambda world: {"pk": _extract_pk(world)},
     "reports:dashboard-csv": lambda world: {"table": "summary"},
+    "reports:data-quality-rule": lambda world: {"rule": "visit-without-note"},
     "reports:report-detail": lambda world: {"pk": _report_pk(world)},
     "reports:report-status": lambda world: {"pk": _report_pk(world)},
     "reports:report-pdf": lambda world: {"pk": _report_pk(world)},
