@@ -507,7 +507,7 @@ def row_header() -> list[str]:
         _("Time in homelessness"),
         _("Months in homelessness"),
         _("Children in the household"),
-        _("Addiction"),
+        _("Addiction or dependence"),
         _("Mental illness"),
     ]
 
