@@ -501,13 +501,19 @@ def table(results: dict[int, dict], args) -> str:
         q = [results[n]["queries"][key] for n in (small, large)]
         lat = [results[n]["latency"][key] for n in (small, large)]
         same = "" if q[0] == q[1] else " ⚠"
-        ratio = lat[1]["median_ms"] / ping[large]
-        flag = "" if ratio <= 2 or page.startswith("ping") else " ⚠"
-        lines.append(
-            f"| {role} | {page} | {q[0]} | {q[1]}{same} | {lat[0]['median_ms']:.1f} "
-            f"| {lat[0]['p95_ms']:.1f} | {lat[1]['median_ms']:.1f} | {lat[1]['p95_ms']:.1f} "
-            f"| {ratio:.1f}{flag} |"
-        )
+        cells = []
+        for measured in lat:
+            if measured["requests"]:
+                cells += [f"{measured['median_ms']:.1f}", f"{measured['p95_ms']:.1f}"]
+            else:  # wrk counts only answers within its run
+                cells += [f"none in {args.duration} s ⚠", "–"]
+        if lat[1]["requests"]:
+            ratio = lat[1]["median_ms"] / ping[large]
+            flag = "" if ratio <= 2 or page.startswith("ping") else " ⚠"
+            times = f"{ratio:.1f}{flag}"
+        else:
+            times = f"> {args.duration * 1000 / ping[large]:.0f} ⚠"
+        lines.append(f"| {role} | {page} | {q[0]} | {q[1]}{same} | {' | '.join(cells)} | {times} |")
     lines += [
         "",
         "| logging visits (POST) | N | requests/s | ping requests/s (same run) | × ping "
