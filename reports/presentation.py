@@ -19,6 +19,7 @@ from housing.models import ContractType
 from participants.models import TargetGroupCode
 
 from . import charts
+from .kaplan_meier import median_month
 from .retention import NO_TARGET_GROUP
 
 INT, RATE, TEXT, DATE, BOOL = "int", "rate", "text", "date", "bool"
@@ -145,6 +146,81 @@ def survival_table(points: list[dict]) -> Table:
     return t
 
 
+# The curves beside tenancy survival (``time_to_event``): figures key ->
+# (table title, time column, event column, share column).
+TIME_TO_EVENT = {
+    "waiting": (
+        gettext_lazy("Waiting time from approval to move-in (Kaplan–Meier)"),
+        gettext_lazy("Months since approval"),
+        gettext_lazy("Moved in"),
+        gettext_lazy("Share still waiting"),
+    ),
+    "takeover_time": (
+        gettext_lazy("Time to a first-hand contract (Kaplan–Meier)"),
+        gettext_lazy("Months since moving in on a social contract"),
+        gettext_lazy("Took over the contract"),
+        gettext_lazy("Share without a first-hand contract"),
+    ),
+}
+TIME_TO_EVENT_CHARTS = {
+    "waiting": (
+        gettext_lazy("Share still waiting by months since approval"),
+        gettext_lazy(
+            "Kaplan–Meier estimate; people still waiting are censored at the reference date, "
+            "people who left the programme without moving in at the day their case was closed."
+        ),
+    ),
+    "takeover_time": (
+        gettext_lazy("Share without a first-hand contract by months since moving in"),
+        gettext_lazy(
+            "Kaplan–Meier estimate from moving in on a social contract to taking it over; "
+            "people who moved out without taking it over are censored at the move-out."
+        ),
+    ),
+}
+
+
+def time_to_event_table(key: str, points: list[dict]) -> Table:
+    title, months, events, share = TIME_TO_EVENT[key]
+    t = Table(
+        key.replace("_", "-"),
+        str(title),
+        [
+            (str(months), INT),
+            (_("Followed at the start"), INT),
+            (str(events), INT),
+            (_("Censored"), INT),
+            (str(share), RATE),
+        ],
+    )
+    t.rows = [[p["month"], p["at_risk"], p["events"], p["censored"], p["survival"]] for p in points]
+    return t
+
+
+def time_to_event_tables(figures: dict, *, per_year: bool = False) -> list[Table]:
+    """The waiting-time and takeover tables (a report stored before they
+    existed has neither)."""
+    return [
+        time_to_event_table(key, yearly(figures[key]) if per_year else figures[key])
+        for key in TIME_TO_EVENT
+        if key in figures
+    ]
+
+
+def median_sentence(table_key: str, figures: dict) -> str:
+    """'Median: n months' for a time-to-event curve, or that half was never reached."""
+    key = table_key.replace("-", "_")
+    points = figures.get(key) or []
+    if not points:
+        return ""
+    median = median_month(points)
+    if median is not None:
+        return _("Median: month %(month)s.") % {"month": median}
+    if key == "waiting":
+        return _("Median not reached: more than half are still waiting.")
+    return _("Median not reached: more than half have no first-hand contract yet.")
+
+
 def figure_charts(figures: dict) -> dict[str, Any]:
     """The SVG charts for stored figures (trend, survival, one per breakdown)."""
     target = figures.get("target", settings.RETENTION_TARGET)
@@ -170,6 +246,12 @@ def figure_charts(figures: dict) -> dict[str, Any]:
             ),
             x_label=_("Months since first move-in"),
         )
+    for key, (title, desc) in TIME_TO_EVENT_CHARTS.items():
+        points = figures.get(key) or []
+        if points:
+            out[key.replace("_", "-")] = charts.step_chart(
+                points, title=str(title), desc=str(desc), x_label=str(TIME_TO_EVENT[key][1])
+            )
     out["breakdowns"] = {}
     for name, groups in figures["breakdown"].items():
         rows = [
@@ -228,5 +310,10 @@ def report_context(*, report, figures: dict) -> dict[str, Any]:
         "trend_table": trend_table(figures.get("trend") or []),
         "survival_table": survival_table(figures.get("survival") or []),
         "survival_yearly": survival_table(yearly(figures.get("survival") or [])),
+        # Waiting time and time to takeover, each with its chart, per year.
+        "time_to_event_figures": [
+            {"table": t, "chart": all_charts.get(t.key), "median": median_sentence(t.key, figures)}
+            for t in time_to_event_tables(figures, per_year=True)
+        ],
         "charts": all_charts,
     }

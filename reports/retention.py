@@ -42,6 +42,8 @@ from django.conf import settings
 from housing.models import ContractType, ExitReason, Landlord, Tenancy
 from participants.models import Participant
 
+from .kaplan_meier import kaplan_meier, median_month
+
 HOUSED = "housed"
 MOVED_ON = "moved_on"
 LOST = "lost"
@@ -51,8 +53,6 @@ STATUSES = (HOUSED, MOVED_ON, LOST, DECEASED)
 NO_TARGET_GROUP = "none"
 FILTER_KEYS = ("landlord", "contract_type", "target_group", "move_in_year")
 FOUR_DECIMALS = Decimal("0.0001")
-# An average calendar month in days, for the survival curve's month axis.
-MONTH_DAYS = 365.2425 / 12
 
 
 _MONTH_CACHE: dict[int, dict[date, date]] = {}
@@ -224,7 +224,9 @@ def load(*, until: date | None = None) -> RetentionData:
     return RetentionData(
         people=people,
         landlords=landlords,
-        groups={pid: tuple(sorted(codes)) for pid, codes in groups.items() if pid in people},
+        # Everyone's groups, housed or not: the waiting-time curve filters
+        # people who have no tenancy yet by target group too.
+        groups={pid: tuple(sorted(codes)) for pid, codes in groups.items()},
     )
 
 
@@ -421,49 +423,17 @@ def survival(data: RetentionData, *, as_of: date, filters=None) -> list[dict[str
     the start of the month), ``events`` (homes lost during it), ``censored``
     and ``survival`` (the share still housed at the end of it, 4 decimals).
     """
-    spells: list[tuple[float, bool]] = []
+    spells: list[tuple[int, bool]] = []
     for r in readings(data, as_of=as_of, months=0, filters=filters):
         status = r[R_STATUS]
         if status == H:
             end, event = as_of, False
         else:
             end, event = r[R_LATEST][1], status == L
-        spells.append(((end - r[R_FIRST_DAY]).days / MONTH_DAYS, event))
-    if not spells:
-        return []
-    last_month = int(max(t for t, _ in spells))
-    events = [0] * (last_month + 1)
-    censored = [0] * (last_month + 1)
-    for t, event in spells:
-        month = min(int(t), last_month)
-        if event:
-            events[month] += 1
-        else:
-            censored[month] += 1
-    points = []
-    at_risk = len(spells)
-    share = 1.0
-    for month in range(last_month + 1):
-        # Within a month, events are taken before censorings (the usual
-        # convention when both fall in the same interval).
-        if at_risk:
-            share *= 1 - events[month] / at_risk
-        points.append(
-            {
-                "month": month,
-                "at_risk": at_risk,
-                "events": events[month],
-                "censored": censored[month],
-                "survival": round(share, 4),
-            }
-        )
-        at_risk -= events[month] + censored[month]
-    return points
+        spells.append(((end - r[R_FIRST_DAY]).days, event))
+    return kaplan_meier(spells)
 
 
 def median_survival_months(points: list[dict]) -> int | None:
     """The first month at whose end half or fewer are still housed (None if never)."""
-    for point in points:
-        if point["survival"] <= 0.5:
-            return point["month"]
-    return None
+    return median_month(points)

@@ -35,8 +35,10 @@ from .presentation import (
     figure_charts,
     summary_table,
     survival_table,
+    time_to_event_tables,
     trend_table,
 )
+from .time_to_event import add_time_to_event
 
 LINK = "link"
 # The dashboard's tables that list people one per row.
@@ -264,11 +266,13 @@ def dashboard(
     figures["trend"] = retention.trend(data, as_of=as_of, months=months, filters=filters)
     figures["survival"] = retention.survival(data, as_of=as_of, filters=filters)
     figures["median_survival_months"] = retention.median_survival_months(figures["survival"])
+    add_time_to_event(figures, data, as_of=as_of, filters=filters)
     tables: dict[str, Table] = {}
     for table in [
         summary_table(figures),
         trend_table(figures["trend"]),
         survival_table(figures["survival"]),
+        *time_to_event_tables(figures),
         *breakdown_tables(figures),
         caseload_table(),
         overdue_reviews_table(today=today, include_protected=include_protected),
@@ -288,6 +292,7 @@ def report_tables(report: Report) -> dict[str, Table]:
         summary_table(figures),
         trend_table(figures.get("trend") or []),
         survival_table(figures.get("survival") or []),
+        *time_to_event_tables(figures),
         *breakdown_tables(figures),
     ]
     return {t.key: t for t in tables}

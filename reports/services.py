@@ -39,7 +39,7 @@ from django.utils.translation import gettext_lazy
 # errors its task retries, named here for the tasks and their tests.
 from bostadforst.jobs import MISSING, SWEEP_GRACE, TRANSIENT_ERRORS, JobQueue, Run  # noqa: F401
 
-from . import retention
+from . import retention, time_to_event
 from .models import CohortImport, ImportFile, Report
 
 logger = logging.getLogger(__name__)
@@ -97,11 +97,13 @@ def _claim(report_id: int) -> tuple[Report, uuid.UUID] | None:
 
 
 def report_figures(*, as_of: date, months: int, filters: dict) -> dict:
-    """The stored figures of a report: the computation, the trend and the survival curve."""
+    """The stored figures of a report: the computation, the trend and the three
+    Kaplan–Meier curves (tenancy survival, waiting time, time to takeover)."""
     data = retention.load(until=as_of)
     figures = retention.compute(as_of=as_of, months=months, filters=filters, data=data)
     figures["trend"] = retention.trend(data, as_of=as_of, months=months, filters=filters)
     figures["survival"] = retention.survival(data, as_of=as_of, filters=filters)
+    time_to_event.add_time_to_event(figures, data, as_of=as_of, filters=filters)
     return figures
 
 

@@ -113,7 +113,7 @@ class DashboardView(TemplateView):
         return response
 
     def _time_sections(self, board, download_url) -> list[dict]:
-        sections = _sections(board, ["trend", "survival"], download_url)
+        sections = _sections(board, ["trend", "survival", "waiting", "takeover-time"], download_url)
         median = board.figures.get("median_survival_months")
         for section in sections:
             if section["key"] == "survival":
@@ -125,7 +125,42 @@ class DashboardView(TemplateView):
                     section["intro"] += " " + _("Half had lost their home by month %(month)s.") % {
                         "month": median
                     }
+            elif section["key"] in TIME_TO_EVENT_INTROS:
+                section["intro"] = _time_to_event_intro(section["key"], board.figures)
         return sections
+
+
+TIME_TO_EVENT_INTROS = {
+    "waiting": (
+        gettext_lazy(
+            "From the day a referral was approved to the first move-in. People still waiting "
+            "are followed up to the reference date, people who left the programme without "
+            "moving in up to the day their case was closed. Of the filters, only the target "
+            "group applies."
+        ),
+        "median_waiting_months",
+        gettext_lazy("Half had moved in by month %(month)s."),
+    ),
+    "takeover-time": (
+        gettext_lazy(
+            "From moving in on a social contract to taking the contract over. People without "
+            "a takeover are followed up to the reference date, or up to the move-out if they "
+            "left the social contract."
+        ),
+        "median_takeover_months",
+        gettext_lazy("Half had taken over their contract by month %(month)s."),
+    ),
+}
+
+
+def _time_to_event_intro(key: str, figures: dict) -> str:
+    """The curve's definition and, when the curve reaches a half, its median."""
+    intro, median_key, median_text = TIME_TO_EVENT_INTROS[key]
+    text = str(intro)
+    median = figures.get(median_key)
+    if median is not None:
+        text += " " + str(median_text) % {"month": median}
+    return text
 
 
 def _download_cell(value, kind: str):

@@ -31,11 +31,12 @@ from pypdf import PdfReader
 
 from bostadforst.pdf import PDF_CREATOR, UntitledDocument, render_pdf
 from housing.models import ContractType, ExitReason
-from participants.models import ParticipantStatus
+from participants.models import ParticipantStatus, ReferralStatus
 from reports import charts
 from support.models import LifeArea
+from tests.factories import UserFactory
 from tests.housing.factories import ApartmentFactory, LandlordFactory, TenancyFactory
-from tests.participants.factories import ParticipantFactory
+from tests.participants.factories import ParticipantFactory, ReferralFactory
 from tests.support.factories import ActionPlanFactory
 
 # A district-style landlord name of about 100 characters with spaces, and one
@@ -146,13 +147,22 @@ def board_context(db):
     unbroken = LandlordFactory(name=UNBROKEN_LANDLORD)
     for _ in range(4):
         housed(long_name, ContractType.FIRST_HAND, datetime.date(2022, 1, 1))
-    housed(unbroken, ContractType.SOCIAL, datetime.date(2022, 2, 1))
+    social = housed(unbroken, ContractType.SOCIAL, datetime.date(2022, 2, 1))
+    social.takeover = datetime.date(2023, 2, 1)
+    social.save()
     housed(
         unbroken,
         ContractType.SOCIAL,
         datetime.date(2022, 3, 1),
         move_out=datetime.date(2023, 1, 1),
         exit_reason=ExitReason.EVICTED,
+    )
+    # Approved on 2021-12-01 and housed on 2022-01-01: the waiting-time curve.
+    ReferralFactory(
+        participant=social.participant,
+        status=ReferralStatus.APPROVED,
+        decided_by=UserFactory(),
+        decided_at=datetime.datetime(2021, 12, 1, 12, tzinfo=datetime.UTC),
     )
     report = Report.objects.create(as_of=datetime.date(2024, 6, 30), title="Styrelsen")
     figures = report_figures(as_of=report.as_of, months=0, filters={})
@@ -204,7 +214,8 @@ def test_the_board_reports_tables_have_header_cells_and_captions(board_pdf):
 def test_every_chart_is_a_figure_whose_alt_states_its_key_figures(board_pdf):
     figures = tagged(board_pdf[0]).of_type("Figure")
     alts = [str(figure.get("/Alt", "")) for figure in figures]
-    assert len(alts) == 6, alts  # trend, survival and one per breakdown
+    # Trend, the three Kaplan–Meier curves and one per breakdown.
+    assert len(alts) == 8, alts
     assert all(alts), alts
     by_contract = next(alt for alt in alts if "kontraktsform" in alt)
     assert "Förstahandskontrakt i hyresgästens namn: 100 % (n=4)" in by_contract
@@ -214,6 +225,10 @@ def test_every_chart_is_a_figure_whose_alt_states_its_key_figures(board_pdf):
     assert "2024 Q2" in trend and "%" in trend
     survival = next(alt for alt in alts if "månader" in alt.lower())
     assert "efter 12 månader:" in survival
+    waiting = next(alt for alt in alts if "väntar" in alt.lower())
+    assert "månader sedan beviljandet" in waiting.lower()
+    takeover = next(alt for alt in alts if "förstahandskontrakt efter" in alt.lower())
+    assert "%" in takeover
 
 
 def test_no_chart_label_is_cut_in_the_board_report(board_pdf, board_context):

@@ -58,6 +58,8 @@ def test_dashboard_with_a_bad_date_answers_400_with_the_message(um_client):
         "summary",
         "trend",
         "survival",
+        "waiting",
+        "takeover-time",
         "breakdown-landlord",
         "breakdown-target_group",
         "caseload",
