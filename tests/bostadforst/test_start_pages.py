@@ -52,6 +52,7 @@ MANAGER_KEYS = {
     "no-support-worker",
     "overdue-reviews",
     "access-log-flags",
+    "data-quality",
 }
 ADMIN_KEYS = {"users-no-role", "locked-accounts", "users-no-two-factor"}
 
