@@ -160,6 +160,10 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "reports:register-extract-detail": MANAGERS,
     "reports:register-extract-status": MANAGERS,
     "reports:register-extract-pdf": MANAGERS,
+    # Research exports: a pseudonymised dataset of everyone, for a project
+    # with an approving decision; the unit manager answers for it.
+    "reports:research-export": MANAGERS,
+    "reports:research-export-xlsx": MANAGERS,
     # --- fidelity ----------------------------------------------------------
     # The team's self-assessment: the team records; the selector shows a
     # support worker the assessments they took part in, a manager all.

@@ -149,6 +149,7 @@ NAVIGATION: list[NavEntry] = [
     NavEntry("reports:dashboard", _("Retention"), MANAGERS, "follow_up"),
     NavEntry("reports:report-list", _("Reports"), MANAGERS, "follow_up"),
     NavEntry("reports:cohort-import", _("Import cohort"), MANAGERS, "follow_up"),
+    NavEntry("reports:research-export", _("Research export"), MANAGERS, "follow_up"),
     NavEntry("reports:homelessness-count", _("Homelessness count"), MANAGERS, "follow_up"),
     NavEntry("fidelity:assessment-list", _("Fidelity self-assessment"), TEAM, "follow_up"),
     # audit

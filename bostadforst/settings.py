@@ -546,6 +546,11 @@ GALLRING_SCHEDULED = env.bool("GALLRING_SCHEDULED", default=False)
 # extract names the staff member behind each read or change, or gives the role
 # only (the municipality's choice; the role is always given).
 REGISTER_EXTRACT_NAMES_STAFF = env.bool("REGISTER_EXTRACT_NAMES_STAFF", default=True)
+# Research exports (reports.research_export): how dates leave the system by
+# default ("shift": each person's dates moved by their own secret offset of at
+# most RESEARCH_DATE_SHIFT_DAYS days, intervals kept; "month": to the month).
+RESEARCH_DATES = env.str("RESEARCH_DATES", default="shift")
+RESEARCH_DATE_SHIFT_DAYS = env.int("RESEARCH_DATE_SHIFT_DAYS", default=14)
 
 # --- Logging ------------------------------------------------------------------
 # json: one JSON object a line (for a log collector), the default in

@@ -222,3 +222,41 @@ class DataQualitySnapshot(models.Model):
     def score(self) -> float | None:
         """The share of checked rows that break no rule (0–1); None when none were checked."""
         return 1 - self.flagged / self.checked if self.checked else None
+
+
+class ResearchExport(Job):
+    """A pseudonymised dataset for an approved research project
+    (``reports.research_export``): who ordered it and when (``Job``), for
+    what project and purpose, under which approving decision, with which
+    export key (its fingerprint only) and how many rows of each table.
+
+    The research project's key itself is never stored. Its derived key
+    (``research_export.derive_key``) is kept on the row only until the job
+    has written the file, so that the background job can compute the
+    pseudonyms; after that nobody can compute them again without the key."""
+
+    class DateMode(models.TextChoices):
+        SHIFT = "shift", _("Shifted per person")
+        MONTH = "month", _("Coarsened to the month")
+
+    project = models.CharField(_("research project"), max_length=200)
+    purpose = models.TextField(_("purpose"), max_length=2000)
+    decision_reference = models.CharField(
+        _("approving decision (reference number)"), max_length=100
+    )
+    key_fingerprint = models.CharField(_("export key fingerprint"), max_length=32)
+    derived_key = models.CharField(max_length=64, blank=True, editable=False)
+    date_mode = models.CharField(_("dates"), max_length=10, choices=DateMode.choices)
+    shift_days = models.PositiveSmallIntegerField(_("largest date shift (days)"), default=0)
+    # Rows per table and the protected people left out: {"people": n, ...}.
+    counts = models.JSONField(_("row counts"), null=True, blank=True)
+    file = models.FileField(_("file"), upload_to="research/%Y/%m/", blank=True)
+
+    class Meta:
+        verbose_name = _("research export")
+        verbose_name_plural = _("research exports")
+        ordering = ["-ordered_at", "-pk"]
+
+    def __str__(self) -> str:
+        when = f" {self.ordered_at:%Y-%m-%d}" if self.ordered_at else ""
+        return f"{_('Research export')}{when}"

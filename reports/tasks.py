@@ -9,7 +9,7 @@ from celery.signals import worker_ready
 
 from bostadforst.jobs import job_task_run
 
-from . import extract, services
+from . import extract, research_export, services
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,24 @@ def make_register_extract(self, extract_id: int) -> str:
     )
 
 
+@shared_task(
+    bind=True,
+    name=research_export.EXPORT_TASK,
+    max_retries=3,
+    acks_late=True,
+    ignore_result=True,
+)
+def make_research_export(self, export_id: int) -> str:
+    """Write research export ``export_id`` (once per id); the job's row holds
+    the derived key, never the task's arguments."""
+    return job_task_run(
+        research_export.EXPORT_JOBS,
+        self,
+        export_id,
+        lambda: research_export.research_export_run(export_id=export_id),
+    )
+
+
 @shared_task(name="reports.sweep_unsent", ignore_result=True)
 def sweep_unsent() -> int:
     """Send report, import and register extract jobs that never reached the
@@ -65,6 +83,7 @@ def sweep_unsent() -> int:
         services.report_sweep_unsent()
         + services.cohort_import_sweep_unsent()
         + extract.register_extract_sweep_unsent()
+        + research_export.research_export_sweep_unsent()
     )
 
 
@@ -97,5 +116,6 @@ def _sweep_on_worker_start(**kwargs) -> None:
         services.report_sweep_unsent(grace=timedelta(0))
         services.cohort_import_sweep_unsent(grace=timedelta(0))
         extract.register_extract_sweep_unsent(grace=timedelta(0))
+        research_export.research_export_sweep_unsent(grace=timedelta(0))
     except Exception:  # a worker must start even if the sweep cannot run
         logger.exception("sweep of unsent jobs failed at worker start")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import data_quality_views, extract_views, homelessness_views, views
+from . import data_quality_views, extract_views, homelessness_views, research_views, views
 
 app_name = "reports"
 
@@ -97,5 +97,15 @@ urlpatterns = [
         "register-extracts/<int:pk>/pdf/",
         extract_views.RegisterExtractPdfView.as_view(),
         name="register-extract-pdf",
+    ),
+    path(
+        "research-exports/",
+        research_views.ResearchExportView.as_view(),
+        name="research-export",
+    ),
+    path(
+        "research-exports/<int:pk>.xlsx",
+        research_views.ResearchExportDownloadView.as_view(),
+        name="research-export-xlsx",
     ),
 ]

@@ -66,7 +66,32 @@ def _survey_week(world) -> dict:
     return {"year": week.year, "week": week.week}
 
 
+def _research_export_pk(world) -> int:
+    """A finished research export (written by the job, so the download is walked)."""
+    from reports import research_export
+    from reports.models import ResearchExport
+
+    job = ResearchExport.objects.filter(state=ResearchExport.State.DONE).order_by("pk").first()
+    if job is None:
+        job = research_export.research_export_order(
+            project="Utvärdering",
+            purpose="Boendestabilitet",
+            decision_reference="Dnr 2026-01234",
+            export_key="walk-export-key-0123456789",
+            date_mode="shift",
+            acting_user=None,
+        )
+        # No progress beats: their own connection cannot see the world's rows.
+        interval, research_export.PROGRESS_INTERVAL = research_export.PROGRESS_INTERVAL, 3600
+        try:
+            research_export.research_export_run(export_id=job.pk)
+        finally:
+            research_export.PROGRESS_INTERVAL = interval
+    return job.pk
+
+
 SAMPLES = {
+    "reports:research-export-xlsx": lambda world: {"pk": _research_export_pk(world)},
     "reports:homelessness-count-xlsx": _survey_week,
     "reports:homelessness-count-csv": _survey_week,
     "reports:register-extract-start": lambda world: {"pk": _participant_pk(world)},
@@ -101,6 +126,13 @@ FORM_SAMPLES = {
         "file": SimpleUploadedFile("kohort.csv", HELSINGBORG.read_bytes(), "text/csv")
     },
     "reports:register-extract-start": lambda world: {"period_from": "", "period_to": ""},
+    "reports:research-export": lambda world: {
+        "project": "Lunds universitet",
+        "decision_reference": "Dnr 2026-01234",
+        "purpose": "Utvärdering av boendestabilitet",
+        "export_key": "walk-export-key-0123456789",
+        "date_mode": "month",
+    },
     # Nothing but the submit token: the file stays on the server.
     "reports:cohort-import-detail": lambda world: {},
 }
