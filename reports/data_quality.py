@@ -79,6 +79,8 @@ class Rule:
     breaks: Callable[[datetime.datetime], Q]
     # The URL name of a row's own page, where it is corrected.
     detail: str
+    # How a row is named in the list (its ``str`` unless given).
+    describe: Callable[[object], str] = str
 
     def url(self) -> str:
         return reverse("reports:data-quality-rule", kwargs={"rule": self.name})
@@ -127,6 +129,11 @@ def _visit_breaks(now) -> Q:
     """An empty (or blank) note, not made good by a correction."""
     corrected = SupportVisit.objects.filter(corrects=OuterRef("pk"))
     return Q(note__regex=r"^\s*$") & ~Q(Exists(corrected))
+
+
+def _visit_name(visit: SupportVisit) -> str:
+    """The visit's kind and local time (its ``str`` shows the stored UTC time)."""
+    return f"{visit.get_kind_display()} {timezone.localtime(visit.started_at):%Y-%m-%d %H:%M}"
 
 
 def _referral_applies(now) -> Q:
@@ -223,6 +230,7 @@ RULES: list[Rule] = [
         rows=_visits,
         applies=_visit_applies,
         breaks=_visit_breaks,
+        describe=_visit_name,
     ),
     Rule(
         name="referral-open-too-long",

@@ -89,7 +89,7 @@ class DataQualityRuleView(TemplateView):
             page=page,
             rows=[
                 {
-                    "row": row,
+                    "name": rule.describe(row),
                     "url": reverse(rule.detail, kwargs={"pk": row.pk}),
                     "participant": getattr(row, "participant", None),
                 }

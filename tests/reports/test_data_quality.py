@@ -336,3 +336,36 @@ def test_start_page_card_counts_the_rows_to_correct(unit_manager, support_staff)
     assert item.url == reverse("reports:data-quality")
     assert item.link_text == f"Datakvalitet: {item.count} att rätta"
     assert not [i for i in start_page_queue(user=support_staff) if i.key == "data-quality"]
+
+
+@pytest.mark.django_db
+def test_counting_takes_one_query_per_rule_at_any_size(unit_manager):
+    """Every row (the snapshot) or a user's scope: one aggregate a rule."""
+    evaluate(user=unit_manager)  # the role, read once per user object
+    sizes = []
+    for extra in (1, 5):
+        _one_of_each(extra)
+        with CaptureQueriesContext(connection) as everyone:
+            evaluate()
+        with CaptureQueriesContext(connection) as scoped:
+            evaluate(user=unit_manager)
+        sizes.append((len(everyone), len(scoped)))
+    assert sizes[0] == sizes[1]
+    assert sizes[0] == (len(data_quality.RULES), len(data_quality.RULES))
+
+
+@pytest.mark.django_db
+def test_visit_rows_are_named_in_local_time(um_client):
+    started = timezone.make_aware(datetime.datetime(2026, 11, 23, 23, 30))
+    SupportVisitFactory(note="", started_at=started)
+    html = um_client.get(RULES_BY_NAME["visit-without-note"].url()).content.decode()
+    assert "2026-11-23 23:30" in html
+
+
+def test_the_snapshot_runs_daily_from_beat(settings):
+    from bostadforst.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reports-data-quality-snapshot"]
+    assert entry["task"] == "reports.data_quality_snapshot"
+    assert entry["schedule"].hour == {5}
+    assert "reports.data_quality_snapshot" in app.tasks
