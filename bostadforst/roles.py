@@ -151,6 +151,7 @@ NAVIGATION: list[NavEntry] = [
     NavEntry("reports:cohort-import", _("Import cohort"), MANAGERS, "follow_up"),
     NavEntry("reports:research-export", _("Research export"), MANAGERS, "follow_up"),
     NavEntry("reports:homelessness-count", _("Homelessness count"), MANAGERS, "follow_up"),
+    NavEntry("reports:data-quality", _("Data quality"), MANAGERS, "follow_up"),
     NavEntry("fidelity:assessment-list", _("Fidelity self-assessment"), TEAM, "follow_up"),
     # audit
     NavEntry("bostadforst:access-log", _("Access log"), MANAGERS, "follow_up"),

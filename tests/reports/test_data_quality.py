@@ -369,3 +369,10 @@ def test_the_snapshot_runs_daily_from_beat(settings):
     assert entry["task"] == "reports.data_quality_snapshot"
     assert entry["schedule"].hour == {5}
     assert "reports.data_quality_snapshot" in app.tasks
+
+
+@pytest.mark.django_db
+def test_follow_up_menu_links_the_report(um_client, ss_client):
+    url = reverse("reports:data-quality")
+    assert f'href="{url}"' in um_client.get(reverse("home")).content.decode()
+    assert f'href="{url}"' not in ss_client.get(reverse("home")).content.decode()
