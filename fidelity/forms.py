@@ -69,6 +69,9 @@ class AssessmentForm(forms.Form):
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
+            # The template shows "Comment (optional)" and completes the
+            # accessible name with the item's text.
+            self.fields[f"comment_{item.pk}"].item_text = item.text
 
     def domains(self):
         """(domain, [(score field, comment field), …]) per domain, in order."""

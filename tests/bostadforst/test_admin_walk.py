@@ -30,6 +30,7 @@ from django.utils import translation
 from bostadforst.admin_base import CaseModelAdmin
 from bostadforst.models import AccessLogEntry, CaseModel, GallringRun, RoleGrant, User
 from bostadforst.versioning import STALE_MESSAGE
+from fidelity.models import Domain
 from housing.models import Landlord
 from participants.models import Criterion, EligibilityAssessment, Participant, Referral
 
@@ -98,6 +99,15 @@ ADMIN_ADD_SAMPLES: dict[str, Callable[[Any], dict[str, Any]]] = {
         "address": "Gångvägen 1",
     },
     "support.CrisisPlace": lambda world: {"name": "Walk jourplats", "capacity": "3"},
+    "fidelity.Domain": lambda world: {"name": "Walk-område", "order": "90"},
+    "fidelity.Item": lambda world: {
+        "domain": Domain.objects.order_by("pk").first(),
+        "text": "Walk-påstående",
+        "order": "1",
+        "scale_min": "1",
+        "scale_max": "4",
+        "is_active": "on",
+    },
 }
 
 
