@@ -53,6 +53,7 @@ MANAGER_KEYS = {
     "overdue-reviews",
     "access-log-flags",
     "data-quality",
+    "fidelity",
 }
 ADMIN_KEYS = {"users-no-role", "locked-accounts", "users-no-two-factor"}
 

@@ -222,3 +222,14 @@ def test_the_list_page_issues_the_same_queries_for_2_and_12_assessments(
         return len(ctx.captured_queries)
 
     assert count(2) == count(12)
+
+
+def test_the_managers_start_page_shows_the_latest_score_and_its_change(um_client, unit_manager):
+    make_assessment(by=unit_manager, date=DAY, value=1)
+    make_assessment(by=unit_manager, date=DAY + datetime.timedelta(days=180), value=None)
+
+    html = um_client.get(reverse("home")).content.decode()
+
+    assert "Trohet mot modellen" in html
+    assert "100 %" in html
+    assert "Upp från 0 % vid skattningen före." in html
