@@ -36,7 +36,9 @@ per month of the (shifted) date.
 entirely and only their number is given (README sheet and the export's log
 row): even pseudonymised, a protected person's dates of move-in and crisis
 stays could help someone find them, and a researcher has no need that
-outweighs that. Counting them keeps the totals honest.
+outweighs that. Counting them keeps the totals honest. People whose
+processing is restricted (GDPR art. 18, ``participants.restriction``) are
+left out and counted the same way: their data may be stored, not processed.
 
 **How it is made.** A unit manager orders it (``research_export_order``);
 a background job (``bostadforst.jobs``, task ``reports.research_export``,
@@ -159,17 +161,21 @@ class Dates:
 # --- The tables --------------------------------------------------------------------
 
 
-def _people() -> tuple[list[int], int]:
+def _people() -> tuple[list[int], int, int]:
     """The ids of the people in the export, and how many protected people
-    were left out."""
+    and people under restricted processing were left out."""
     everyone = Participant._base_manager.all()
-    protected = everyone.filter(pk__in=Participant.objects.protected().values("pk")).count()
+    protected = everyone.filter(pk__in=Participant.objects.protected().values("pk"))
+    restricted = everyone.filter(processing_restricted_since__isnull=False).exclude(
+        pk__in=protected.values("pk")
+    )
     ids = list(
-        everyone.exclude(pk__in=Participant.objects.protected().values("pk"))
+        everyone.exclude(pk__in=protected.values("pk"))
+        .exclude(pk__in=restricted.values("pk"))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return ids, protected
+    return ids, protected.count(), restricted.count()
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
@@ -302,6 +308,14 @@ def _readme_rows(job: ResearchExport, counts: dict) -> list[list]:
             _("People with protected personal data are not in the tables; %(count)s were left out.")
             % {"count": counts.get("protected_excluded", 0)},
         ],
+        [
+            _("Restricted processing"),
+            _(
+                "People whose processing is restricted (GDPR art. 18) are not in the "
+                "tables; %(count)s were left out."
+            )
+            % {"count": counts.get("restricted_excluded", 0)},
+        ],
         ["", ""],
         [_("Sheet and column"), _("Meaning")],
         *[[f"{sheet}: {column}", meaning] for sheet, column, meaning in _columns()],
@@ -376,7 +390,7 @@ def _headings(table: str) -> list[str]:
 
 def research_export_write(job: ResearchExport, file, *, derived: bytes) -> dict:
     """Write the workbook of ``job`` to the binary ``file``; the row counts."""
-    ids, protected = _people()
+    ids, protected, restricted = _people()
     dates = Dates(job.date_mode, derived, job.shift_days)
     counter: Counter = Counter()
     d = dates.kind
@@ -411,7 +425,7 @@ def research_export_write(job: ResearchExport, file, *, derived: bytes) -> dict:
     readme = Sheet(
         "README",  # the name researchers look for, in any language
         [_("Item"), _("Description")],
-        _readme_rows(job, {"protected_excluded": protected}),
+        _readme_rows(job, {"protected_excluded": protected, "restricted_excluded": restricted}),
         [TEXT, TEXT],
     )
     write_workbook(file, [readme, *sheets])
@@ -421,6 +435,7 @@ def research_export_write(job: ResearchExport, file, *, derived: bytes) -> dict:
         "placements": counter["placements"],
         "visit_months": counter["visit_months"],
         "protected_excluded": protected,
+        "restricted_excluded": restricted,
     }
 
 

@@ -22,6 +22,7 @@ from participants.models import (
     Answer,
     Criterion,
     EligibilityAssessment,
+    Participant,
     ParticipantStatus,
     TargetGroup,
 )
@@ -208,9 +209,28 @@ def test_protected_people_are_left_out_and_only_counted(caseload, unit_manager):
         "placements": 3,
         "visit_months": 6,
         "protected_excluded": 1,
+        "restricted_excluded": 0,
     }
     readme = " ".join(str(cell) for row in book["README"] for cell in row)
     assert "1 lämnades utanför" in readme
+
+
+def test_people_under_restricted_processing_are_left_out_and_counted(caseload, unit_manager):
+    """GDPR art. 18: a restricted person's data may be stored, not processed."""
+    people, _hidden = caseload
+    restricted = people[0]
+    Participant.objects.filter(pk=restricted.pk).update(
+        processing_restricted_since=timezone.now(), processing_restriction_reason="Utreds."
+    )
+    job = run_export(unit_manager)
+    book = sheets(job)
+
+    assert len(table(book, "Personer")) == 2
+    name = research_export.pseudonym(research_export.derive_key(KEY), restricted.pk)
+    assert all(name not in str(row) for rows in book.values() for row in rows)
+    assert job.counts["restricted_excluded"] == 1
+    readme = " ".join(str(cell) for row in book["README"] for cell in row)
+    assert "begränsad (GDPR art. 18) finns inte i tabellerna; 1 lämnades utanför" in readme
 
 
 def test_pseudonyms_are_stable_under_one_key_and_unrelated_under_another(caseload, unit_manager):
