@@ -1,4 +1,4 @@
-"""Admin: administrators keep landlords and apartments (reference data).
+"""Admin: administrators keep landlords, apartments and providers (reference data).
 Tenancies and incidents are case data changed through the app's forms, where
 the services run the rules; the admin shows them and their history read-only."""
 
@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from bostadforst.admin_base import CaseModelAdmin, ReadOnlyAdmin
 
-from .models import Apartment, Landlord, Tenancy, TenancyIncident
+from .models import Apartment, Landlord, Provider, Tenancy, TenancyIncident
 
 
 @admin.register(Landlord)
@@ -14,6 +14,14 @@ class LandlordAdmin(CaseModelAdmin):
     list_display = ("name", "contact_person", "phone", "email")
     search_fields = ("name", "contact_person")
     fields = ["name", "contact_person", "phone", "email"]
+
+
+@admin.register(Provider)
+class ProviderAdmin(CaseModelAdmin):
+    list_display = ("name", "kind", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("name",)
+    fields = ["name", "kind", "active"]
 
 
 @admin.register(Apartment)

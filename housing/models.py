@@ -36,6 +36,32 @@ class Landlord(CaseModel):
         return self.name
 
 
+class Provider(CaseModel):
+    """The organisation that runs the support of a tenancy: the municipality's
+    own Housing First team or an idea-based partner in an IOP (idéburet
+    offentligt partnerskap). Reference data kept by administrators."""
+
+    class Kind(models.TextChoices):
+        MUNICIPAL = "municipal", _("The municipality's own team")
+        IOP_PARTNER = "iop_partner", _("IOP partner (idea-based organisation)")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.MUNICIPAL)
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Only active providers can be chosen on a tenancy.")
+    )
+
+    participant_path = None
+
+    class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Apartment(IdentityMasked, CaseModel):
     """An apartment let to Housing First. While a person with protected
     identity lives there, its address is shown only to those who may see them."""
@@ -213,6 +239,14 @@ class Tenancy(CaseModel):
     )
     contract_type = models.CharField(
         _("contract type"), max_length=20, choices=ContractType.choices
+    )
+    provider = models.ForeignKey(
+        Provider,
+        verbose_name=_("provider"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tenancies",
     )
     move_in = models.DateField(_("move-in date"), db_index=True)
     move_out = models.DateField(_("move-out date"), null=True, blank=True)

@@ -18,6 +18,7 @@ from .models import (
     Participant,
     Referral,
     ReferralEvent,
+    ReferringUnit,
     TargetGroup,
 )
 
@@ -42,6 +43,16 @@ class TargetGroupAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ReferringUnit)
+class ReferringUnitAdmin(CaseModelAdmin):
+    """Reference data the administrator keeps: the units that refer."""
+
+    list_display = ("name", "kind", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("name",)
+    fields = ["name", "kind", "active"]
 
 
 @admin.register(Participant)

@@ -42,6 +42,32 @@ class TargetGroup(models.Model):
         return str(self.get_code_display())
 
 
+class ReferringUnit(CaseModel):
+    """A unit that refers people to Housing First: a city district's social
+    services (stadsdelsförvaltning) or a municipality in a joint programme.
+    Reference data kept by administrators; a referral records its unit."""
+
+    class Kind(models.TextChoices):
+        DISTRICT = "district", _("City district (stadsdelsförvaltning)")
+        MUNICIPALITY = "municipality", _("Municipality in a joint programme")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.DISTRICT)
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Only active units can be chosen on a referral.")
+    )
+
+    participant_path = None
+
+    class Meta:
+        verbose_name = _("referring unit")
+        verbose_name_plural = _("referring units")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ParticipantStatus(models.TextChoices):
     REFERRED = "referred", _("Referred")
     ASSESSING = "assessing", _("Under assessment")
@@ -335,6 +361,14 @@ class Referral(IdentityMasked, CaseModel):
         related_name="referrals_made",
     )
     referral_date = models.DateField(_("referral date"))
+    referring_unit = models.ForeignKey(
+        ReferringUnit,
+        verbose_name=_("referring unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
     housing_situation = models.CharField(
         _("current housing situation"), max_length=20, choices=HousingSituation.choices
     )

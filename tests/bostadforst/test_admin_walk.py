@@ -94,6 +94,8 @@ ADMIN_ADD_SAMPLES: dict[str, Callable[[Any], dict[str, Any]]] = {
         "relation": "family",
     },
     "housing.Landlord": lambda world: {"name": "Walk Bostäder AB"},
+    "housing.Provider": lambda world: {"name": "Walk-utföraren", "kind": "iop_partner"},
+    "participants.ReferringUnit": lambda world: {"name": "Walk-stadsdelen", "kind": "district"},
     "housing.Apartment": lambda world: {
         "landlord": Landlord.objects.order_by("pk").first(),
         "address": "Gångvägen 1",
@@ -424,7 +426,13 @@ def test_the_person_data_models_are_the_case_records():
         "support.Activity",
     } <= set(PERSON_DATA)
     # Reference data stays with the administrator.
-    assert not {"housing.Landlord", "housing.Apartment", "support.CrisisPlace"} & set(PERSON_DATA)
+    assert not {
+        "housing.Landlord",
+        "housing.Apartment",
+        "housing.Provider",
+        "participants.ReferringUnit",
+        "support.CrisisPlace",
+    } & set(PERSON_DATA)
 
 
 def _person_ids(obj) -> set[int]:
@@ -504,6 +512,8 @@ def test_the_administrators_admin_index_lists_reference_data_and_no_case_data(wo
         "bostadforst.User",
         "housing.Landlord",
         "housing.Apartment",
+        "housing.Provider",
+        "participants.ReferringUnit",
         "support.CrisisPlace",
     } <= listed
 
