@@ -127,6 +127,8 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "support:placement-create": TEAM,
     "support:placement-detail": TEAM,
     "support:placement-end": TEAM,
+    # Outcome follow-ups (issue 18 item 2): the person's team.
+    "support:outcome-follow-up-create": TEAM,
     "support:activity-list": TEAM,
     "support:activity-create": TEAM,
     "support:activity-detail": TEAM,

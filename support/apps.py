@@ -12,6 +12,9 @@ class SupportConfig(AppConfig):
         from .participant_page import SECTION, TIMELINE_SOURCES
 
         participant_sections.register(SECTION)
+        from .outcome_views import OUTCOME_SECTION
+
+        participant_sections.register(OUTCOME_SECTION)
         # Planned visits today and this week, on the support worker's start page.
         from bostadforst.registry import start_page_queues
 

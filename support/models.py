@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.models import CaseModel
+from housing.models import ContractType
 from participants.models import NetworkContact, Participant
 
 
@@ -581,3 +582,98 @@ class CalendarFeed(CaseModel):
 
     def __str__(self) -> str:
         return f"{_('Calendar feed')} {self.user}"
+
+
+# --- Outcome follow-ups (issue 18 item 2) --------------------------------------------
+
+
+class Occupation(models.TextChoices):
+    NONE = "none", _("None")
+    DAY_ACTIVITY = "day_activity", _("Day activity")
+    STUDIES = "studies", _("Studies")
+    WORK_TRAINING = "work_training", _("Work training")
+    EMPLOYMENT = "employment", _("Employment")
+
+
+class IncomeSource(models.TextChoices):
+    SALARY = "salary", _("Salary")
+    ACTIVITY_OR_SICKNESS = (
+        "activity_or_sickness",
+        _("Activity compensation or sickness benefit"),
+    )
+    FINANCIAL_ASSISTANCE = "financial_assistance", _("Financial assistance (ekonomiskt bistånd)")
+    PENSION = "pension", _("Pension")
+    STUDENT_AID = "student_aid", _("Student aid")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class CareContact(models.TextChoices):
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class OutcomeFollowUp(CaseModel):
+    """A short structured follow-up of the person's outcomes beyond
+    retention (issue 18 item 2), recorded at move-in and every six months.
+
+    ``point_months`` is the follow-up point the date falls on (0 = at
+    move-in, then 6, 12, 18 …), derived by ``support.outcomes.point_for``
+    from the person's first move-in when the follow-up is recorded and kept
+    with the row. ``own_words`` is free text in the person's own words: it is
+    shown on the person's page only and never exported.
+    """
+
+    participant = models.ForeignKey(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
+        related_name="outcome_follow_ups",
+    )
+    date = models.DateField(_("date of the follow-up"))
+    point_months = models.PositiveSmallIntegerField(_("follow-up point (months after move-in)"))
+    occupation = models.CharField(_("occupation"), max_length=20, choices=Occupation.choices)
+    income_source = models.CharField(
+        _("main income source"), max_length=25, choices=IncomeSource.choices
+    )
+    addiction_care = models.CharField(
+        _("contact with addiction care"), max_length=10, choices=CareContact.choices
+    )
+    psychiatric_care = models.CharField(
+        _("contact with psychiatric care"), max_length=10, choices=CareContact.choices
+    )
+    quality_of_life = models.PositiveSmallIntegerField(
+        _("self-rated quality of life (1–10)"),
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(1, message=_("The rating is from 1 to 10.")),
+            MaxValueValidator(10, message=_("The rating is from 1 to 10.")),
+        ],
+    )
+    own_words = models.CharField(_("in the person's own words"), max_length=300, blank=True)
+    contract_form = models.CharField(
+        _("contract form"), max_length=20, choices=ContractType.choices, blank=True
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("outcome follow-up")
+        verbose_name_plural = _("outcome follow-ups")
+        ordering = ["-date", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quality_of_life__isnull=True)
+                | Q(quality_of_life__gte=1, quality_of_life__lte=10),
+                name="outcome_follow_up_quality_of_life_1_to_10",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} – {self.date.isoformat()}"

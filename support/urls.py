@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import planning_views, views
+from . import outcome_views, planning_views, views
 
 app_name = "support"
 
@@ -72,6 +72,12 @@ urlpatterns = [
     path("plans/<int:pk>/pdf/", views.PlanPdfView.as_view(), name="plan-pdf"),
     # Crisis places
     path("crisis-places/", views.CrisisPlaceListView.as_view(), name="crisis-place-list"),
+    # Outcome follow-ups (issue 18 item 2), from the participant page.
+    path(
+        "participants/<int:pk>/follow-ups/new/",
+        outcome_views.OutcomeFollowUpCreateView.as_view(),
+        name="outcome-follow-up-create",
+    ),
     path("placements/new/", views.PlacementCreateView.as_view(), name="placement-create"),
     path("placements/<int:pk>/", views.PlacementDetailView.as_view(), name="placement-detail"),
     path("placements/<int:pk>/end/", views.PlacementEndView.as_view(), name="placement-end"),
