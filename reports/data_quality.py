@@ -311,10 +311,28 @@ def evaluate(*, user=None, now: datetime.datetime | None = None) -> list[Result]
     for rule in RULES:
         qs = rule.model._default_manager.filter(rule.applies(now))
         if user is not None:
-            qs = qs.filter(pk__in=rule.rows(user=user).values("pk"))
+            rows = rule.rows(user=user)
+            if not _every_row(rows, rule.model):
+                qs = qs.filter(pk__in=rows.values("pk"))
         counts = qs.aggregate(checked=Count("pk"), flagged=Count("pk", filter=rule.breaks(now)))
         results.append(Result(rule=rule, checked=counts["checked"], flagged=counts["flagged"]))
     return results
+
+
+def _every_row(rows: QuerySet, model) -> bool:
+    """Whether ``rows`` (a user's scope) is every row of ``model``: no
+    condition, slice or distinct. Then the scope is left out of the count: as
+    a ``pk IN (...)`` over an annotated list (the visits' correction count) it
+    made PostgreSQL group a million visits for the manager's start page
+    (2.2 s at 10,000 people)."""
+    query = rows.query
+    return (
+        rows.model is model
+        and not query.where
+        and not query.is_sliced
+        and not query.distinct
+        and not query.combinator
+    )
 
 
 def flagged_rows(rule: Rule, *, user, now: datetime.datetime | None = None) -> QuerySet:

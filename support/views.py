@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from bostadforst.exports import download_response
+from bostadforst.identity import hidden_ids
 from bostadforst.mixins import ServiceFormMixin, with_submit_token
 from bostadforst.records import (
     RecordMixin,
@@ -438,6 +439,11 @@ class CrisisPlaceListView(TemplateView):
 
     def get_context_data(self, **kwargs):
         today = timezone.localdate()
+        # The viewer's protected people are otherwise read only when the
+        # first placement's person is loaded: one query more when anybody is
+        # at a crisis place than when nobody is. Read them always, so the
+        # page's query count does not depend on the data.
+        hidden_ids("person")
         return super().get_context_data(
             places=selectors.crisis_place_occupancy(day=today),
             placements=selectors.placements_current(user=self.request.user, day=today),
