@@ -21,7 +21,15 @@ from participants.models import Participant, ParticipantStatus, ReferralStatus
 from participants.services import participant_mark_exited
 
 from . import services
-from .models import Apartment, ContractType, ExitReason, Landlord, TenancyIncident
+from .models import (
+    Apartment,
+    ContractType,
+    ExitReason,
+    Landlord,
+    Provider,
+    Tenancy,
+    TenancyIncident,
+)
 
 SEED = 6006
 HOUSED_COUNT = 15
@@ -116,6 +124,33 @@ def seed(*, users: dict) -> None:
             continue
         person_rng = random.Random(SEED * 100 + index)
         _house(participant, plan, free, person_rng, today, acting_user=staff[index % 2])
+    _seed_providers(acting_user=admin)
+
+
+PROVIDERS = (
+    ("Kommunens Bostad först-team", Provider.Kind.MUNICIPAL),
+    ("Stadsmissionen (IOP)", Provider.Kind.IOP_PARTNER),
+)
+
+
+def _seed_providers(*, acting_user) -> None:
+    """The municipality's team and an IOP partner; tenancies without a provider
+    get one, alternating by participant. Idempotent."""
+    from bostadforst.records import ProcessingRestrictedError, record_save
+
+    providers = []
+    for name, kind in PROVIDERS:
+        provider = Provider.objects.filter(name=name).first()
+        if provider is None:
+            provider = Provider(name=name, kind=kind)
+            record_save(provider, acting_user=acting_user)
+        providers.append(provider)
+    for tenancy in Tenancy.objects.filter(provider=None).order_by("pk"):
+        tenancy.provider = providers[tenancy.participant_id % 2]
+        try:
+            record_save(tenancy, acting_user=acting_user)
+        except ProcessingRestrictedError:
+            continue
 
 
 def _seed_apartments(rng: random.Random, *, acting_user) -> list[Apartment]:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from bostadforst.identity import hidden_ids
 from bostadforst.versioning import VersionedModelForm
 
-from .models import Apartment, ContractType, ExitReason, Tenancy, TenancyIncident
+from .models import Apartment, ContractType, ExitReason, Provider, Tenancy, TenancyIncident
 from .selectors import support_worker_default, support_worker_default_for
 
 # A Housing First apartment's monthly rent: below this it is a typing error
@@ -125,6 +125,15 @@ class TenancyAssignForm(forms.Form):
     apartment = forms.ModelChoiceField(label=_("Apartment"), queryset=None)
     contract_type = forms.ChoiceField(
         label=_("Contract type"), choices=ContractType.choices, widget=forms.RadioSelect
+    )
+    provider = forms.ModelChoiceField(
+        label=_("Provider"),
+        queryset=Provider.objects.filter(active=True),
+        required=False,
+        help_text=_(
+            "The organisation that runs the tenant's support: the municipality's own team "
+            "or an IOP partner."
+        ),
     )
     move_in = forms.DateField(label=_("Move-in date"), widget=DateInput())
     vacant_label = _("Vacant apartments")

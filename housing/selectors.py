@@ -118,7 +118,7 @@ def apartment_detail_queryset(*, user) -> QuerySet[Apartment]:
 def tenancy_queryset(*, user) -> QuerySet[Tenancy]:
     if not _is_team(user):
         return Tenancy.objects.none()
-    return Tenancy.objects.select_related("participant", "apartment__landlord")
+    return Tenancy.objects.select_related("participant", "apartment__landlord", "provider")
 
 
 def tenancy_last_correction(*, tenancy: Tenancy):

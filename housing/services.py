@@ -119,6 +119,7 @@ def tenancy_assign(
     move_in: datetime.date,
     note: str = "",
     support_worker=None,
+    provider=None,
     acting_user,
 ) -> Tenancy:
     """Let ``apartment`` to an approved ``participant`` from ``move_in``.
@@ -150,6 +151,7 @@ def tenancy_assign(
         participant=participant,
         apartment=apartment,
         contract_type=contract_type,
+        provider=provider,
         move_in=move_in,
         note=note,
     )

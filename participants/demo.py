@@ -30,6 +30,7 @@ from .models import (
     Participant,
     Referral,
     ReferralEvent,
+    ReferringUnit,
     SupportNeed,
     TargetGroupCode,
     TemporaryArrangement,
@@ -192,6 +193,32 @@ def seed(*, users: dict) -> None:
         )
     # people[1] is approved and was referred by the second social worker.
     _seed_known_person_referral(person=people[1], social_worker=social_workers[0], today=today)
+    _seed_referring_units(users=users, social_workers=social_workers)
+
+
+REFERRING_UNITS = ("Stadsdelsförvaltning Norr", "Stadsdelsförvaltning Söder")
+
+
+def _seed_referring_units(*, users: dict, social_workers: list) -> None:
+    """Two districts; each social worker's referrals name theirs (the first
+    worker refers from Norr, the second from Söder). Idempotent: a unit is made
+    once, and only referrals without a unit are given one."""
+    from bostadforst.records import ProcessingRestrictedError, record_save
+
+    units = []
+    for name in REFERRING_UNITS:
+        unit = ReferringUnit.objects.filter(name=name).first()
+        if unit is None:
+            unit = ReferringUnit(name=name, kind=ReferringUnit.Kind.DISTRICT)
+            record_save(unit, acting_user=users["admin"])
+        units.append(unit)
+    for worker, unit in zip(social_workers, units, strict=True):
+        for referral in Referral.objects.filter(referred_by=worker, referring_unit=None):
+            referral.referring_unit = unit
+            try:
+                record_save(referral, acting_user=worker)
+            except ProcessingRestrictedError:
+                continue
 
 
 def _seed_known_person_referral(*, person: DemoPerson, social_worker, today: date) -> None:

@@ -20,6 +20,7 @@ from .models import (
     Referral,
     ReferralEvent,
     ReferralStatus,
+    ReferringUnit,
     SupportNeed,
     TemporaryArrangement,
 )
@@ -114,6 +115,14 @@ class ReferralCreateForm(RegistrationDateMixin, forms.Form):
         label=_("Children in the household"), min_value=0, max_value=20, initial=0
     )
     referral_date = forms.DateField(label=_("Referral date"), widget=DATE_INPUT)
+    referring_unit = forms.ModelChoiceField(
+        label=_("Referring unit"),
+        queryset=ReferringUnit.objects.filter(active=True),
+        required=False,
+        help_text=_(
+            "The unit you refer from: a city district or a municipality in a joint programme."
+        ),
+    )
     housing_situation = forms.ChoiceField(
         label=_("Current housing situation"),
         choices=HousingSituation.choices,

@@ -74,6 +74,18 @@ OPEN_REFERRAL_STATUSES = (ReferralStatus.SUBMITTED, ReferralStatus.ASSESSING)
 HOUSED_WITHOUT_WORKER = "housed_no_worker"
 
 
+def last_referring_unit_id(*, user) -> int | None:
+    """The active unit of the user's latest referral that named one: the
+    default unit of their next referral. Reads no person's data (unit ids of
+    the user's own referrals only)."""
+    return (
+        Referral.objects.filter(referred_by=user, referring_unit__active=True)
+        .order_by("-created_at", "-pk")
+        .values_list("referring_unit_id", flat=True)
+        .first()
+    )
+
+
 def referral_list(*, user, status: str = "", search: str = "") -> QuerySet[Referral]:
     """The referral queue (team) or the user's own referrals (social worker)."""
     role = role_of(user)

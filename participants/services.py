@@ -206,6 +206,7 @@ def referral_create(
     postal_address: str = "",
     registered_since: date | None = None,
     children_in_household: int = 0,
+    referring_unit=None,
     at: datetime | None = None,
 ) -> Referral:
     """File a referral; what was typed about the person is kept on it.
@@ -238,6 +239,7 @@ def referral_create(
         participant=participant,
         referred_by=acting_user,
         referral_date=referral_date,
+        referring_unit=referring_unit,
         housing_situation=housing_situation,
         temporary_arrangement=temporary_arrangement,
         situation_since=situation_since,

@@ -202,6 +202,13 @@ class ReferralCreateView(ServiceFormMixin, FormView):
     template_name = "participants/referral_form.html"
     form_class = ReferralCreateForm
 
+    def get_initial(self):
+        # The unit of the social worker's previous referral, as a default.
+        return {
+            **super().get_initial(),
+            "referring_unit": selectors.last_referring_unit_id(user=self.request.user),
+        }
+
     def perform(self, form):
         return services.referral_create(acting_user=self.request.user, **form.cleaned_data)
 
@@ -215,7 +222,9 @@ class ReferralCreateView(ServiceFormMixin, FormView):
 
 class ReferralObjectMixin(RecordMixin):
     def record_queryset(self):
-        return selectors.referral_list(user=self.request.user).select_related("decided_by")
+        return selectors.referral_list(user=self.request.user).select_related(
+            "decided_by", "referring_unit"
+        )
 
     @property
     def referral(self):

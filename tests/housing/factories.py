@@ -7,7 +7,7 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from housing.models import Apartment, ContractType, Landlord, Tenancy, TenancyIncident
+from housing.models import Apartment, ContractType, Landlord, Provider, Tenancy, TenancyIncident
 from participants.models import ParticipantStatus
 from tests.participants.factories import ParticipantFactory
 
@@ -20,6 +20,15 @@ class LandlordFactory(DjangoModelFactory[Landlord]):
     name = factory.Sequence(lambda n: f"Testbostäder {n} AB")
     contact_person = factory.Faker("name", locale="sv_SE")
     phone = "026-12 34 56"
+
+
+class ProviderFactory(DjangoModelFactory[Provider]):
+    class Meta:
+        model = Provider
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Utförare {n}")
+    kind = Provider.Kind.MUNICIPAL
 
 
 class ApartmentFactory(DjangoModelFactory[Apartment]):

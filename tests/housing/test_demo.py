@@ -28,3 +28,27 @@ def test_the_demo_lets_apartments_with_every_exit_reason(unit_manager):
     assert TenancyIncident.objects.filter(resolved_on__isnull=False).exists()
     for tenancy in Tenancy.objects.filter(move_out__isnull=True).select_related("participant"):
         assert tenancy.participant.status == ParticipantStatus.HOUSED
+
+
+@pytest.mark.django_db
+def test_the_demo_names_units_and_providers_once(unit_manager):
+    from housing.models import Provider
+    from participants.models import Referral, ReferringUnit
+
+    for _ in range(2):
+        call_command("seed_demo", "--password", "demo-lösen-123", stdout=io.StringIO())
+    assert set(ReferringUnit.objects.values_list("name", flat=True)) == {
+        "Stadsdelsförvaltning Norr",
+        "Stadsdelsförvaltning Söder",
+    }
+    assert set(Provider.objects.values_list("name", flat=True)) == {
+        "Kommunens Bostad först-team",
+        "Stadsmissionen (IOP)",
+    }
+    units = Referral.objects.exclude(referring_unit=None).values_list("referring_unit", flat=True)
+    assert len(set(units)) == 2
+    providers = Tenancy.objects.exclude(provider=None).values_list("provider", flat=True)
+    assert len(set(providers)) == 2
+    # Every referral and tenancy of the demo names one (none is restricted there).
+    assert not Referral.objects.filter(referring_unit=None).exists()
+    assert not Tenancy.objects.filter(provider=None).exists()

@@ -560,3 +560,28 @@ def test_the_letting_form_offers_the_waiting_first_and_groups_vacant_apartments(
         "Uthyrda nu (för inflyttning efter nuvarande hyresgäst)",
     ]
     assert vacant.pk in {pk for pk, _ in apartments["Lediga lägenheter"]}
+
+
+@pytest.mark.django_db
+def test_letting_records_the_provider_and_the_tenancy_page_shows_it(ss_client, approved, apartment):
+    from .factories import ProviderFactory
+
+    iop = ProviderFactory(name="Stadsmissionen (IOP)", kind="iop_partner")
+    ProviderFactory(name="Avslutad partner", active=False)
+    page = ss_client.get(reverse("housing:tenancy-assign")).content.decode()
+    assert "Stadsmissionen (IOP)" in page and "Avslutad partner" not in page
+    response = ss_client.post(
+        reverse("housing:tenancy-assign"),
+        {
+            "participant": approved.pk,
+            "apartment": apartment.pk,
+            "contract_type": ContractType.SOCIAL,
+            "provider": iop.pk,
+            "move_in": "2024-04-01",
+            "support_worker": ss_client_user(ss_client).pk,
+        },
+    )
+    tenancy = Tenancy.objects.get()
+    assert response.status_code == 302 and tenancy.provider == iop
+    detail = ss_client.get(tenancy.get_absolute_url()).content.decode()
+    assert "Utförare" in detail and "Stadsmissionen (IOP)" in detail

@@ -18,6 +18,7 @@ from participants.models import (
     Participant,
     ParticipantStatus,
     Referral,
+    ReferringUnit,
     SupportNeed,
 )
 from participants.personnummer import generate
@@ -67,6 +68,15 @@ class ParticipantFactory(DjangoModelFactory[Participant]):
     phone = factory.Faker("phone_number", locale="sv_SE")
     registered_since = factory.LazyFunction(lambda: date.today() - timedelta(days=365 * 5))
     status = ParticipantStatus.APPROVED
+
+
+class ReferringUnitFactory(DjangoModelFactory[ReferringUnit]):
+    class Meta:
+        model = ReferringUnit
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Stadsdelsförvaltning {n}")
+    kind = ReferringUnit.Kind.DISTRICT
 
 
 class ReferralFactory(DjangoModelFactory[Referral]):
