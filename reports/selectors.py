@@ -25,6 +25,7 @@ from support.models import ActionPlan, CrisisPlace
 
 from . import retention
 from .models import CohortImport, Report
+from .outcomes import outcome_figures, outcomes_table
 from .presentation import (
     DATE,
     INT,
@@ -273,6 +274,8 @@ def dashboard(
         trend_table(figures["trend"]),
         survival_table(figures["survival"]),
         *time_to_event_tables(figures),
+        # Outcomes beyond retention (issue 18 item 2): two more queries.
+        outcomes_table(outcome_figures(as_of=as_of)),
         *breakdown_tables(figures),
         caseload_table(),
         overdue_reviews_table(today=today, include_protected=include_protected),

@@ -113,7 +113,9 @@ class DashboardView(TemplateView):
         return response
 
     def _time_sections(self, board, download_url) -> list[dict]:
-        sections = _sections(board, ["trend", "survival", "waiting", "takeover-time"], download_url)
+        sections = _sections(
+            board, ["trend", "survival", "waiting", "takeover-time", "outcomes"], download_url
+        )
         median = board.figures.get("median_survival_months")
         for section in sections:
             if section["key"] == "survival":
@@ -127,6 +129,8 @@ class DashboardView(TemplateView):
                     }
             elif section["key"] in TIME_TO_EVENT_INTROS:
                 section["intro"] = _time_to_event_intro(section["key"], board.figures)
+            elif section["key"] == "outcomes":
+                section["intro"] = section["table"].caption
         return sections
 
 

@@ -162,3 +162,34 @@ def test_the_figures_through_the_database_in_two_queries(
     assert figures["occupation"]["values"][12] == {"value": (people // 2) / people, "n": people}
     assert figures["quality_of_life"]["change"][12] == pytest.approx(1.0)
     assert figures["occupation"]["values"][24] == {"value": None, "n": 0}
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_the_outcomes_and_downloads_them(
+    support_staff, um_client, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    _small_world(2, support_staff)
+    url = reverse("reports:dashboard")
+    um_client.get(url, {"as_of": AS_OF.isoformat()})  # warm the session
+    with CaptureQueriesContext(connection) as small:
+        response = um_client.get(url, {"as_of": AS_OF.isoformat()})
+    html = response.content.decode()
+    assert "Utfall från inflyttning till 12 och 24 månader" in html
+    assert "Någon sysselsättning" in html and "50 % (n = 2)" in html
+    _small_world(6, support_staff)
+    with django_assert_num_queries(len(small)):
+        assert um_client.get(url, {"as_of": AS_OF.isoformat()}).status_code == 200
+    csv = um_client.get(
+        reverse("reports:dashboard-csv", kwargs={"table": "outcomes"}), {"as_of": AS_OF.isoformat()}
+    )
+    assert csv.status_code == 200
+    assert "Någon sysselsättning" in csv.content.decode("utf-8-sig")
+    xlsx = um_client.get(
+        reverse("reports:dashboard-xlsx", kwargs={"table": "outcomes"}),
+        {"as_of": AS_OF.isoformat()},
+    )
+    assert xlsx.status_code == 200
