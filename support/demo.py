@@ -1,12 +1,14 @@
 """Demo data for the support app: crisis places, action plans, about a year of
-visits per housed participant, a few crisis placements and meeting-place
-activities. Fictional, deterministic and idempotent: each part is created only
-where it is missing, so a second run changes nothing.
+visits per housed participant, a few crisis placements, meeting-place
+activities and outcome follow-ups. Fictional, deterministic and idempotent:
+each part is created only where it is missing, so a second run changes
+nothing.
 """
 
 import random
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Min
 from django.utils import timezone
 
 from bostadforst.records import record_save
@@ -116,6 +118,7 @@ def seed(*, users: dict) -> None:
     _seed_placements(housed, places=places, today=today, user=fallback)
     _seed_activities(housed, today=today, user=fallback)
     _seed_planned_visits(housed, today=today)
+    _seed_follow_ups(housed, today=today)
 
 
 def _seed_places(user) -> list[CrisisPlace]:
@@ -299,3 +302,55 @@ def _seed_planned_visits(housed, *, today: date) -> None:
                 ),
                 acting_user=worker,
             )
+
+
+def _seed_follow_ups(housed, *, today: date) -> None:
+    """Outcome follow-ups (issue 18 item 2) for the first ten of the demo
+    caseload: every six-month point since the first move-in, the latest one
+    left out for every third person so that the page shows a follow-up due.
+    Answers drift towards occupation and a first-hand contract over time."""
+    from django.core.exceptions import ValidationError
+
+    from . import outcomes
+    from .models import OutcomeFollowUp
+
+    if OutcomeFollowUp.objects.exists():
+        return
+    first = dict(
+        Tenancy.objects.filter(participant__in=housed[:10])
+        .order_by()
+        .values("participant_id")
+        .annotate(first=Min("move_in"))
+        .values_list("participant_id", "first")
+    )
+    occupations = ["none", "none", "day_activity", "work_training", "studies", "employment"]
+    for index, participant in enumerate(housed[:10]):
+        moved_in = first.get(participant.pk)
+        if moved_in is None:
+            continue
+        rng = random.Random(9100 + index)
+        points = []
+        months = 0
+        while outcomes.add_months(moved_in, months) <= today and months <= 48:
+            points.append(months)
+            months += outcomes.POINT_STEP
+        if index % 3 == 0 and len(points) > 1:
+            points.pop()
+        for step, months in enumerate(points):
+            progress = min(step + rng.randint(0, 2), len(occupations) - 1)
+            try:
+                outcomes.follow_up_record(
+                    participant=participant,
+                    acting_user=participant.support_worker,
+                    date=outcomes.add_months(moved_in, months),
+                    occupation=occupations[progress],
+                    income_source="financial_assistance" if progress < 4 else "salary",
+                    addiction_care=rng.choice(["yes", "yes", "no", "unknown"]),
+                    psychiatric_care=rng.choice(["yes", "no", "no", "unknown"]),
+                    quality_of_life=min(10, 3 + step + rng.randint(0, 2)),
+                    own_words="Det känns tryggare att ha en egen dörr att stänga." if step else "",
+                    contract_form="first_hand" if step >= 4 else "social",
+                )
+            except ValidationError:
+                # A person under restricted processing gets none.
+                break

@@ -8,7 +8,14 @@ from django.core.management import call_command
 
 from participants.models import Participant, ParticipantStatus
 from support import demo
-from support.models import ActionPlan, Activity, CrisisPlace, CrisisPlacement, SupportVisit
+from support.models import (
+    ActionPlan,
+    Activity,
+    CrisisPlace,
+    CrisisPlacement,
+    OutcomeFollowUp,
+    SupportVisit,
+)
 from tests.factories import UserFactory
 from tests.housing.factories import TenancyFactory
 from tests.participants.factories import ParticipantFactory
@@ -17,7 +24,7 @@ from tests.participants.factories import ParticipantFactory
 def _counts():
     return [
         m.objects.count()
-        for m in (ActionPlan, SupportVisit, CrisisPlace, CrisisPlacement, Activity)
+        for m in (ActionPlan, SupportVisit, CrisisPlace, CrisisPlacement, Activity, OutcomeFollowUp)
     ]
 
 
@@ -30,6 +37,9 @@ def test_support_demo_seeds_a_year_of_support_and_runs_twice_without_change(supp
     first = _counts()
     demo.seed(users=users)
     assert _counts() == first
+    # Outcome follow-ups for the caseload, every six months since the move-in
+    # (TenancyFactory: 2024-01-01).
+    assert first[-1] >= 6 * 3
     housed = Participant.objects.filter(status=ParticipantStatus.HOUSED)
     for participant in housed:
         assert participant.action_plans.exists()
