@@ -17,6 +17,7 @@ from support.models import (
     CrisisPlacement,
     Goal,
     LifeArea,
+    OutcomeFollowUp,
     PlannedVisit,
     SupportVisit,
 )
@@ -120,3 +121,23 @@ class PlannedVisitFactory(DjangoModelFactory[PlannedVisit]):
         lambda plan: PlannedVisit.Status.LOGGED if plan.visit else PlannedVisit.Status.PLANNED
     )
     created_by = factory.LazyAttribute(lambda plan: plan.staff)
+
+
+class OutcomeFollowUpFactory(DjangoModelFactory[OutcomeFollowUp]):
+    """Saved directly; the point and the rules are tested through
+    ``support.outcomes.follow_up_record``."""
+
+    class Meta:
+        model = OutcomeFollowUp
+
+    participant = factory.SubFactory(ParticipantFactory, status=ParticipantStatus.HOUSED)
+    date = factory.LazyFunction(timezone.localdate)
+    point_months = 0
+    occupation = "day_activity"
+    income_source = "financial_assistance"
+    addiction_care = "yes"
+    psychiatric_care = "no"
+    quality_of_life = 6
+    own_words = "Det är lugnare nu."
+    contract_form = "social"
+    recorded_by = factory.SubFactory(UserFactory)
