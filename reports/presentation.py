@@ -20,7 +20,7 @@ from participants.models import TargetGroupCode
 
 from . import charts
 from .kaplan_meier import median_month
-from .retention import NO_TARGET_GROUP
+from .retention import NO_PROVIDER, NO_TARGET_GROUP, NO_UNIT
 
 INT, RATE, TEXT, DATE, BOOL = "int", "rate", "text", "date", "bool"
 
@@ -29,6 +29,8 @@ BREAKDOWN_TITLES = {
     "contract_type": gettext_lazy("By contract type (of the first tenancy)"),
     "move_in_year": gettext_lazy("By year of first move-in"),
     "target_group": gettext_lazy("By target group"),
+    "referring_unit": gettext_lazy("By referring unit (of the first approved referral)"),
+    "provider": gettext_lazy("By provider (of the first tenancy)"),
 }
 
 
@@ -61,6 +63,10 @@ def group_label(breakdown: str, key: str) -> str:
         if key == NO_TARGET_GROUP:
             return _("No target group recorded")
         return str(TargetGroupCode(key).label) if key in TargetGroupCode.values else key
+    if breakdown == "referring_unit" and key == NO_UNIT:
+        return _("No referring unit recorded")
+    if breakdown == "provider" and key == NO_PROVIDER:
+        return _("No provider recorded")
     return key
 
 

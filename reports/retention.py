@@ -18,7 +18,9 @@ Inputs: a reference date D and a horizon of N months (0 = none).
   members with a social-contract tenancy started on or before R.
 
 How it is computed: a fixed number of queries (the tenancy rows with their
-landlord, the landlord names, the target-group links), then one pass in Python
+landlord and provider, the landlord names, the provider names, the target-group
+links, each person's first approved referral with its referring unit), then one
+pass in Python
 over the rows, O(rows). The rows are loaded once into ``RetentionData`` so that
 the dashboard's quarterly trend and survival curve reuse them without another
 query. Measured in ``benchmarks/retention.py``: the pass costs a small multiple
@@ -39,8 +41,8 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 
-from housing.models import ContractType, ExitReason, Landlord, Tenancy
-from participants.models import Participant
+from housing.models import ContractType, ExitReason, Landlord, Provider, Tenancy
+from participants.models import Participant, Referral, ReferralStatus
 
 from .kaplan_meier import kaplan_meier, median_month
 
@@ -51,6 +53,10 @@ DECEASED = "deceased"
 STATUSES = (HOUSED, MOVED_ON, LOST, DECEASED)
 
 NO_TARGET_GROUP = "none"
+# The group of people whose first approved referral names no referring unit
+# (or who have none), and of those whose first tenancy names no provider.
+NO_UNIT = "none"
+NO_PROVIDER = "none"
 FILTER_KEYS = ("landlord", "contract_type", "target_group", "move_in_year")
 FOUR_DECIMALS = Decimal("0.0001")
 
@@ -81,8 +87,10 @@ _EXIT_INDEX = {
 }
 SOCIAL = ContractType.SOCIAL.value
 
-# A tenancy row: (move_in, move_out, exit_reason, contract_type, takeover, landlord_id, id).
+# A tenancy row: (move_in, move_out, exit_reason, contract_type, takeover, landlord_id, id),
+# as loaded followed by (participant_id, provider_id); rows built by tests may stop at id.
 MOVE_IN, MOVE_OUT, REASON, CONTRACT, TAKEOVER, LANDLORD, PK = range(7)
+PROVIDER = 8
 
 
 @dataclass
@@ -159,17 +167,21 @@ class Person:
 
     tenancies: list[tuple] = field(default_factory=list)
     target_groups: tuple[str, ...] = ()
+    referring_unit: str | None = None
 
 
 @dataclass
 class RetentionData:
     """Everything the computation needs, read in a fixed number of queries:
     each participant's tenancy rows sorted by (move_in, id), their target
-    groups, and the landlords' names."""
+    groups, the landlords' and providers' names, and the referring unit (its
+    name) of each person's first approved referral."""
 
     people: dict[int, Person | list[tuple]]
     landlords: dict[int, str]
     groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    providers: dict[int, str] = field(default_factory=dict)
+    units: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Accept Person objects (tests) as well as bare row lists (load()).
@@ -178,6 +190,8 @@ class RetentionData:
                 self.people[pid] = value.tenancies
                 if value.target_groups:
                     self.groups[pid] = value.target_groups
+                if value.referring_unit:
+                    self.units[pid] = value.referring_unit
 
 
 _by_move_in_and_id = itemgetter(MOVE_IN, PK)
@@ -185,7 +199,8 @@ _by_move_in_and_id = itemgetter(MOVE_IN, PK)
 
 def load(*, until: date | None = None) -> RetentionData:
     """Read the tenancy rows (started on or before ``until``), the target-group
-    links and the landlord names: three queries whatever the number of people.
+    links, the landlord and provider names and the first approved referrals'
+    units: five queries whatever the number of people.
 
     Rows are grouped and sorted in Python: one person rarely has more than a
     few tenancies, so the per-person sort is cheap and spares the database an
@@ -205,6 +220,7 @@ def load(*, until: date | None = None) -> RetentionData:
         "apartment__landlord_id",
         "pk",
         "participant_id",
+        "provider_id",
     ).iterator(chunk_size=10_000):
         own = get(row[7])
         if own is None:
@@ -221,13 +237,35 @@ def load(*, until: date | None = None) -> RetentionData:
     for pid, code in links:
         groups[pid].append(code)
     landlords = dict(Landlord.objects.order_by().values_list("pk", "name"))
+    providers = dict(Provider.objects.order_by().values_list("pk", "name"))
     return RetentionData(
         people=people,
         landlords=landlords,
+        providers=providers,
+        units=first_referring_units(),
         # Everyone's groups, housed or not: the waiting-time curve filters
         # people who have no tenancy yet by target group too.
         groups={pid: tuple(sorted(codes)) for pid, codes in groups.items()},
     )
+
+
+def first_referring_units() -> dict[int, str]:
+    """participant id -> the name of the referring unit of their first approved
+    referral (earliest decision, then lowest id); people whose first approved
+    referral names no unit are left out. One query."""
+    first: dict[int, tuple] = {}
+    rows = (
+        Referral.objects.order_by()
+        .filter(status=ReferralStatus.APPROVED)
+        .values_list("participant_id", "decided_at", "pk", "referring_unit__name")
+    )
+    for pid, decided_at, pk, name in rows.iterator(chunk_size=10_000):
+        # decided_at is set on every approved referral (a check constraint).
+        key = (decided_at, pk)
+        own = first.get(pid)
+        if own is None or key < own[0]:
+            first[pid] = (key, name)
+    return {pid: name for pid, (_key, name) in first.items() if name}
 
 
 # A reading: (participant_id, first_move_in, reading_day, status index,
@@ -303,16 +341,28 @@ def _total(members: list[tuple]) -> Counts:
 
 
 def tally(
-    members: list[tuple], landlords: dict[int, str], groups: dict[int, tuple[str, ...]]
+    members: list[tuple],
+    landlords: dict[int, str],
+    groups: dict[int, tuple[str, ...]],
+    providers: dict[int, str] | None = None,
+    units: dict[int, str] | None = None,
 ) -> tuple[Counts, dict[str, dict[str, Counts]]]:
-    """Total counts and the four breakdowns (by the first tenancy and target group)."""
+    """Total counts and the six breakdowns: by the first tenancy's landlord,
+    contract type, year and provider, by target group, and by the referring
+    unit of the person's first approved referral. Every member is in exactly
+    one group of each breakdown but target group (a person in several groups
+    counts in each), so those rows sum to the total."""
+    providers = providers or {}
+    units = units or {}
     keyed: dict[str, dict] = {
         "landlord": {},
         "contract_type": {},
         "move_in_year": {},
         "target_group": {},
+        "referring_unit": {},
+        "provider": {},
     }
-    by_landlord, by_contract, by_year, by_group = keyed.values()
+    by_landlord, by_contract, by_year, by_group, by_unit, by_provider = keyed.values()
 
     def bump(table: dict, key, m: tuple) -> None:
         c = table.get(key)
@@ -332,11 +382,20 @@ def tally(
         # A person in several target groups counts in each of them.
         for code in groups.get(m[0]) or (NO_TARGET_GROUP,):
             bump(by_group, code, m)
+        bump(by_unit, units.get(m[0], NO_UNIT), m)
+        provider_id = first[PROVIDER] if len(first) > PROVIDER else None
+        bump(
+            by_provider,
+            NO_PROVIDER if provider_id is None else providers.get(provider_id, str(provider_id)),
+            m,
+        )
     breakdown = {
         "landlord": {landlords.get(k, str(k)): Counts.from_list(v) for k, v in by_landlord.items()},
         "contract_type": {k: Counts.from_list(v) for k, v in by_contract.items()},
         "move_in_year": {str(k): Counts.from_list(v) for k, v in by_year.items()},
         "target_group": {k: Counts.from_list(v) for k, v in by_group.items()},
+        "referring_unit": {k: Counts.from_list(v) for k, v in by_unit.items()},
+        "provider": {k: Counts.from_list(v) for k, v in by_provider.items()},
     }
     return _total(members), {k: dict(sorted(v.items())) for k, v in breakdown.items()}
 
@@ -362,7 +421,7 @@ def compute(
     if data is None:
         data = load(until=as_of)
     members = readings(data, as_of=as_of, months=months, filters=filters)
-    total, breakdown = tally(members, data.landlords, data.groups)
+    total, breakdown = tally(members, data.landlords, data.groups, data.providers, data.units)
     result = {"as_of": as_of.isoformat(), "months": months, **total.as_dict(target)}
     result["target"] = target
     result["filters"] = {k: v for k, v in (filters or {}).items() if v not in ("", None)}

@@ -202,7 +202,7 @@ def test_the_board_report_has_one_h1_and_headings_in_order(board_pdf):
 def test_the_board_reports_tables_have_header_cells_and_captions(board_pdf):
     doc = tagged(board_pdf[0])
     tables = doc.of_type("Table")
-    assert len(tables) >= 6  # figures, trend, survival, four breakdowns
+    assert len(tables) >= 6  # figures, trend, survival, six breakdowns
     assert len(doc.of_type("Caption")) == len(tables)
     assert doc.of_type("TH") and doc.of_type("TD")
     # Row headers: a data cell of the summary names its header cells, the
@@ -214,8 +214,9 @@ def test_the_board_reports_tables_have_header_cells_and_captions(board_pdf):
 def test_every_chart_is_a_figure_whose_alt_states_its_key_figures(board_pdf):
     figures = tagged(board_pdf[0]).of_type("Figure")
     alts = [str(figure.get("/Alt", "")) for figure in figures]
-    # Trend, the three Kaplan–Meier curves and one per breakdown.
-    assert len(alts) == 8, alts
+    # Trend, the three Kaplan–Meier curves and one per breakdown (six, with
+    # referring unit and provider).
+    assert len(alts) == 10, alts
     assert all(alts), alts
     by_contract = next(alt for alt in alts if "kontraktsform" in alt)
     assert "Förstahandskontrakt i hyresgästens namn: 100 % (n=4)" in by_contract

@@ -286,7 +286,14 @@ def test_helsingborg_figures_through_import_cohort_and_retention_report(db, tmp_
         "breakdown",
     }
     assert data["as_of"] == "2013-12-31" and data["months"] == 0
-    assert set(data["breakdown"]) == {"landlord", "contract_type", "move_in_year", "target_group"}
+    assert set(data["breakdown"]) == {
+        "landlord",
+        "contract_type",
+        "move_in_year",
+        "target_group",
+        "referring_unit",
+        "provider",
+    }
     assert data["takeover_share"] == round(2 / 19, 4)
 
 

@@ -5,8 +5,9 @@ without any code of ``reports.retention``: the first move-in, the cohort with
 and without a horizon (``relativedelta`` month-end clamping), the latest
 tenancy started on or before each person's reading day, the active rule, the
 exit-reason mapping, both rates, the target check (≥, exact), the takeover
-share and the four breakdowns (landlord, contract type and move-in year of the
-FIRST tenancy; target group). Hypothesis compares every figure, on pure data
+share and the six breakdowns (landlord, contract type, move-in year and
+provider of the FIRST tenancy; target group; referring unit of the first
+approved referral, "none" without one). Hypothesis compares every figure, on pure data
 and through the database (``load()``), with month-end days drawn often.
 """
 
@@ -19,15 +20,17 @@ from math import floor
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from housing.models import Tenancy
-from participants.models import TargetGroup
+from participants.models import ReferralStatus, TargetGroup
 from reports import retention
 from reports.retention import RetentionData
-from tests.housing.factories import ApartmentFactory, LandlordFactory
-from tests.participants.factories import ParticipantFactory
+from tests.factories import UserFactory
+from tests.housing.factories import ApartmentFactory, LandlordFactory, ProviderFactory
+from tests.participants.factories import ParticipantFactory, ReferralFactory, ReferringUnitFactory
 
 REASONS = [
     "moved_on",
@@ -42,6 +45,8 @@ REASONS = [
 ]
 LANDLORDS = {1: "Alfa Bostäder", 2: "Beta Fastigheter", 3: "Gamma Hem"}
 GROUPS = ["elderly", "young_adults", "families"]
+PROVIDERS = {1: "Kommunens team", 2: "Stadsmissionen (IOP)"}
+UNITS = ["Stadsdelsförvaltning Norr", "Stadsdelsförvaltning Söder"]
 TARGET = 0.8
 
 
@@ -121,6 +126,9 @@ def oracle(people, as_of, months):
         groups["move_in_year"][str(first["move_in"].year)].append(reading)
         for code in person["groups"] or ["none"]:
             groups["target_group"][code].append(reading)
+        groups["referring_unit"][person.get("unit") or "none"].append(reading)
+        provider = first.get("provider")
+        groups["provider"][PROVIDERS[provider] if provider else "none"].append(reading)
     result["breakdown"] = {
         name: {key: figures_of(rs) for key, rs in table.items()} for name, table in groups.items()
     }
@@ -128,7 +136,14 @@ def oracle(people, as_of, months):
 
 
 def retention_breakdowns():
-    return ("landlord", "contract_type", "move_in_year", "target_group")
+    return (
+        "landlord",
+        "contract_type",
+        "move_in_year",
+        "target_group",
+        "referring_unit",
+        "provider",
+    )
 
 
 # --- Random data ----------------------------------------------------------------------
@@ -173,6 +188,7 @@ def person(draw):
                 "contract_type": contract,
                 "takeover": takeover,
                 "landlord": draw(st.sampled_from(sorted(LANDLORDS))),
+                "provider": draw(st.sampled_from([None, *sorted(PROVIDERS)])),
             }
         )
         if move_out is None:
@@ -180,7 +196,8 @@ def person(draw):
         start = move_out + timedelta(days=draw(st.integers(0, 200)))
     groups = sorted(draw(st.sets(st.sampled_from(GROUPS), max_size=2)))
     # Shuffled: the computation must not rely on the order rows arrive in.
-    return {"tenancies": draw(st.permutations(tenancies)), "groups": groups}
+    unit = draw(st.sampled_from([None, *UNITS]))
+    return {"tenancies": draw(st.permutations(tenancies)), "groups": groups, "unit": unit}
 
 
 horizons = st.one_of(st.sampled_from([0, 1, 12]), st.integers(0, 40))
@@ -202,12 +219,16 @@ def as_data(people):
                     t["takeover"],
                     t["landlord"],
                     pk,
+                    pid,
+                    t.get("provider"),
                 )
             )
         rows[pid] = retention.Person(
-            tenancies=sorted(own, key=lambda r: (r[0], r[6])), target_groups=tuple(p["groups"])
+            tenancies=sorted(own, key=lambda r: (r[0], r[6])),
+            target_groups=tuple(p["groups"]),
+            referring_unit=p.get("unit"),
         )
-    return RetentionData(people=rows, landlords=dict(LANDLORDS))
+    return RetentionData(people=rows, landlords=dict(LANDLORDS), providers=dict(PROVIDERS))
 
 
 def comparable(result):
@@ -304,15 +325,27 @@ def test_figures_read_from_the_database_match_the_oracle(case):
     people, as_of, months = case
     with transaction.atomic():
         landlords = {pk: LandlordFactory(name=name) for pk, name in LANDLORDS.items()}
+        providers = {pk: ProviderFactory(name=name) for pk, name in PROVIDERS.items()}
+        units = {name: ReferringUnitFactory(name=name) for name in UNITS}
+        decider = UserFactory()
         target_groups = {g.code: g for g in TargetGroup.objects.all()}
         for p in people:
             participant = ParticipantFactory()
             participant.target_groups.set([target_groups[c] for c in p["groups"]])
+            if p["unit"]:
+                ReferralFactory(
+                    participant=participant,
+                    referring_unit=units[p["unit"]],
+                    status=ReferralStatus.APPROVED,
+                    decided_by=decider,
+                    decided_at=timezone.now(),
+                )
             for t in p["tenancies"]:
                 tenancy = Tenancy(
                     participant=participant,
                     apartment=ApartmentFactory(landlord=landlords[t["landlord"]]),
-                    **{k: v for k, v in t.items() if k != "landlord"},
+                    provider=providers[t["provider"]] if t["provider"] else None,
+                    **{k: v for k, v in t.items() if k not in ("landlord", "provider")},
                 )
                 tenancy.save()
         result = retention.compute(as_of=as_of, months=months, target=TARGET)
