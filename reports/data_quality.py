@@ -126,9 +126,15 @@ def _visit_applies(now) -> Q:
 
 
 def _visit_breaks(now) -> Q:
-    """An empty (or blank) note, not made good by a correction."""
-    corrected = SupportVisit.objects.filter(corrects=OuterRef("pk"))
-    return Q(note__regex=r"^\s*$") & ~Q(Exists(corrected))
+    """An empty (or blank) note, not made good by a correction.
+
+    ``NOT IN`` the corrected visits' ids, not ``NOT EXISTS`` a correction:
+    PostgreSQL hashes the few corrected ids once, where the correlated
+    subquery was costed per visit and pushed the card's count over the
+    million visits at N = 10,000 past the JIT threshold (1.2 s against
+    0.55 s for the same figures)."""
+    corrected = SupportVisit.objects.filter(corrects__isnull=False).values("corrects")
+    return Q(note__regex=r"^\s*$") & ~Q(pk__in=corrected)
 
 
 def _visit_name(visit: SupportVisit) -> str:

@@ -457,7 +457,7 @@ def _home_queries(client) -> int:
 HOME_QUERIES = {
     Role.SOCIAL_WORKER: 8,
     Role.SUPPORT_STAFF: 12,
-    Role.UNIT_MANAGER: 30,
+    Role.UNIT_MANAGER: 32,
     Role.ADMINISTRATOR: 10,
 }
 
