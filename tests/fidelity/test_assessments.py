@@ -15,6 +15,9 @@ from tests.bostadforst.test_pdf_tagged import assert_tagged, tagged
 
 from .factories import ItemFactory, make_assessment
 
+# Every test here reads the scale and the role groups that data migrations made.
+pytestmark = pytest.mark.usefixtures("fidelity_world")
+
 DAY = datetime.date(2026, 3, 2)
 LIST = reverse("fidelity:assessment-list")
 CREATE = reverse("fidelity:assessment-create")
