@@ -92,6 +92,7 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "housing:tenancy-assign": TEAM,
     "housing:tenancy-detail": TEAM,
     "housing:tenancy-takeover": TEAM,
+    "housing:tenancy-provider": TEAM,
     "housing:tenancy-end": TEAM,
     "housing:incident-create": TEAM,
     "housing:incident-update": TEAM,

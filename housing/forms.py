@@ -7,6 +7,7 @@ from decimal import Decimal
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.identity import hidden_ids
@@ -254,6 +255,29 @@ class TenancyTakeoverForm(ServiceModelForm):
             self.fields["takeover"].required = True
             del self.fields["reason"]
             self.helper = _helper(_("Record takeover"))
+
+
+class TenancyProviderForm(ServiceModelForm):
+    """Who runs the tenant's support: the active providers, and the current
+    one even if it has since been made inactive."""
+
+    class Meta:
+        model = Tenancy
+        fields = ["provider"]
+        help_texts = {
+            "provider": _(
+                "The organisation that runs the tenant's support: the municipality's own team "
+                "or an IOP partner."
+            )
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        current = self.instance.provider_id
+        field = self.fields["provider"]
+        field.label = _("Provider")
+        field.queryset = Provider.objects.filter(Q(active=True) | Q(pk=current))
+        self.helper = _helper(_("Save"))
 
 
 class TenancyEndForm(ServiceModelForm):

@@ -49,6 +49,14 @@ def _update(instance, *, allowed: tuple[str, ...], changes: dict, acting_user):
 
 
 @transaction.atomic
+def tenancy_set_provider(*, tenancy: Tenancy, provider, acting_user) -> Tenancy:
+    """Record (or correct) who runs the tenant's support."""
+    return _update(
+        tenancy, allowed=("provider",), changes={"provider": provider}, acting_user=acting_user
+    )
+
+
+@transaction.atomic
 def landlord_create(
     *, name: str, contact_person: str = "", phone: str = "", email: str = "", acting_user
 ) -> Landlord:

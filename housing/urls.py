@@ -18,6 +18,11 @@ urlpatterns = [
     ),
     path("tenancies/<int:pk>/end/", views.TenancyEndView.as_view(), name="tenancy-end"),
     path(
+        "tenancies/<int:pk>/provider/",
+        views.TenancyProviderView.as_view(),
+        name="tenancy-provider",
+    ),
+    path(
         "tenancies/<int:pk>/incidents/new/",
         views.IncidentCreateView.as_view(),
         name="incident-create",

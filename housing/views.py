@@ -16,6 +16,7 @@ from .forms import (
     IncidentForm,
     TenancyAssignForm,
     TenancyEndForm,
+    TenancyProviderForm,
     TenancyTakeoverForm,
 )
 from .models import Apartment, TenancyIncident
@@ -203,6 +204,19 @@ class TenancyTakeoverView(_TenancyFormView):
         return services.tenancy_record_takeover(
             tenancy=tenancy,
             takeover=form.cleaned_data["takeover"],
+            acting_user=self.request.user,
+        )
+
+
+class TenancyProviderView(_TenancyFormView):
+    form_class = TenancyProviderForm
+    template_name = "housing/tenancy_provider.html"
+    success_message = _("The provider was saved.")
+
+    def perform(self, form):
+        return services.tenancy_set_provider(
+            tenancy=copy.copy(form.instance),
+            provider=form.cleaned_data["provider"],
             acting_user=self.request.user,
         )
 

@@ -585,3 +585,21 @@ def test_letting_records_the_provider_and_the_tenancy_page_shows_it(ss_client, a
     assert response.status_code == 302 and tenancy.provider == iop
     detail = ss_client.get(tenancy.get_absolute_url()).content.decode()
     assert "Utförare" in detail and "Stadsmissionen (IOP)" in detail
+
+
+@pytest.mark.django_db
+def test_the_team_changes_a_tenancys_provider(ss_client, tenancy):
+    from .factories import ProviderFactory
+
+    iop = ProviderFactory(name="Stadsmissionen (IOP)", kind="iop_partner")
+    url = reverse("housing:tenancy-provider", kwargs={"pk": tenancy.pk})
+    assert "Ändra utförare" in ss_client.get(tenancy.get_absolute_url()).content.decode()
+    assert ss_client.get(url).status_code == 200
+    response = ss_client.post(url, {"provider": iop.pk, "version": tenancy.version})
+    assert response.status_code == 302
+    tenancy.refresh_from_db()
+    assert tenancy.provider == iop and tenancy.history.latest().provider_id == iop.pk
+    stale = ss_client.post(url, {"provider": "", "version": tenancy.version - 1})
+    assert stale.status_code in (400, 409)
+    tenancy.refresh_from_db()
+    assert tenancy.provider == iop

@@ -3,7 +3,15 @@ tests (``world`` is built by tests/world.py on the demo data)."""
 
 from django.utils import timezone
 
-from housing.models import Apartment, ContractType, ExitReason, Landlord, Tenancy, TenancyIncident
+from housing.models import (
+    Apartment,
+    ContractType,
+    ExitReason,
+    Landlord,
+    Provider,
+    Tenancy,
+    TenancyIncident,
+)
 from participants.models import Participant, ParticipantStatus
 
 
@@ -34,6 +42,7 @@ SAMPLES = {
     "housing:tenancy-detail": lambda world: {"pk": _ongoing_tenancy().pk},
     "housing:tenancy-takeover": lambda world: {"pk": _takeover_tenancy().pk},
     "housing:tenancy-end": lambda world: {"pk": _ongoing_tenancy().pk},
+    "housing:tenancy-provider": lambda world: {"pk": _ongoing_tenancy().pk},
     "housing:incident-create": lambda world: {"pk": _ongoing_tenancy().pk},
     "housing:incident-update": lambda world: {"pk": _incident().pk},
 }
@@ -119,6 +128,10 @@ FORM_SAMPLES = {
     "housing:tenancy-takeover": lambda world: {
         "takeover": _today(),
         "version": str(_takeover_tenancy().version),
+    },
+    "housing:tenancy-provider": lambda world: {
+        "provider": str(Provider.objects.order_by("pk").first().pk),
+        "version": str(_ongoing_tenancy().version),
     },
     "housing:tenancy-end": lambda world: {
         "move_out": _today(),
