@@ -134,8 +134,11 @@ PROVIDERS = (
 
 
 def _seed_providers(*, acting_user) -> None:
-    """The municipality's team and an IOP partner; tenancies without a provider
-    get one, alternating by participant. Idempotent."""
+    """The municipality's team and an IOP partner; the demo's own tenancies
+    without a provider get one, alternating by participant. Imported history
+    (people known by the municipality's reference, seeded later by
+    reports.demo) keeps none, as an import without the column would: the
+    breakdowns' "none recorded" row. Idempotent."""
     from bostadforst.records import ProcessingRestrictedError, record_save
 
     providers = []
@@ -145,7 +148,8 @@ def _seed_providers(*, acting_user) -> None:
             provider = Provider(name=name, kind=kind)
             record_save(provider, acting_user=acting_user)
         providers.append(provider)
-    for tenancy in Tenancy.objects.filter(provider=None).order_by("pk"):
+    own = Tenancy.objects.filter(provider=None, participant__external_ref__isnull=True)
+    for tenancy in own.order_by("pk"):
         tenancy.provider = providers[tenancy.participant_id % 2]
         try:
             record_save(tenancy, acting_user=acting_user)
