@@ -2,12 +2,14 @@
 a year apart, on the default scale. Deterministic and idempotent: an
 assessment is made only when its date has none."""
 
+import importlib
 import random
 from datetime import timedelta
 
+from django.apps import apps
 from django.utils import timezone
 
-from .models import Assessment
+from .models import Assessment, Domain
 from .selectors import active_items
 from .services import assessment_create
 
@@ -20,6 +22,10 @@ COMMENTS = {
 def seed(*, users) -> None:
     manager = users["enhetschef"]
     staff = [users["boendestodjare"], users["boendestodjare2"], manager]
+    if not Domain.objects.exists():
+        # The default scale is a data migration's; a database emptied since
+        # (flush) gets it again, as a new installation has it.
+        importlib.import_module("fidelity.migrations.0002_seed_default_scale").seed(apps, None)
     items = list(active_items())
     if not items:
         return

@@ -97,7 +97,9 @@ def test_the_database_refuses_two_tenancies_for_one_participant():
 
 
 @pytest.mark.django_db
-def test_an_overlap_that_slips_past_validation_becomes_a_form_error(ss_client, monkeypatch):
+def test_an_overlap_that_slips_past_validation_becomes_a_form_error(
+    ss_client, support_staff, monkeypatch
+):
     """A race between two saves: the check in clean() saw no clash, the
     database refuses the second; the user gets a 400 with a clear message."""
     existing = TenancyFactory(move_in=D(2024, 1, 1))
@@ -110,6 +112,7 @@ def test_an_overlap_that_slips_past_validation_becomes_a_form_error(ss_client, m
             "apartment": existing.apartment_id,
             "contract_type": ContractType.SOCIAL,
             "move_in": "2024-04-01",
+            "support_worker": support_staff.pk,
         },
     )
     assert response.status_code == 400
