@@ -259,3 +259,30 @@ def test_many_concurrent_writers_keep_one_chain():
         f"{n}.{i}" for n in range(4) for i in range(15) for _ in range(1 if i % 3 else 3)
     )
     assert f"chain is intact: {len(before) + 100} rows" in verify()
+
+
+def test_a_deleted_account_far_past_every_id_left_is_still_found():
+    """Ids skip (deleted accounts, rolled-back inserts): the walk looks as far
+    as the user table's sequence has gone, not a margin past the ids left."""
+    from bostadforst.management.commands.verify_access_log import USER_ID_MARGIN
+    from bostadforst.models import User
+
+    UserFactory()
+    skip = USER_ID_MARGIN * 3
+    table = User._meta.db_table
+    with connection.cursor() as cursor:  # as many ids skipped as rolled-back inserts would
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT count(nextval(pg_get_serial_sequence(%s, 'id'))) "
+                "FROM generate_series(1, %s)",
+                [table, skip],
+            )
+        else:
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s", [skip, table]
+            )
+    gone = UserFactory()
+    assert gone.pk > max(User.objects.exclude(pk=gone.pk).values_list("pk", flat=True)) + skip - 1
+    log_rows(2, user=gone)
+    gone.delete()
+    verify()

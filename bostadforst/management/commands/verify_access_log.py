@@ -13,7 +13,7 @@ pass them later as ``--head ID:HASH``: that row must still be there, unchanged.
 """
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Max
 
 from bostadforst.models import AccessLogEntry, User, access_log_hash
@@ -111,7 +111,7 @@ class Walk:
         if self.free_ids is None:
             taken = set(User._base_manager.using(self.using).values_list("pk", flat=True))
             logged = AccessLogEntry._base_manager.using(self.using).aggregate(m=Max("user_id"))
-            highest = max(taken | {logged["m"] or 0})
+            highest = max(taken | {logged["m"] or 0, self.highest_user_id_given()})
             self.free_ids = [pk for pk in range(1, highest + USER_ID_MARGIN) if pk not in taken]
         known = self.deleted_ids.get(username)
         candidates = [known] if known else []
@@ -121,6 +121,24 @@ class Walk:
                 self.deleted_ids[username] = pk
                 return True
         return False
+
+    def highest_user_id_given(self) -> int:
+        """The highest id the user table's sequence has handed out: a deleted
+        account's id may lie far past every id left (ids of rolled-back
+        inserts are skipped too), beyond the margin."""
+        connection = connections[self.using]
+        table = User._meta.db_table
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'id'))", [table]
+                )
+            elif connection.vendor == "sqlite":
+                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            else:
+                return 0
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def describe(self, pk: int, stored: str) -> str:
         if not stored:
