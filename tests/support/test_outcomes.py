@@ -139,8 +139,11 @@ def _url(person) -> str:
     return reverse("support:outcome-follow-up-create", kwargs={"pk": person.pk})
 
 
+# ``db`` named here: pytest-django orders a test by the fixtures it names,
+# and one that takes its client through getfixturevalue alone would run after
+# the transactional tests and the migration tests, on an emptied database.
 @pytest.mark.parametrize("who", ["ss_client", "um_client"])
-def test_the_team_records_a_follow_up_from_the_participant_page(who, request):
+def test_the_team_records_a_follow_up_from_the_participant_page(who, request, db):
     client = request.getfixturevalue(who)
     person = TenancyFactory(move_in=TODAY - timedelta(days=200)).participant
     page = client.get(person.get_absolute_url())
