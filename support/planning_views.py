@@ -26,7 +26,7 @@ from .planning_forms import (
     PlannedVisitLogForm,
     VisitUndoForm,
 )
-from .views import VisitObjectFormMixin, _participant_from_query
+from .views import ParticipantPreselectMixin, VisitObjectFormMixin
 
 
 class VisitUndoView(VisitObjectFormMixin, FormView):
@@ -69,17 +69,10 @@ class PlannedVisitListView(TemplateView):
         )
 
 
-class PlannedVisitCreateView(ServiceFormMixin, FormView):
+class PlannedVisitCreateView(ParticipantPreselectMixin, ServiceFormMixin, FormView):
     form_class = PlannedVisitForm
     template_name = "support/planned_visit_form.html"
     success_message = _("The visit was planned.")
-
-    def get_form_kwargs(self):
-        return {
-            **super().get_form_kwargs(),
-            "user": self.request.user,
-            "participant": _participant_from_query(self.request),
-        }
 
     def perform(self, form):
         data = form.cleaned_data

@@ -53,6 +53,18 @@ def _participant_from_query(request):
     return record_get(request, selectors.participant_choices(user=request.user), pk=pk)
 
 
+class ParticipantPreselectMixin:
+    """A form view whose form takes the user and the person preselected by
+    ``?participant=<id>`` (None without one)."""
+
+    def get_form_kwargs(self):
+        return {
+            **super().get_form_kwargs(),
+            "user": self.request.user,
+            "participant": _participant_from_query(self.request),
+        }
+
+
 class ParticipantScopedMixin:
     """Pages under /participants/<participant_pk>/ of the support app."""
 
@@ -147,16 +159,10 @@ class MyParticipantsDownloadView(View):
 # --- Support visits --------------------------------------------------------------
 
 
-class VisitQuickLogView(ServiceFormMixin, FormView):
+class VisitQuickLogView(ParticipantPreselectMixin, ServiceFormMixin, FormView):
     form_class = VisitQuickLogForm
     template_name = "support/visit_quick_log.html"
     success_message = _("The visit was logged.")
-
-    def get_form_kwargs(self):
-        kwargs = super().get_form_kwargs()
-        kwargs["user"] = self.request.user
-        kwargs["participant"] = _participant_from_query(self.request)
-        return kwargs
 
     def perform(self, form):
         return services.visit_log(
@@ -452,17 +458,10 @@ class CrisisPlaceListView(TemplateView):
         )
 
 
-class PlacementCreateView(ServiceFormMixin, FormView):
+class PlacementCreateView(ParticipantPreselectMixin, ServiceFormMixin, FormView):
     form_class = PlacementForm
     template_name = "support/placement_form.html"
     success_message = _("The crisis placement was recorded. The tenancy is unchanged.")
-
-    def get_form_kwargs(self):
-        return {
-            **super().get_form_kwargs(),
-            "user": self.request.user,
-            "participant": _participant_from_query(self.request),
-        }
 
     def perform(self, form):
         data = form.cleaned_data
