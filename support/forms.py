@@ -89,6 +89,34 @@ def _participant_options(form, *, user, include_pk) -> list:
     ]
 
 
+def _setup_participant_picker(form, *, user, participant):
+    """Make ``form``'s participant field the picker of a visit, planned or
+    logged, and return the chosen person: ``participant`` (preselected), else
+    the one posted if the user may choose them, else None.
+
+    Validation accepts anyone in ``participant_choices`` by id (the queryset,
+    one query); the options are a bounded few, read only when the form is
+    shown. The chosen person is always among them.
+    """
+    choices_qs = participant_choices(user=user)
+    field = form.fields["participant"]
+    field.queryset = choices_qs
+    field.error_messages["required"] = _("Choose the participant.")
+    field.error_messages["invalid_choice"] = _("Choose one of the listed participants.")
+    if participant is None and form.is_bound:
+        posted = _posted_ids(form, "participant")[:1]
+        participant = choices_qs.filter(pk=posted[0]).first() if posted else None
+    field.choices = functools.partial(
+        _participant_options,
+        form,
+        user=user,
+        include_pk=participant.pk if participant is not None else None,
+    )
+    if participant is not None and not form.is_bound:
+        form.initial.setdefault("participant", participant.pk)
+    return participant
+
+
 def _staff_options(form, *, user, participant) -> list:
     """The staff checkboxes: a bounded few (``staff_picker``) plus those
     chosen; read once per form (the field and its widget both ask)."""
@@ -190,23 +218,8 @@ class VisitQuickLogForm(VisitFieldsMixin, forms.ModelForm):
     def __init__(self, *args, user, participant=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        choices_qs = participant_choices(user=user)
+        participant = _setup_participant_picker(self, user=user, participant=participant)
         field = self.fields["participant"]
-        field.queryset = choices_qs
-        field.error_messages["required"] = _("Choose the participant.")
-        field.error_messages["invalid_choice"] = _("Choose one of the listed participants.")
-        if participant is None and self.is_bound:
-            posted = _posted_ids(self, "participant")[:1]
-            participant = choices_qs.filter(pk=posted[0]).first() if posted else None
-        # Validation accepts anyone in ``participant_choices`` by id (the
-        # queryset, one query); the options are a bounded few, read only when
-        # the form is shown. The chosen person is always among them.
-        field.choices = functools.partial(
-            _participant_options,
-            self,
-            user=user,
-            include_pk=participant.pk if participant is not None else None,
-        )
         # A search box above the list on the page (static/js/pick_lists.js).
         field.widget.attrs.update(FILTER_ATTRS)
         field.help_text = format_html(
@@ -223,8 +236,6 @@ class VisitQuickLogForm(VisitFieldsMixin, forms.ModelForm):
             self.initial.setdefault("duration_minutes", 30)
             self.initial.setdefault("kind", SupportVisit.Kind.HOME_VISIT)
             self.initial.setdefault("staff", [user.pk])
-            if participant is not None:
-                self.initial.setdefault("participant", participant.pk)
 
 
 class VisitEditForm(VisitFieldsMixin, VersionedModelForm):

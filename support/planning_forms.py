@@ -16,12 +16,12 @@ from .forms import (
     DateTimeLocalInput,
     VisitFieldsMixin,
     VisitQuickLogForm,
-    _participant_options,
     _posted_ids,
     _recent_ids,
+    _setup_participant_picker,
 )
 from .models import MAX_VISIT_MINUTES, PlannedVisit, SupportVisit
-from .selectors import participant_choices, staff_picker, team_members
+from .selectors import staff_picker, team_members
 
 
 class PlannedVisitForm(forms.ModelForm):
@@ -42,20 +42,7 @@ class PlannedVisitForm(forms.ModelForm):
 
     def __init__(self, *args, user, participant=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        choices_qs = participant_choices(user=user)
-        field = self.fields["participant"]
-        field.queryset = choices_qs
-        field.error_messages["required"] = _("Choose the participant.")
-        field.error_messages["invalid_choice"] = _("Choose one of the listed participants.")
-        if participant is None and self.is_bound:
-            posted = _posted_ids(self, "participant")[:1]
-            participant = choices_qs.filter(pk=posted[0]).first() if posted else None
-        field.choices = functools.partial(
-            _participant_options,
-            self,
-            user=user,
-            include_pk=participant.pk if participant is not None else None,
-        )
+        _setup_participant_picker(self, user=user, participant=participant)
         planned_at = self.fields["planned_at"]
         planned_at.widget = DateTimeLocalInput()
         planned_at.input_formats = [DATETIME_LOCAL, "%Y-%m-%d %H:%M"]
@@ -84,8 +71,6 @@ class PlannedVisitForm(forms.ModelForm):
             self.initial.setdefault(
                 "planned_at", tomorrow.replace(hour=10, minute=0, second=0, microsecond=0)
             )
-            if participant is not None:
-                self.initial.setdefault("participant", participant.pk)
 
 
 def _plan_staff_options(form, *, user, chosen) -> list:
