@@ -27,8 +27,8 @@ last move-out day, the day culling (gallring) counts from.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -56,6 +56,7 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "CohortRow",
+    "CohortRows",
     "ImportResult",
     "RowError",
     "cohort_import",
@@ -71,8 +72,8 @@ Progress = Callable[[str, int, int | None], None]
 
 @dataclass(slots=True)
 class CohortRow:
-    """A checked row of the file. Slotted: the import keeps every row until
-    it is written, so a row's size is most of the import's memory."""
+    """A checked row of the file, as ``CohortRows`` gives it when asked
+    (``parse``'s rows, messages, the records being written)."""
 
     line: int
     ref: str
@@ -84,10 +85,186 @@ class CohortRow:
     contract_type: str
     takeover: date | None
     address: str
-    # What the write's plan found held for the row's tenancy (set by
-    # ``cohort_write._Plan``): None, ``UNCHANGED``, or (id, version) of the
-    # tenancy the row changes. A slot, so that no map by row is needed.
-    held: object = None
+
+
+class CohortRows:
+    """The checked rows of a file, a column at a time.
+
+    The overlap rule and each person's case are decided over the whole file
+    before anything is written, so the import keeps every checked row until
+    it is written. Kept as ``CohortRow`` objects with their texts and dates,
+    a row took about 0.3 KB; here it is a few small numbers in ``array``
+    columns (dates as ordinals, 0 for none; texts as indices into ``texts``,
+    each distinct landlord and address once; the reference as the index of
+    its person), about 40 bytes. Per person the reference and the first
+    personnummer given are kept once. ``rows[i]`` makes the i-th row (in file
+    order) as a ``CohortRow`` when asked for.
+    """
+
+    def __init__(self) -> None:
+        self.line = array("I")
+        self.person = array("I")  # index into ``refs``
+        self.move_in = array("i")  # date ordinals; 0: none
+        self.move_out = array("i")
+        self.takeover = array("i")
+        self.reason = array("B")  # index into ``choices``
+        self.contract = array("B")
+        self.landlord = array("I")  # index into ``texts``
+        self.address = array("I")
+        self.has_number = array("B")  # the row gives a personnummer
+        self.refs: list[str] = []
+        self.numbers: list[str | None] = []  # per person: the personnummer given
+        self.person_of: dict[str, int] = {}
+        self.texts: list[str] = [""]
+        self._text_index: dict[str, int] = {"": 0}
+        self.choices: list[str] = [""]
+        self._choice_index: dict[str, int] = {"": 0}
+        # Each person's rows in (move_in, line) order: ``order[starts[p]:starts[p + 1]]``.
+        self.order = array("I")
+        self.starts = array("I")
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+    def __getitem__(self, i: int) -> CohortRow:
+        return CohortRow(
+            self.line[i],
+            self.ref(i),
+            self.numbers[self.person[i]] if self.has_number[i] else None,
+            self.date(self.move_in[i]),
+            self.date(self.move_out[i]),
+            self.choices[self.reason[i]],
+            self.texts[self.landlord[i]],
+            self.choices[self.contract[i]],
+            self.date(self.takeover[i]),
+            self.texts[self.address[i]],
+        )
+
+    def __iter__(self) -> Iterator[CohortRow]:
+        return (self[i] for i in range(len(self)))
+
+    @staticmethod
+    def date(ordinal: int) -> date | None:
+        return date.fromordinal(ordinal) if ordinal else None
+
+    def _text(self, text: str) -> int:
+        index = self._text_index.get(text)
+        if index is None:
+            index = self._text_index[text] = len(self.texts)
+            self.texts.append(text)
+        return index
+
+    def _choice(self, code: str) -> int:
+        index = self._choice_index.get(code)
+        if index is None:
+            index = self._choice_index[code] = len(self.choices)
+            self.choices.append(code)
+        return index
+
+    def add(
+        self,
+        line: int,
+        ref: str,
+        personnummer: str | None,
+        move_in: date,
+        move_out: date | None,
+        exit_reason: str,
+        landlord: str,
+        contract_type: str,
+        takeover: date | None,
+        address: str,
+    ) -> int:
+        """Keep a checked row; returns its person's index."""
+        person = self.person_of.get(ref)
+        if person is None:
+            person = self.person_of[ref] = len(self.refs)
+            self.refs.append(ref)
+            self.numbers.append(personnummer)
+        elif personnummer and not self.numbers[person]:
+            self.numbers[person] = personnummer
+        self.line.append(line)
+        self.person.append(person)
+        self.move_in.append(move_in.toordinal())
+        self.move_out.append(move_out.toordinal() if move_out else 0)
+        self.takeover.append(takeover.toordinal() if takeover else 0)
+        self.reason.append(self._choice(exit_reason))
+        self.contract.append(self._choice(contract_type))
+        self.landlord.append(self._text(landlord))
+        self.address.append(self._text(address))
+        self.has_number.append(1 if personnummer else 0)
+        return person
+
+    # A row's values by field name, as the records have them.
+    def ref(self, i: int) -> str:
+        return self.refs[self.person[i]]
+
+    def value(self, i: int, name: str):
+        if name in ("move_in", "move_out", "takeover"):
+            return self.date(getattr(self, name)[i])
+        if name == "exit_reason":
+            return self.choices[self.reason[i]]
+        if name == "contract_type":
+            return self.choices[self.contract[i]]
+        if name in ("landlord", "address"):
+            return self.texts[getattr(self, name)[i]]
+        raise AttributeError(name)
+
+    def index(self) -> None:
+        """Sort each person's rows by (move_in, line) into ``order``: a
+        counting sort by person (file order within), then each person's few
+        rows by move-in day, so no list of every row is made."""
+        people = len(self.refs)
+        counts = array("I", bytes(4 * (people + 1)))
+        for person in self.person:
+            counts[person + 1] += 1
+        for person in range(people):
+            counts[person + 1] += counts[person]
+        self.starts = array("I", counts)
+        order = array("I", bytes(4 * len(self)))
+        for i, person in enumerate(self.person):
+            order[counts[person]] = i
+            counts[person] += 1
+        move_in = self.move_in
+        for person in range(people):
+            start, end = self.starts[person], self.starts[person + 1]
+            if end - start > 1:
+                order[start:end] = array("I", sorted(order[start:end], key=move_in.__getitem__))
+        self.order = order
+
+    def of(self, person: int) -> array:
+        """The rows of ``person`` in (move_in, line) order (``index`` first)."""
+        return self.order[self.starts[person] : self.starts[person + 1]]
+
+    def without(self, lines: set[int]) -> CohortRows:
+        """The rows but those on ``lines``, indexed; a person's personnummer
+        is the one their rows left give (rows refused by ``parse`` never
+        conflict with one another)."""
+        kept = CohortRows()
+        kept.refs, kept.person_of = self.refs, self.person_of
+        kept.texts, kept.choices = self.texts, self.choices
+        numbers: list[str | None] = [None] * len(self.refs)
+        columns = (
+            "line",
+            "person",
+            "move_in",
+            "move_out",
+            "takeover",
+            "reason",
+            "contract",
+            "landlord",
+            "address",
+            "has_number",
+        )
+        for i, line in enumerate(self.line):
+            if line in lines:
+                continue
+            for name in columns:
+                getattr(kept, name).append(getattr(self, name)[i])
+            if self.has_number[i]:
+                numbers[self.person[i]] = self.numbers[self.person[i]]
+        kept.numbers = numbers
+        kept.index()
+        return kept
 
 
 @dataclass
@@ -179,20 +356,34 @@ def parse(
 
     Returns the good rows, the errors (by line) and a description of the
     file's format. Overlapping tenancies are not checked here: writing the
-    rows (``_write``) meets the housing app's rule, for rows of the file and
-    rows already held.
+    rows (``cohort_write``) meets the housing app's rule, for rows of the
+    file and rows already held. The import itself keeps the rows as
+    ``CohortRows`` (``read_rows``).
     """
+    rows, errors, source = read_rows(data=data, filename=filename, progress=progress)
+    return list(rows), errors, source
+
+
+def read_rows(
+    *, data: bytes, filename: str, progress: Progress | None = None
+) -> tuple[CohortRows, list[RowError], str]:
+    """``parse``, with the rows kept as ``CohortRows``."""
     report = progress or _no_progress
+    rows = CohortRows()
     try:
         table = read_table(data=data, filename=filename)
     except SheetError as exc:
-        return [], list(exc.errors), exc.source
+        return rows, list(exc.errors), exc.source
     errors: list[RowError] = []
-    rows: list[CohortRow] = []
     read = 0
     # The accepted spellings, looked up once per import rather than per row.
     reasons, contracts = choice_codes(ExitReason), choice_codes(ContractType)
-    landlords: dict[str, str] = {}
+    # What the checks across rows need of the personnummer, gathered as the
+    # rows are read: who gave which number first, the numbers given for
+    # several people (with those people), and the people given several.
+    holder: dict[str, int] = {}
+    shared: dict[str, set[int]] = {}
+    several: set[int] = set()
     report("check", 0, table.estimate)
     try:
         for row in table.rows:
@@ -204,27 +395,20 @@ def parse(
             if problems:
                 errors.extend(RowError(row.line, p, table.sheet) for p in problems)
             elif parsed is not None:
-                ref, pnr, move_in, move_out, reason, landlord, contract, takeover, address = parsed
-                # One string per landlord, not one per row.
-                landlord = landlords.setdefault(landlord, landlord)
-                rows.append(
-                    CohortRow(
-                        row.line,
-                        ref,
-                        pnr,
-                        move_in,
-                        move_out,
-                        reason,
-                        landlord,
-                        contract,
-                        takeover,
-                        address,
-                    )
-                )
+                person = rows.add(row.line, *parsed)
+                number = parsed[1]
+                if number:
+                    if number != rows.numbers[person]:
+                        several.add(person)
+                    first = holder.setdefault(number, person)
+                    if first != person:
+                        shared.setdefault(number, {first}).add(person)
     except SheetError as exc:
         errors.extend(exc.errors)
+    del holder
     report("check", read, read)
-    errors.extend(_cross_row_errors(rows))
+    rows.index()
+    errors.extend(_cross_row_errors(rows, shared, several))
     if table.sheet:
         errors = [e if e.sheet else replace(e, sheet=table.sheet) for e in errors]
     return rows, sorted(errors, key=lambda e: e.line), table.source
@@ -315,51 +499,45 @@ def _parse_row(
     return ref, pnr, move_in, move_out, reason, landlord, contract, takeover, address
 
 
-def _cross_row_errors(rows: list[CohortRow]) -> list[RowError]:
+def _cross_row_errors(
+    rows: CohortRows, shared: dict[str, set[int]], several: set[int]
+) -> list[RowError]:
+    """A person given different personnummer (every row of theirs), two
+    tenancies of a person on one move-in day (the later line), and a
+    personnummer given for several people (their rows that give one)."""
     errors = []
-    by_ref: dict[str, list[CohortRow]] = defaultdict(list)
-    refs_by_pnr: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        by_ref[row.ref].append(row)
-        if row.personnummer:
-            refs_by_pnr[row.personnummer].add(row.ref)
-    for ref, own in by_ref.items():
-        own.sort(key=lambda r: (r.move_in, r.line))
-        pnrs = {r.personnummer for r in own if r.personnummer}
-        if len(pnrs) > 1:
-            for r in own:
-                errors.append(
-                    RowError(
-                        r.line,
-                        _("%(ref)s has different values in %(column)s on different rows.")
-                        % {"ref": ref, "column": column_label("personnummer")},
-                    )
+    line = rows.line
+    for person in sorted(several):
+        for i in rows.of(person):
+            errors.append(
+                RowError(
+                    line[i],
+                    _("%(ref)s has different values in %(column)s on different rows.")
+                    % {"ref": rows.refs[person], "column": column_label("personnummer")},
                 )
+            )
+    move_in = rows.move_in
+    for person in range(len(rows.refs)):
+        own = rows.of(person)
         for earlier, later in zip(own, own[1:], strict=False):
             # (reference, move_in) identifies a tenancy: a second row with both
             # would silently overwrite the first.
-            if earlier.move_in == later.move_in:
+            if move_in[earlier] == move_in[later]:
                 errors.append(
                     RowError(
-                        later.line,
+                        line[later],
                         _("%(ref)s has two tenancies with the same %(move_in)s (line %(other)s).")
-                        % {"ref": ref, "other": earlier.line, **_cols("move_in")},
+                        % {"ref": rows.refs[person], "other": line[earlier], **_cols("move_in")},
                     )
                 )
     shared_number = _("The same %(personnummer)s is given for several %(participant_id)s.") % _cols(
         "personnummer", "participant_id"
     )
-    for _pnr, refs in refs_by_pnr.items():
-        if len(refs) > 1:
-            for ref in refs:
-                for r in by_ref[ref]:
-                    if r.personnummer:
-                        errors.append(
-                            RowError(
-                                r.line,
-                                shared_number,
-                            )
-                        )
+    for people in shared.values():
+        for person in people:
+            for i in rows.of(person):
+                if rows.has_number[i]:
+                    errors.append(RowError(line[i], shared_number))
     return errors
 
 
@@ -388,12 +566,12 @@ def cohort_import(
     are written (``total`` is None while unknown).
     """
     report = progress or _no_progress
-    rows, errors, source = parse(data=data, filename=filename, progress=report)
+    rows, errors, source = read_rows(data=data, filename=filename, progress=report)
     sheet = next((e.sheet for e in errors if e.sheet), "")
     result = ImportResult(rows=len(rows), errors=errors, source=source)
-    bad_lines = {e.line for e in errors}
-    rows = [row for row in rows if row.line not in bad_lines]
-    if not rows:
+    if errors:
+        rows = rows.without({e.line for e in errors})
+    if not len(rows):
         return result
     report("write", 0, len(rows))
     try:

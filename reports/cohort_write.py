@@ -30,9 +30,13 @@ the tenancies held that the file leaves alone and the file's rows accepted
 before it, so a clash between two rows of the file is reported at the one
 that starts later, and a clash with a row held at the row of the file.
 
-Memory: the plan keeps the file's rows (``CohortRow``, slotted) and small
-per-row keys (a period for the overlap check, the row's place in a list),
-never a model instance per row. The records are built, written and dropped
+Memory: the plan keeps the file's rows as ``cohort.CohortRows`` (a few
+numbers a row in ``array`` columns) and refers to a row by its index there;
+per person it keeps a ``_Person`` (the participant held, the case, their
+latest tenancy). The overlap check keeps, per person and per apartment
+given by address, the tenancies held and only the latest row accepted (the
+rows go in move-in order, so an earlier one can no longer clash), never a
+model instance per row. The records are built, written and dropped
 ``WRITE_CHUNK`` at a time, so the write's own memory (instances, prepared
 values, history and access-log rows) is the same for any file.
 
@@ -45,10 +49,11 @@ line like any other.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +71,7 @@ from participants.models import Participant, ParticipantStatus
 from participants.services import participant_housing_refusal
 
 if TYPE_CHECKING:
-    from .cohort import CohortRow, ImportResult, RowError
+    from .cohort import CohortRows, ImportResult, RowError
 
 # Ids and keys per ``IN (…)`` list: well below SQLite's 32,766 variables, and
 # few statements for PostgreSQL.
@@ -79,8 +84,8 @@ WRITE_BATCH = 2000
 WRITE_CHUNK = 2000
 
 PARTICIPANT_FIELDS = ("personnummer", "status", "closed_on")
-# ``CohortRow.held`` of a row whose tenancy is held as the row gives it.
-UNCHANGED = "unchanged"
+# ``_Plan.held_ids`` of a row whose tenancy is held as the row gives it.
+UNCHANGED = -1
 
 
 def _reason() -> str:
@@ -89,7 +94,7 @@ def _reason() -> str:
 
 
 def cohort_write(
-    rows: list[CohortRow],
+    rows: CohortRows,
     result: ImportResult,
     *,
     acting_user,
@@ -141,41 +146,65 @@ def _row_error(line: int, message: str) -> RowError:
 @dataclass(slots=True, eq=False)
 class _Period:
     """A tenancy in the overlap check: one held (``held``: its id) or a row
-    of the file (``row``)."""
+    of the file (``row``: its index in ``CohortRows``)."""
 
     move_in: date
     move_out: date | None
     exit_reason: str
     held: int | None = None
-    row: CohortRow | None = None
+    row: int | None = None
 
 
 class _Occupancy:
-    """The periods of one apartment or one person, sorted by move-in day.
+    """The periods of one apartment or one person that a row may clash with.
 
     The periods kept never overlap one another (the rows held met the rule,
     and a row of the file joins only if it clashes with none), so the only
     one that can clash with a new period is the latest that starts before it
     ends: one ``bisect`` instead of a scan, and it is also the one a message
     names (as ``housing.models.latest_overlap`` picks it).
+
+    The rows of the file are checked in move-in order, so of theirs only
+    the latest accepted (``last``) is kept: an earlier one ends before it
+    starts, so before any row still to come starts, and it could neither
+    clash nor be the latest that starts before a row's end and clashes. The
+    tenancies held (``add_held``) are kept sorted, as they start anywhere.
+    A person's latest row is kept on their ``_Person`` (``last``), so only
+    people with tenancies held have an occupancy of their own.
     """
 
-    __slots__ = ("periods", "starts")
+    __slots__ = ("last", "periods", "starts")
 
     def __init__(self) -> None:
-        self.starts: list[date] = []
-        self.periods: list[_Period] = []
+        self.starts: list[date] | None = None
+        self.periods: list[_Period] | None = None
+        self.last: _Period | None = None
 
     def clash(self, move_in: date, move_out: date | None) -> _Period | None:
-        index = len(self.starts) if move_out is None else bisect_left(self.starts, move_out)
-        if index == 0:
-            return None
-        other = self.periods[index - 1]
-        if periods_overlap(move_in, move_out, other.move_in, other.move_out):
-            return other
+        latest = None
+        if self.starts:
+            index = len(self.starts) if move_out is None else bisect_left(self.starts, move_out)
+            latest = self.periods[index - 1] if index else None
+        last = self.last
+        if (
+            last is not None
+            and (move_out is None or last.move_in < move_out)
+            and (latest is None or latest.move_in < last.move_in)
+        ):
+            latest = last
+        if latest is not None and periods_overlap(
+            move_in, move_out, latest.move_in, latest.move_out
+        ):
+            return latest
         return None
 
     def add(self, period: _Period) -> None:
+        """A row of the file accepted (in move-in order)."""
+        self.last = period
+
+    def add_held(self, period: _Period) -> None:
+        if self.starts is None:
+            self.starts, self.periods = [], []
         index = bisect_left(self.starts, period.move_in)
         self.starts.insert(index, period.move_in)
         self.periods.insert(index, period)
@@ -194,10 +223,12 @@ class _Held:
 
 @dataclass(slots=True, eq=False)
 class _Person:
-    """A reference of the file: its rows and its participant, held or new."""
+    """A reference of the file (``index``: its person in ``CohortRows``) and
+    its participant, held or new."""
 
     ref: str
-    rows: list[CohortRow] = field(default_factory=list)
+    index: int
+    line: int  # the line of their first tenancy in the file
     personnummer: str | None = None
     held: _Held | None = None  # the participant held
     new: bool = False  # a participant to create, with ``status`` and ``closed_on``
@@ -206,23 +237,12 @@ class _Person:
     pk: int | None = None  # the new participant's, once written
     refused: bool = False  # the participant cannot be written: its rows are not checked
     failed: bool = False  # some row of theirs has an error: the case is not derived
-    latest: _Period | None = None  # their latest tenancy (held or accepted)
-
-    @property
-    def line(self) -> int:
-        return self.rows[0].line
+    latest: _Period | None = None  # their latest tenancy held (``_latest``: or accepted)
+    last: int | None = None  # their latest row accepted (in move-in order)
 
     @property
     def participant_id(self) -> int | None:
         return self.held.pk if self.held is not None else self.pk
-
-    def row_on(self, move_in: date) -> CohortRow | None:
-        """The person's row that starts on ``move_in`` (one at most: ``parse``
-        refuses two)."""
-        index = bisect_left(self.rows, move_in, key=lambda row: row.move_in)
-        if index < len(self.rows) and self.rows[index].move_in == move_in:
-            return self.rows[index]
-        return None
 
     def participant(self) -> Participant:
         """The new participant's record (``_cases`` set its case)."""
@@ -242,20 +262,22 @@ class _Plan:
     """What writing ``rows`` creates and changes, or the errors that stop it.
 
     It holds keys, not records: new participants as their ``_Person``, new
-    and changed tenancies as their rows, apartments by (landlord, address);
-    ``write`` builds the records a chunk at a time.
+    and changed tenancies as their rows' indices in ``CohortRows`` (``array``
+    columns), apartments by (landlord, address); ``write`` builds the
+    records a chunk at a time.
     """
 
-    def __init__(self, rows: list[CohortRow]) -> None:
+    def __init__(self, rows: CohortRows) -> None:
         self.rows = rows
         self.errors: list[RowError] = []
-        self.people: dict[str, _Person] = {}
-        for row in rows:
-            person = self.people.get(row.ref) or self.people.setdefault(row.ref, _Person(row.ref))
-            person.rows.append(row)
-            person.personnummer = person.personnummer or row.personnummer
-        for person in self.people.values():
-            person.rows.sort(key=lambda r: r.move_in)  # errors of the person: first line
+        # By the person's index in ``rows``; None for a person without rows
+        # left (``parse`` refused them all).
+        self.people: list[_Person | None] = [
+            _Person(ref, person, rows.line[rows.order[rows.starts[person]]], rows.numbers[person])
+            if rows.starts[person + 1] > rows.starts[person]
+            else None
+            for person, ref in enumerate(rows.refs)
+        ]
         self.new_landlords: list[Landlord] = []
         # (landlord, address) -> the held apartment's id, or None for a new
         # one given by address (created before the tenancies). A row without
@@ -266,18 +288,32 @@ class _Plan:
         self.own_apartments = 0
         self.new_people: list[_Person] = []
         self.changed_people: list[tuple[_Person, str | None, date | None]] = []
-        self.new_rows: list[CohortRow] = []
-        # (tenancy id, version read, row), in move-in order.
-        self.changed_rows: list[tuple[int, int, CohortRow]] = []
+        # Rows by index, in move-in order: new tenancies, and changed ones
+        # with (tenancy id, version read).
+        self.new_rows = array("I")
+        self.changed_rows = array("I")
+        self.changed_ids = array("q")
+        self.changed_versions = array("q")
+        # What each row's tenancy is held as (``_tenancies``): 0 none,
+        # ``UNCHANGED``, or the id of the tenancy the row changes.
+        self.held_ids = array("q")
+        self.held_versions = array("q")
         self.unchanged_tenancies = 0
         # id(record) -> its line, for the chunk being written (a refused write).
         self.line_of: dict[int, int] = {}
-        self.writing: list[tuple[Tenancy, CohortRow]] = []
+        self.writing: list[tuple[Tenancy, int]] = []
         self._participants()
         self._apartments()
         self._tenancies()
         self._cases()
         self.errors.sort(key=lambda e: e.line)
+
+    def _people(self) -> Iterator[_Person]:
+        return (person for person in self.people if person is not None)
+
+    def _person(self, i: int) -> _Person:
+        """The person of row ``i``."""
+        return self.people[self.rows.person[i]]
 
     def _error(self, line: int, message: str) -> None:
         self.errors.append(_row_error(line, message))
@@ -304,16 +340,17 @@ class _Plan:
         people held."""
         columns = ("pk", "external_ref", "personnummer", "status", "closed_on", "version")
         statuses: dict[str, str] = {}  # one string per status, not one per person
-        for chunk in _chunks(self.people):
+        person_of = self.rows.person_of
+        for chunk in _chunks([person.ref for person in self._people()]):
             for pk, ref, number, status, closed_on, version in Participant._base_manager.filter(
                 external_ref__in=chunk
             ).values_list(*columns):
-                person = self.people[ref]
+                person = self.people[person_of[ref]]
                 if number is not None and number == person.personnummer:
                     number = person.personnummer
                 status = statuses.setdefault(status, status)
                 person.held = _Held(pk, number, status, closed_on, version)
-        numbers = {p.personnummer for p in self.people.values() if p.personnummer}
+        numbers = {p.personnummer for p in self._people() if p.personnummer}
         holders: dict[str, str | None] = {}
         for chunk in _chunks(numbers):
             holders.update(
@@ -325,7 +362,7 @@ class _Plan:
         # One record checks every new participant: building one per person
         # would cost more than the check.
         checker = Participant(status=ParticipantStatus.APPROVED)
-        for person in self.people.values():
+        for person in self._people():
             number, held = person.personnummer, person.held
             if held is not None and number and held.personnummer not in (None, number):
                 message = _("%(ref)s already has another personnummer.") % {"ref": person.ref}
@@ -348,19 +385,18 @@ class _Plan:
         with it, a held one is updated when it differs (refused as
         ``participant_mark_housed`` refuses it) or gets its personnummer."""
         changes: dict[int, tuple[_Person, str | None, date | None]] = {}
-        for person in self.people.values():
+        for person in self._people():
             if person.refused:
                 continue
+            latest = self._latest(person)
             if person.new:
-                if not person.failed and person.latest is not None:
-                    person.status, person.closed_on = participant_state_from_tenancies(
-                        person.latest
-                    )
+                if not person.failed and latest is not None:
+                    person.status, person.closed_on = participant_state_from_tenancies(latest)
                 self.new_people.append(person)
                 continue
             held, status, closed_on = person.held, None, None
-            if not person.failed and person.latest is not None:
-                status, closed_on = participant_state_from_tenancies(person.latest)
+            if not person.failed and latest is not None:
+                status, closed_on = participant_state_from_tenancies(latest)
                 if held.status == ParticipantStatus.HOUSED == status or (
                     (held.status, held.closed_on) == (status, closed_on)
                 ):
@@ -381,9 +417,20 @@ class _Plan:
 
     # --- Landlords and apartments ---------------------------------------------------
 
+    def _address(self, i: int) -> str:
+        """Row ``i``'s apartment address: without one, an apartment of its
+        own named after the reference and the move-in day."""
+        rows = self.rows
+        return rows.texts[rows.address[i]] or _own_address(rows.ref(i), rows.date(rows.move_in[i]))
+
+    def _key(self, i: int) -> tuple[str, str]:
+        """Row ``i``'s apartment in ``apartments``."""
+        return (self.rows.texts[self.rows.landlord[i]], self._address(i))
+
     def _apartments(self) -> None:
         """Each row's apartment, held or new, and its landlord, held or new."""
-        names = {row.landlord for row in self.rows}
+        rows = self.rows
+        names = {rows.texts[index] for index in set(rows.landlord)}
         self.landlords: dict[str, Landlord] = {}
         for chunk in _chunks(names):
             for landlord in Landlord._base_manager.filter(name__in=chunk):
@@ -395,8 +442,8 @@ class _Plan:
         # The addresses looked up a chunk of rows at a time (rows without an
         # address: the name an earlier import of the file gave their
         # apartment), so that no set of every address is built.
-        for rows in _chunks(self.rows if held_landlords else ()):
-            addresses = {_address(row) for row in rows}
+        for chunk in _chunks(range(len(rows)) if held_landlords else ()):
+            addresses = {self._address(i) for i in chunk}
             # Of two apartments with one address, the oldest is the one used.
             for pk, landlord_id, address in (
                 Apartment._base_manager.filter(
@@ -406,19 +453,22 @@ class _Plan:
                 .values_list("pk", "landlord_id", "address")
             ):
                 self.apartments.setdefault((held_landlords[landlord_id], address), pk)
-        for row in self.rows:
-            if not row.address:
+        for i in range(len(rows)):
+            address = rows.texts[rows.address[i]]
+            if not address:
                 continue
-            key = (row.landlord, row.address)
+            key = (rows.texts[rows.landlord[i]], address)
             if key not in self.apartments:
                 self.apartments[key] = None
                 self.new_apartments.append(key)
-                self._valid(Apartment(address=row.address), row.line)
+                self._valid(Apartment(address=address), rows.line[i])
         # A row without an address and no apartment held by its name gets one
         # of its own, named after its reference (checked, at most 50
         # characters) and move-in day: a valid address, so not checked again.
         self.own_apartments = sum(
-            1 for row in self.rows if not row.address and _key(row) not in self.apartments
+            1
+            for i in range(len(rows))
+            if not rows.address[i] and self._key(i) not in self.apartments
         )
 
     # --- Tenancies ------------------------------------------------------------------
@@ -434,6 +484,17 @@ class _Plan:
                 *columns, named=True
             )
 
+    def _row_on(self, person: _Person, move_in: date) -> int | None:
+        """The person's row that starts on ``move_in`` (one at most: ``parse``
+        refuses two)."""
+        rows = self.rows
+        own = rows.of(person.index)
+        day = move_in.toordinal()
+        index = bisect_left(own, day, key=rows.move_in.__getitem__)
+        if index < len(own) and rows.move_in[own[index]] == day:
+            return own[index]
+        return None
+
     def _tenancies(self) -> None:
         """Each row's tenancy, new, changed or unchanged, checked on its own
         and, in move-in order, against the tenancies held that the file leaves
@@ -445,41 +506,43 @@ class _Plan:
         changed, those of the people and apartments such rows touch, for the
         overlap check. So a file imported again holds no record of its own.
         """
-        person_of = {p.held.pk: p for p in self.people.values() if p.held is not None}
-        for row in self.rows:
-            row.held = None  # a plan made again starts afresh
+        rows = self.rows
+        person_of = {p.held.pk: p for p in self._people() if p.held is not None}
+        # A plan made again starts afresh.
+        self.held_ids = array("q", bytes(8 * len(rows)))
+        self.held_versions = array("q", bytes(8 * len(rows)))
         for tenancy in self._held_tenancies("participant_id", person_of):
             person = person_of[tenancy.participant_id]
-            row = None if person.refused else person.row_on(tenancy.move_in)
-            if row is not None:
-                if tenancy.apartment_id == self.apartments.get(_key(row)) and all(
-                    getattr(tenancy, name) == getattr(row, name) for name in _ROW_FIELDS
+            i = None if person.refused else self._row_on(person, tenancy.move_in)
+            if i is not None:
+                if tenancy.apartment_id == self.apartments.get(self._key(i)) and all(
+                    getattr(tenancy, name) == rows.value(i, name) for name in _ROW_FIELDS
                 ):
-                    row.held = UNCHANGED  # held as it is: checked with the rows held
+                    self.held_ids[i] = UNCHANGED  # held as it is: checked with the rows held
                 else:
-                    row.held = (tenancy.pk, tenancy.version)
+                    self.held_ids[i], self.held_versions[i] = tenancy.pk, tenancy.version
                     continue  # it takes the file's values: checked with its row
             person.saw(
                 _Period(tenancy.move_in, tenancy.move_out, tenancy.exit_reason, held=tenancy.pk)
             )
-        todo = []
-        for person in self.people.values():
+        todo = array("I")
+        for person in self._people():
             if person.refused:
                 continue
-            for row in person.rows:
-                if row.held is UNCHANGED:
+            for i in rows.of(person.index):
+                if self.held_ids[i] == UNCHANGED:
                     self.unchanged_tenancies += 1
                 else:
-                    todo.append(row)
+                    todo.append(i)
         by_apartment: dict[Any, _Occupancy] = defaultdict(_Occupancy)
-        by_person: dict[str, _Occupancy] = defaultdict(_Occupancy)
+        by_person: dict[int, _Occupancy] = defaultdict(_Occupancy)  # with tenancies held
         if todo:
             # The periods the rows to write may clash with: the tenancies held
             # (but those the file changes) of their people and apartments.
-            refs = {row.ref for row in todo}
-            apartments = {self.apartments.get(_key(row)) for row in todo} - {None}
-            changing = {row.held[0] for row in todo if row.held is not None}
-            people = [pk for pk, person in person_of.items() if person.ref in refs]
+            refs = {rows.person[i] for i in todo}
+            apartments = {self.apartments.get(self._key(i)) for i in todo} - {None}
+            changing = {self.held_ids[i] for i in todo if self.held_ids[i] > 0}
+            people = [pk for pk, person in person_of.items() if person.index in refs]
             seen: set[int] = set()
             for lookup, ids in (("participant_id", people), ("apartment_id", apartments)):
                 for tenancy in self._held_tenancies(lookup, ids):
@@ -490,55 +553,83 @@ class _Plan:
                         tenancy.move_in, tenancy.move_out, tenancy.exit_reason, held=tenancy.pk
                     )
                     if tenancy.apartment_id in apartments:
-                        by_apartment[tenancy.apartment_id].add(period)
+                        by_apartment[tenancy.apartment_id].add_held(period)
                     person = person_of.get(tenancy.participant_id)
-                    if person is not None and person.ref in refs:
-                        by_person[person.ref].add(period)
-            del seen, changing
+                    if person is not None and person.index in refs:
+                        by_person[person.index].add_held(period)
+            del seen, changing, refs, people
         clashes = []
-        todo.sort(key=lambda row: (row.move_in, row.line))
+        # In (move_in, line) order: rows are in line order, and a row's index
+        # is below 2**20 (MAX_ROWS), so one int is the key.
+        move_ins = rows.move_in
+        todo = array("I", sorted(todo, key=lambda i: move_ins[i] << 20 | i))
         checker = Tenancy()  # one record checks every row (see ``_participants``)
-        for row in todo:
-            person = self.people[row.ref]
+        alone = _Occupancy()  # a person without tenancies held
+        for i in todo:
+            person = self._person(i)
+            line = rows.line[i]
             for name in ("move_in", *_ROW_FIELDS):
-                setattr(checker, name, getattr(row, name))
-            if not self._valid(checker, row.line):
+                setattr(checker, name, rows.value(i, name))
+            if not self._valid(checker, line):
                 person.failed = True
                 continue
+            move_in, move_out = checker.move_in, checker.move_out
             # Held apartments by id, new ones given by address by their key; an
             # apartment of the row's own holds this tenancy alone.
-            key = _key(row)
+            key = self._key(i)
             apartment_key = (self.apartments.get(key) or key) if key in self.apartments else None
             on_apartment = (
-                by_apartment[apartment_key].clash(row.move_in, row.move_out)
+                by_apartment[apartment_key].clash(move_in, move_out)
                 if apartment_key is not None
                 else None
             )
-            on_person = by_person[row.ref].clash(row.move_in, row.move_out)
+            occupancy = by_person.get(person.index, alone)
+            occupancy.last = None if person.last is None else self._period(person.last)
+            on_person = occupancy.clash(move_in, move_out)
             if on_apartment or on_person:
-                clashes.append((row, on_apartment, on_person))
+                clashes.append((i, on_apartment, on_person))
                 person.failed = True
                 continue
-            period = _Period(row.move_in, row.move_out, row.exit_reason, row=row)
             if apartment_key is not None:
-                by_apartment[apartment_key].add(period)
-            by_person[row.ref].add(period)
-            person.saw(period)
-            if row.held is None:
-                self.new_rows.append(row)
+                by_apartment[apartment_key].add(self._period(i))
+            person.last = i
+            if self.held_ids[i] == 0:
+                self.new_rows.append(i)
             else:
-                self.changed_rows.append((*row.held, row))
+                self.changed_rows.append(i)
+                self.changed_ids.append(self.held_ids[i])
+                self.changed_versions.append(self.held_versions[i])
+        del by_apartment, by_person, alone
         self._report(clashes)
 
-    def _record(self, row: CohortRow) -> Tenancy:
-        """The tenancy of ``row`` as a record with its apartment and
-        participant, for a message naming it."""
-        person = self.people[row.ref]
-        key = _key(row)
-        apartment = Apartment(
-            pk=self.apartments.get(key), landlord=self.landlords[row.landlord], address=key[1]
+    def _period(self, i: int) -> _Period:
+        """Row ``i``'s tenancy in the overlap check."""
+        rows = self.rows
+        return _Period(
+            rows.date(rows.move_in[i]),
+            rows.date(rows.move_out[i]),
+            rows.choices[rows.reason[i]],
+            row=i,
         )
-        tenancy = _checked_tenancy(row)
+
+    def _latest(self, person: _Person) -> _Period | None:
+        """The person's latest tenancy, held or accepted."""
+        latest, last = person.latest, person.last
+        if last is not None and (
+            latest is None or latest.move_in.toordinal() < self.rows.move_in[last]
+        ):
+            return self._period(last)
+        return latest
+
+    def _record(self, i: int) -> Tenancy:
+        """The tenancy of row ``i`` as a record with its apartment and
+        participant, for a message naming it."""
+        person = self._person(i)
+        key = self._key(i)
+        apartment = Apartment(
+            pk=self.apartments.get(key), landlord=self.landlords[key[0]], address=key[1]
+        )
+        tenancy = self._checked_tenancy(i)
         tenancy.apartment = apartment
         if person.held is not None:
             tenancy.participant_id = person.held.pk
@@ -546,7 +637,12 @@ class _Plan:
             tenancy.participant = person.participant()
         return tenancy
 
-    def _report(self, clashes: list[tuple[CohortRow, _Period | None, _Period | None]]) -> None:
+    def _checked_tenancy(self, i: int) -> Tenancy:
+        """Row ``i``'s tenancy without its participant and apartment: what its
+        own rules look at, and what is written once those are set."""
+        return Tenancy(**{name: self.rows.value(i, name) for name in ("move_in", *_ROW_FIELDS)})
+
+    def _report(self, clashes: list[tuple[int, _Period | None, _Period | None]]) -> None:
         """The overlap messages of ``Tenancy.clean``, naming the tenancy
         clashed with (those held read in one query, with their apartment and
         tenant)."""
@@ -565,7 +661,7 @@ class _Plan:
                 return None
             return self._record(period.row) if period.row is not None else held[period.held]
 
-        for row, on_apartment, on_person in clashes:
+        for i, on_apartment, on_person in clashes:
             problems = Tenancy.overlap_problems(
                 apartment_clash=record(on_apartment), participant_clash=record(on_person)
             )
@@ -575,7 +671,7 @@ class _Plan:
                     for name, code, params in problems
                 }
             )
-            self._error(row.line, _messages(exc))
+            self._error(self.rows.line[i], _messages(exc))
 
     # --- Counting and writing -------------------------------------------------------
 
@@ -657,58 +753,65 @@ class _Plan:
             report()
         # A changed tenancy is saved from its whole record, which its history
         # row copies (the note, when it was created).
-        for changes in _chunks(self.changed_rows, WRITE_CHUNK):
-            own = self._own_apartments([row for _pk, _version, row in changes], create)
-            by_pk = {pk: (version, row) for pk, version, row in changes}
-            records = Tenancy._base_manager.in_bulk(list(by_pk))
+        rows_ = self.rows
+        for start in range(0, len(self.changed_rows), WRITE_CHUNK):
+            indices = self.changed_rows[start : start + WRITE_CHUNK]
+            ids = self.changed_ids[start : start + WRITE_CHUNK]
+            versions = self.changed_versions[start : start + WRITE_CHUNK]
+            own = self._own_apartments(indices, create)
+            records = Tenancy._base_manager.in_bulk(list(ids))
             self.writing = []
-            for pk, _version, _row in changes:  # in move-in order
+            for i, pk, version in zip(indices, ids, versions, strict=True):  # in move-in order
                 tenancy = records[pk]
-                version, row = by_pk[pk]
                 tenancy.version = version  # the version read
-                tenancy.apartment_id = self._apartment_id(row, own)
+                tenancy.apartment_id = self._apartment_id(i, own)
                 for name in _ROW_FIELDS:
-                    setattr(tenancy, name, getattr(row, name))
-                self.writing.append((tenancy, row))
-            self.line_of = {id(tenancy): row.line for tenancy, row in self.writing}
-            update(Tenancy, [tenancy for tenancy, _row in self.writing], IMPORTED_TENANCY_FIELDS)
+                    setattr(tenancy, name, rows_.value(i, name))
+                self.writing.append((tenancy, i))
+            self.line_of = {id(tenancy): rows_.line[i] for tenancy, i in self.writing}
+            update(Tenancy, [tenancy for tenancy, _i in self.writing], IMPORTED_TENANCY_FIELDS)
             report()
-        for rows_ in _chunks(self.new_rows, WRITE_CHUNK):
-            own = self._own_apartments(rows_, create)
+        for indices in _chunks(self.new_rows, WRITE_CHUNK):
+            own = self._own_apartments(indices, create)
             self.writing = []
-            for row in rows_:
-                tenancy = _checked_tenancy(row)
-                tenancy.apartment_id = self._apartment_id(row, own)
-                tenancy.participant_id = self.people[row.ref].participant_id
-                self.writing.append((tenancy, row))
-            self.line_of = {id(tenancy): row.line for tenancy, row in self.writing}
-            create(Tenancy, [tenancy for tenancy, _row in self.writing])
+            for i in indices:
+                tenancy = self._checked_tenancy(i)
+                tenancy.apartment_id = self._apartment_id(i, own)
+                tenancy.participant_id = self._person(i).participant_id
+                self.writing.append((tenancy, i))
+            self.line_of = {id(tenancy): rows_.line[i] for tenancy, i in self.writing}
+            create(Tenancy, [tenancy for tenancy, _i in self.writing])
             report()
         self.writing, self.line_of = [], {}
 
-    def _own_apartments(self, rows: list[CohortRow], create) -> dict[int, int]:
-        """Create the apartments of their own that ``rows`` need (see
-        ``_apartments``); returns their ids by ``id(row)``."""
-        own = [row for row in rows if not row.address and _key(row) not in self.apartments]
+    def _own_apartments(self, indices: Sequence[int], create) -> dict[int, int]:
+        """Create the apartments of their own that the rows ``indices`` need
+        (see ``_apartments``); returns their ids by row."""
+        rows = self.rows
+        own = [i for i in indices if not rows.address[i] and self._key(i) not in self.apartments]
         apartments = [
-            Apartment(landlord=self.landlords[row.landlord], address=_address(row)) for row in own
+            Apartment(
+                landlord=self.landlords[rows.texts[rows.landlord[i]]], address=self._address(i)
+            )
+            for i in own
         ]
         create(Apartment, apartments)
-        return {id(row): apartment.pk for row, apartment in zip(own, apartments, strict=True)}
+        return {i: apartment.pk for i, apartment in zip(own, apartments, strict=True)}
 
-    def _apartment_id(self, row: CohortRow, own: dict[int, int]) -> int:
-        pk = self.apartments.get(_key(row))
-        return pk if pk is not None else own[id(row)]
+    def _apartment_id(self, i: int, own: dict[int, int]) -> int:
+        pk = self.apartments.get(self._key(i))
+        return pk if pk is not None else own[i]
 
     def error_for(self, exc: Exception) -> RowError:
         """The line and message of a write the database refused twice."""
-        line = self.rows[0].line
-        written = [row for _pk, _version, row in self.changed_rows] + self.new_rows
+        rows = self.rows
+        line = rows.line[0]
+        written = [*self.changed_rows, *self.new_rows]
         if isinstance(exc, ProcessingRestrictedError):
             # A person whose processing is restricted (GDPR art. 18): the row
             # of their first tenancy in the file.
             people = getattr(exc, "person_ids", set())
-            lines = [row.line for row in written if self.people[row.ref].participant_id in people]
+            lines = [rows.line[i] for i in written if self._person(i).participant_id in people]
             return _row_error(min(lines, default=line), _messages(exc))
         if isinstance(exc, StaleObjectError):
             line = self.line_of.get(id(exc.instance), line)
@@ -724,20 +827,20 @@ class _Plan:
             # there), then every row written before it.
             found = next(
                 (
-                    row.line
-                    for tenancy, row in self.writing
+                    rows.line[i]
+                    for tenancy, i in self.writing
                     if (getattr(tenancy, column), tenancy.move_in) == key
                 ),
                 None,
             )
             if found is None:
-                for row in written:
+                for i in written:
                     ids = {
-                        "participant_id": self.people[row.ref].participant_id,
-                        "apartment_id": self.apartments.get(_key(row)),
+                        "participant_id": self._person(i).participant_id,
+                        "apartment_id": self.apartments.get(self._key(i)),
                     }
-                    if (ids[column], row.move_in) == key:
-                        found = row.line
+                    if (ids[column], rows.value(i, "move_in")) == key:
+                        found = rows.line[i]
                         break
             line = found or line
         return _row_error(
@@ -758,18 +861,6 @@ def _change_case(
 _ROW_FIELDS = ("contract_type", "move_out", "exit_reason", "takeover")
 
 
-def _checked_tenancy(row: CohortRow) -> Tenancy:
-    """The row's tenancy without its participant and apartment: what its own
-    rules look at, and what is written once those are set."""
-    return Tenancy(
-        move_in=row.move_in,
-        contract_type=row.contract_type,
-        move_out=row.move_out,
-        exit_reason=row.exit_reason,
-        takeover=row.takeover,
-    )
-
-
 def _all_but(model, *names: str) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if f.name not in names]
 
@@ -785,12 +876,7 @@ _NOT_FROM_THE_FILE = {
 _CONSTRAINT_KEY = re.compile(r"=\((\d+), \[(\d{4}-\d{2}-\d{2}),")
 
 
-def _address(row: CohortRow) -> str:
-    """The row's apartment address: without one, an apartment of its own
-    named after the reference and the move-in day."""
-    return row.address or f"{row.ref} ({row.move_in:%Y-%m-%d})"
-
-
-def _key(row: CohortRow) -> tuple[str, str]:
-    """The row's apartment in ``_Plan.apartments``."""
-    return (row.landlord, _address(row))
+def _own_address(ref: str, move_in: date) -> str:
+    """The address of the apartment of its own that a row without an
+    address gets: named after the reference and the move-in day."""
+    return f"{ref} ({move_in:%Y-%m-%d})"
