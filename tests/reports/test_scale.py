@@ -205,3 +205,33 @@ def test_the_command_refuses_a_caseload_that_is_not_empty(caseload):
 
     with pytest.raises(CommandError, match="empty caseload"):
         call_command("seed_demo", "--participants", "5", "--password", "x" * 20)
+
+
+def test_the_command_leaves_the_planner_statistics_of_what_it_wrote(db):
+    """After the bulk load the tables are analysed: the planner knows the
+    caseload's size (PostgreSQL's reltuples, SQLite's sqlite_stat1). A role
+    that does not own the tables (the app's, PITFALLS 17) is told so."""
+    from django.db import connection
+
+    err = io.StringIO()
+    call_command(
+        "seed_demo", "--participants", "3", "--password", "x" * 20,
+        stdout=io.StringIO(), stderr=err,
+    )  # fmt: skip
+
+    table = Participant._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT reltuples, pg_has_role(relowner, 'USAGE') FROM pg_class "
+                "WHERE oid = %s::regclass",
+                [table],
+            )
+            rows, owner = cursor.fetchone()
+            if owner:
+                assert rows == 3
+            else:
+                assert "Run ANALYZE as their owner" in err.getvalue()
+        else:
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+            assert int(cursor.fetchone()[0].split()[0]) == 3
