@@ -169,7 +169,7 @@ class _Occupancy:
     starts, so before any row still to come starts, and it could neither
     clash nor be the latest that starts before a row's end and clashes. The
     tenancies held (``add_held``) are kept sorted, as they start anywhere.
-    A person's latest row is kept on their ``_Person`` (``last``), so only
+    A person's latest row accepted is kept by the plan (``_Plan.last``), so only
     people with tenancies held have an occupancy of their own.
     """
 
@@ -228,7 +228,6 @@ class _Person:
 
     ref: str
     index: int
-    line: int  # the line of their first tenancy in the file
     personnummer: str | None = None
     held: _Held | None = None  # the participant held
     new: bool = False  # a participant to create, with ``status`` and ``closed_on``
@@ -238,7 +237,6 @@ class _Person:
     refused: bool = False  # the participant cannot be written: its rows are not checked
     failed: bool = False  # some row of theirs has an error: the case is not derived
     latest: _Period | None = None  # their latest tenancy held (``_latest``: or accepted)
-    last: int | None = None  # their latest row accepted (in move-in order)
 
     @property
     def participant_id(self) -> int | None:
@@ -272,12 +270,16 @@ class _Plan:
         self.errors: list[RowError] = []
         # By the person's index in ``rows``; None for a person without rows
         # left (``parse`` refused them all).
+        # (The index is the one ``rows.person_of`` holds: one int object.)
         self.people: list[_Person | None] = [
-            _Person(ref, person, rows.line[rows.order[rows.starts[person]]], rows.numbers[person])
+            _Person(ref, person, rows.numbers[person])
             if rows.starts[person + 1] > rows.starts[person]
             else None
-            for person, ref in enumerate(rows.refs)
+            for ref, person in rows.person_of.items()
         ]
+        # Each person's latest row accepted (in move-in order), -1 for none:
+        # set by ``_tenancies``.
+        self.last = array("i", [-1]) * len(self.people)
         self.new_landlords: list[Landlord] = []
         # (landlord, address) -> the held apartment's id, or None for a new
         # one given by address (created before the tenancies). A row without
@@ -310,6 +312,11 @@ class _Plan:
 
     def _people(self) -> Iterator[_Person]:
         return (person for person in self.people if person is not None)
+
+    def _line(self, person: _Person) -> int:
+        """The line of the person's first tenancy in the file."""
+        rows = self.rows
+        return rows.line[rows.order[rows.starts[person.index]]]
 
     def _person(self, i: int) -> _Person:
         """The person of row ``i``."""
@@ -366,15 +373,15 @@ class _Plan:
             number, held = person.personnummer, person.held
             if held is not None and number and held.personnummer not in (None, number):
                 message = _("%(ref)s already has another personnummer.") % {"ref": person.ref}
-                self._error(person.line, message)
+                self._error(self._line(person), message)
                 person.refused = True
             elif number and number in holders and holders[number] != person.ref:
                 message = _("The personnummer belongs to a participant with another reference.")
-                self._error(person.line, message)
+                self._error(self._line(person), message)
                 person.refused = True
             elif held is None:
                 checker.external_ref, checker.personnummer = person.ref, number
-                if self._valid(checker, person.line):
+                if self._valid(checker, self._line(person)):
                     person.new = True
                 else:
                     person.refused = True
@@ -409,10 +416,10 @@ class _Plan:
                 if status == ParticipantStatus.HOUSED:
                     refusal = participant_housing_refusal(participant, reopen=True)
                     if refusal is not None:
-                        self._error(person.line, _messages(refusal))
+                        self._error(self._line(person), _messages(refusal))
                         continue
                 _change_case(participant, *change)
-                if self._valid(participant, person.line):
+                if self._valid(participant, self._line(person)):
                     self.changed_people.append(change)
 
     # --- Landlords and apartments ---------------------------------------------------
@@ -584,7 +591,8 @@ class _Plan:
                 else None
             )
             occupancy = by_person.get(person.index, alone)
-            occupancy.last = None if person.last is None else self._period(person.last)
+            last = self.last[person.index]
+            occupancy.last = None if last < 0 else self._period(last)
             on_person = occupancy.clash(move_in, move_out)
             if on_apartment or on_person:
                 clashes.append((i, on_apartment, on_person))
@@ -592,7 +600,7 @@ class _Plan:
                 continue
             if apartment_key is not None:
                 by_apartment[apartment_key].add(self._period(i))
-            person.last = i
+            self.last[person.index] = i
             if self.held_ids[i] == 0:
                 self.new_rows.append(i)
             else:
@@ -614,10 +622,8 @@ class _Plan:
 
     def _latest(self, person: _Person) -> _Period | None:
         """The person's latest tenancy, held or accepted."""
-        latest, last = person.latest, person.last
-        if last is not None and (
-            latest is None or latest.move_in.toordinal() < self.rows.move_in[last]
-        ):
+        latest, last = person.latest, self.last[person.index]
+        if last >= 0 and (latest is None or latest.move_in.toordinal() < self.rows.move_in[last]):
             return self._period(last)
         return latest
 
@@ -748,7 +754,7 @@ class _Plan:
             for participant in participants:
                 change = by_pk[participant.pk]
                 _change_case(participant, *change)
-                self.line_of[id(participant)] = change[0].line
+                self.line_of[id(participant)] = self._line(change[0])
             update(Participant, participants, PARTICIPANT_FIELDS)
             report()
         # A changed tenancy is saved from its whole record, which its history
