@@ -9,6 +9,7 @@ Apps register in ``AppConfig.ready()``:
     caseload_checks.register(my_caseload_check)
     protected_checks.register(my_protected_check)
     start_page_queues.register(my_queue_source)
+    board_report_sources.register(my_board_source)
 """
 
 from collections.abc import Callable
@@ -221,3 +222,36 @@ def start_page_queue(*, user, today=None) -> list[QueueItem]:
     for source in start_page_queues:
         items.extend(source(user=user, today=today))
     return sorted(items, key=lambda item: (item.order, item.key))
+
+
+@dataclass(frozen=True)
+class BoardSection:
+    """A section a higher app adds to the board report (the PDF a unit
+    manager orders from the dashboard), e.g. the team's fidelity score beside
+    retention: a lead sentence and one table. It is stored with the report's
+    figures, so every value is JSON-safe (text, numbers, None; dates as ISO
+    text) and aggregate: nothing about a person, so it outlives culling."""
+
+    key: str
+    order: int
+    title: str
+    lead: str
+    # (heading, kind): the report's cell kinds, "text", "int" or "rate" (a
+    # fraction shown as per cent).
+    columns: list[tuple[str, str]]
+    rows: list[list[Any]]
+    caption: str = ""
+
+
+# A board source gives its section of the board report for a reference date:
+#   source(*, as_of: date) -> BoardSection | None
+# in a fixed number of queries, with what the report's reader (a unit
+# manager) may see; None when it has nothing to add. The fidelity app
+# registers the team's latest self-assessment.
+board_report_sources: Registry = Registry()
+
+
+def board_report_sections(*, as_of: date) -> list[BoardSection]:
+    """The registered sections of the board report on ``as_of``, in order."""
+    sections = [s for s in (source(as_of=as_of) for source in board_report_sources) if s]
+    return sorted(sections, key=lambda s: (s.order, s.key))

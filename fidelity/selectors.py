@@ -46,3 +46,19 @@ def active_items() -> QuerySet[Item]:
         .select_related("domain")
         .order_by("domain__order", "domain_id", "order", "pk")
     )
+
+
+def assessment_latest(*, on_or_before) -> Assessment | None:
+    """The latest assessment dated on or before ``on_or_before``, with its
+    scores and their items loaded (two queries; one when there is none).
+
+    For the board report, which only unit managers read, and they see every
+    assessment (``assessment_queryset``); the report is made by a background
+    job, which has no user to scope by.
+    """
+    return (
+        Assessment.objects.filter(date__lte=on_or_before)
+        .order_by("-date", "-pk")
+        .prefetch_related(Prefetch("scores", queryset=Score.objects.select_related("item")))
+        .first()
+    )

@@ -196,12 +196,14 @@ def outcomes_table(figures: dict[str, dict]) -> Table:
         row = figures.get(key)
         if row is None:
             continue
-        values = row["values"]
+        # A stored report's figures went through JSON: the points are text keys.
+        values = {int(p): v for p, v in row["values"].items()}
+        change = {int(p): v for p, v in row["change"].items()}
         t.rows.append(
             [
                 str(label),
                 *(_format(key, values[p]["value"], values[p]["n"]) for p in POINTS),
-                *(_format_change(key, row["change"][p]) for p in POINTS[1:]),
+                *(_format_change(key, change[p]) for p in POINTS[1:]),
             ]
         )
     return t

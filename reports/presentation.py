@@ -298,8 +298,28 @@ def headline(figures: dict) -> dict[str, int]:
     return {"retained": retained, "denominator": figures["cohort"] - figures["deceased"]}
 
 
+def board_sections(figures: dict) -> list[dict[str, Any]]:
+    """The sections higher apps added to a report (``board_report_sources``,
+    stored as dicts with the figures), each as its lead sentence and a
+    ``Table`` (empty when the section has only its lead)."""
+    out = []
+    for section in figures.get("board_sections") or []:
+        table = Table(
+            section["key"],
+            section["title"],
+            [(heading, kind) for heading, kind in section["columns"]],
+            [list(row) for row in section["rows"]],
+            caption=section.get("caption", ""),
+        )
+        out.append({"key": section["key"], "lead": section["lead"], "table": table})
+    return out
+
+
 def report_context(*, report, figures: dict) -> dict[str, Any]:
     """Everything the PDF template (and the report page) shows for ``figures``."""
+    # ``outcomes`` builds on this module's Table: imported here, not at the top.
+    from .outcomes import outcomes_table
+
     breakdowns = breakdown_tables(figures)
     all_charts = figure_charts(figures)
     return {
@@ -322,4 +342,8 @@ def report_context(*, report, figures: dict) -> dict[str, Any]:
             for t in time_to_event_tables(figures, per_year=True)
         ],
         "charts": all_charts,
+        # Outcomes from move-in to 12 and 24 months (a report stored before
+        # they were added has none), and the team's fidelity score.
+        "outcomes_table": outcomes_table(figures["outcomes"]) if "outcomes" in figures else None,
+        "board_sections": board_sections(figures),
     }

@@ -5,10 +5,13 @@
 column: people (their status, target-group codes, the first referral's
 date, housing situation and support need codes, and the eligibility
 criteria's answer codes), tenancies (move-in, move-out, exit reason code,
-contract form, takeover), crisis placements (start, end, reason code) and
-support visits counted per person and month. Nothing else leaves: no
-personnummer, names, addresses, phone numbers, no free text of any kind
-(notes, descriptions, reasons typed by staff), no database ids and no staff.
+contract form, takeover), crisis placements (start, end, reason code),
+support visits counted per person and month, and outcome follow-ups (date,
+follow-up point and the structured answers as codes, the quality-of-life
+rating as its number). Nothing else leaves: no personnummer, names,
+addresses, phone numbers, no free text of any kind (notes, descriptions,
+reasons typed by staff, a follow-up's "in the person's own words"), no
+database ids and no staff.
 Columns are chosen one by one below (never "every field"), so a field added
 to a model later stays out until somebody decides it may go.
 
@@ -72,7 +75,7 @@ from bostadforst.jobs import SWEEP_GRACE, TRANSIENT_ERRORS, JobQueue, Run
 from bostadforst.models import AccessLogEntry
 from housing.models import Tenancy
 from participants.models import EligibilityAssessment, Participant, Referral
-from support.models import CrisisPlacement, SupportVisit
+from support.models import CrisisPlacement, OutcomeFollowUp, SupportVisit
 
 from .models import ResearchExport
 
@@ -282,6 +285,29 @@ def _visit_rows(ids, derived, dates, counter) -> Iterator[list]:
             yield [pseudonym(derived, pk), month, made, not_made]
 
 
+def _outcome_rows(ids, derived, dates, counter) -> Iterator[list]:
+    """Each follow-up with its structured answers; ``own_words`` (free text)
+    is not read. A corrected follow-up leaves as it reads now."""
+    for chunk in _chunks(ids):
+        for pk, day, point, *answers in (
+            OutcomeFollowUp._base_manager.filter(participant_id__in=chunk)
+            .order_by("participant_id", "date", "pk")
+            .values_list(
+                "participant_id",
+                "date",
+                "point_months",
+                "occupation",
+                "income_source",
+                "addiction_care",
+                "psychiatric_care",
+                "quality_of_life",
+                "contract_form",
+            )
+        ):
+            counter["outcome_follow_ups"] += 1
+            yield [pseudonym(derived, pk), dates.shown(pk, day), point, *answers]
+
+
 def _readme_rows(job: ResearchExport, counts: dict) -> list[list]:
     if job.date_mode == ResearchExport.DateMode.MONTH:
         dates = _("Every date is given as its month (YYYY-MM).")
@@ -367,12 +393,48 @@ COLUMNS = {
         (_col("Visits"), gettext_lazy("Support contacts that took place")),
         (_col("Missed"), gettext_lazy("Support contacts missed or cancelled")),
     ],
+    "outcomes": [
+        (_col("Pseudonym"), gettext_lazy("The person's pseudonym")),
+        (_col("Follow-up date"), gettext_lazy("Date of the outcome follow-up")),
+        (
+            _col("Follow-up point"),
+            gettext_lazy("Months after the first move-in the follow-up belongs to (0, 6, 12 …)"),
+        ),
+        (
+            _col("Occupation"),
+            gettext_lazy("Occupation code: none, day_activity, studies, work_training, employment"),
+        ),
+        (
+            _col("Income source"),
+            gettext_lazy(
+                "Main income source code: salary, activity_or_sickness, financial_assistance, "
+                "pension, student_aid, other, unknown"
+            ),
+        ),
+        (
+            _col("Addiction care"),
+            gettext_lazy("Contact with addiction care: yes, no, unknown"),
+        ),
+        (
+            _col("Psychiatric care"),
+            gettext_lazy("Contact with psychiatric care: yes, no, unknown"),
+        ),
+        (
+            _col("Quality of life"),
+            gettext_lazy("Self-rated quality of life, 1–10 (empty: not answered)"),
+        ),
+        (
+            _col("Contract form"),
+            gettext_lazy("Contract form code (first_hand, social; empty: not recorded)"),
+        ),
+    ],
 }
 TITLES = {
     "people": gettext_lazy("People"),
     "tenancies": gettext_lazy("Tenancies"),
     "placements": gettext_lazy("Crisis placements"),
     "visits": gettext_lazy("Visits per month"),
+    "outcomes": gettext_lazy("Outcome follow-ups"),
 }
 
 
@@ -419,6 +481,12 @@ def research_export_write(job: ResearchExport, file, *, derived: bytes) -> dict:
             _visit_rows(ids, derived, dates, counter),
             [TEXT, TEXT, NUMBER, NUMBER],
         ),
+        Sheet(
+            str(TITLES["outcomes"]),
+            _headings("outcomes"),
+            _outcome_rows(ids, derived, dates, counter),
+            [TEXT, d, NUMBER, TEXT, TEXT, TEXT, TEXT, NUMBER, TEXT],
+        ),
     ]
     # The README goes first; of the counts it needs only the protected people,
     # known before any row is written. The tables' counts go to the log row.
@@ -434,6 +502,7 @@ def research_export_write(job: ResearchExport, file, *, derived: bytes) -> dict:
         "tenancies": counter["tenancies"],
         "placements": counter["placements"],
         "visit_months": counter["visit_months"],
+        "outcome_follow_ups": counter["outcome_follow_ups"],
         "protected_excluded": protected,
         "restricted_excluded": restricted,
     }

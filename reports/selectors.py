@@ -32,6 +32,7 @@ from .presentation import (
     RATE,
     TEXT,
     Table,
+    board_sections,
     breakdown_tables,
     figure_charts,
     summary_table,
@@ -296,6 +297,8 @@ def report_tables(report: Report) -> dict[str, Table]:
         trend_table(figures.get("trend") or []),
         survival_table(figures.get("survival") or []),
         *time_to_event_tables(figures),
+        *([outcomes_table(figures["outcomes"])] if "outcomes" in figures else []),
+        *(section["table"] for section in board_sections(figures) if section["table"].rows),
         *breakdown_tables(figures),
     ]
     return {t.key: t for t in tables}

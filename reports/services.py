@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -32,14 +33,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 # MISSING and TRANSIENT_ERRORS: what a run answers for a deleted job and the
 # errors its task retries, named here for the tasks and their tests.
 from bostadforst.jobs import MISSING, SWEEP_GRACE, TRANSIENT_ERRORS, JobQueue, Run  # noqa: F401
+from bostadforst.registry import board_report_sections
 
-from . import retention, time_to_event
+from . import outcomes, retention, time_to_event
 from .models import CohortImport, ImportFile, Report
 
 logger = logging.getLogger(__name__)
@@ -97,13 +99,24 @@ def _claim(report_id: int) -> tuple[Report, uuid.UUID] | None:
 
 
 def report_figures(*, as_of: date, months: int, filters: dict) -> dict:
-    """The stored figures of a report: the computation, the trend and the three
-    Kaplan–Meier curves (tenancy survival, waiting time, time to takeover)."""
+    """The stored figures of a report: the computation, the trend, the three
+    Kaplan–Meier curves (tenancy survival, waiting time, time to takeover),
+    the cohort's outcomes from move-in to 12 and 24 months (two queries) and
+    the sections higher apps add through ``board_report_sources`` (the team's
+    fidelity score: three queries). All of it aggregate and JSON-safe."""
     data = retention.load(until=as_of)
     figures = retention.compute(as_of=as_of, months=months, filters=filters, data=data)
     figures["trend"] = retention.trend(data, as_of=as_of, months=months, filters=filters)
     figures["survival"] = retention.survival(data, as_of=as_of, filters=filters)
     time_to_event.add_time_to_event(figures, data, as_of=as_of, filters=filters)
+    # Like the dashboard's, the outcomes are the whole cohort's: the filters
+    # do not apply to them (the PDF says so when the report is filtered).
+    figures["outcomes"] = outcomes.outcome_figures(as_of=as_of)
+    # The sections' text is stored with the figures, in the report's language.
+    with translation.override("sv"):
+        figures["board_sections"] = [
+            asdict(section) for section in board_report_sections(as_of=as_of)
+        ]
     return figures
 
 

@@ -29,7 +29,7 @@ from .forms import (
     RetentionParametersForm,
 )
 from .models import CohortImport, Report
-from .presentation import DATE, RATE, Table, figure_charts, headline
+from .presentation import DATE, RATE, Table, board_sections, figure_charts, headline
 from .selectors import LINK
 
 
@@ -257,11 +257,20 @@ class ReportDetailView(DetailView):
         if report.figures:
             tables = selectors.report_tables(report)
             charts = figure_charts(report.figures)
+            # The fidelity section's lead (its assessment's date and overall
+            # score) and the outcomes' definition, above their tables.
+            intros = {
+                s["key"]: " ".join(filter(None, [s["lead"], s["table"].caption]))
+                for s in board_sections(report.figures)
+            }
+            if "outcomes" in tables:
+                intros["outcomes"] = tables["outcomes"].caption
             kwargs["headline"] = headline(report.figures)
             kwargs["sections"] = [
                 {
                     "key": key,
                     "title": table.title,
+                    "intro": intros.get(key, ""),
                     "table": table,
                     "chart": charts.get(key)
                     or charts["breakdowns"].get(key.removeprefix("breakdown-")),

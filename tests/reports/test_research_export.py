@@ -30,7 +30,11 @@ from reports import research_export
 from reports.models import ResearchExport
 from tests.housing.factories import TenancyFactory
 from tests.participants.factories import ParticipantFactory, ReferralFactory
-from tests.support.factories import CrisisPlacementFactory, SupportVisitFactory
+from tests.support.factories import (
+    CrisisPlacementFactory,
+    OutcomeFollowUpFactory,
+    SupportVisitFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +57,8 @@ def _aware(day: str, hour: int = 10) -> datetime.datetime:
 @pytest.fixture
 def caseload():
     """Three people with everything a dataset could leak: names,
-    personnummer, addresses, notes, descriptions; and one protected person."""
+    personnummer, addresses, notes, descriptions, outcome follow-ups in their
+    own words; and one protected person."""
     people = []
     for index, (first, last) in enumerate(
         [("Astrid", "Forskningsson"), ("Bertil", "Uttagsberg"), ("Cecilia", "Pseudolin")]
@@ -96,11 +101,25 @@ def caseload():
                 started_at=_aware(day),
                 note=f"Journalanteckning om {first} {last}",
             )
+        for day, occupation, qol in (("2024-03-05", "none", 4), ("2024-09-02", "studies", None)):
+            OutcomeFollowUpFactory(
+                participant=person,
+                date=datetime.date.fromisoformat(day),
+                point_months=0 if day == "2024-03-05" else 6,
+                occupation=occupation,
+                income_source="financial_assistance",
+                addiction_care="yes",
+                psychiatric_care="unknown",
+                quality_of_life=qol,
+                contract_form="social",
+                own_words=f"Med egna ord mår {first} bättre sedan flytten",
+            )
         people.append(person)
     hidden = ParticipantFactory(
         first_name="Skyddad", last_name="Hemligsdotter", identity_protection="protected"
     )
     TenancyFactory(participant=hidden, move_in=datetime.date(2024, 2, 1))
+    OutcomeFollowUpFactory(participant=hidden, date=datetime.date(2024, 2, 3))
     return people, hidden
 
 
@@ -144,6 +163,13 @@ HEADINGS = {
     "Månad": "month",
     "Stödbesök": "visits",
     "Uteblivna": "missed",
+    "Uppföljningsdatum": "date",
+    "Uppföljningspunkt": "point",
+    "Sysselsättning": "occupation",
+    "Försörjning": "income_source",
+    "Beroendevård": "addiction_care",
+    "Psykiatri": "psychiatric_care",
+    "Livskvalitet": "quality_of_life",
 }
 
 
@@ -163,6 +189,7 @@ def test_no_cell_holds_a_personnummer_name_address_free_text_or_id(caseload, uni
         "Boenden",
         "Sviktplaceringar",
         "Stödbesök per månad",
+        "Uppföljningar av utfall",
     ]
     forbidden = set()
     for person in [*people, hidden]:
@@ -175,7 +202,10 @@ def test_no_cell_holds_a_personnummer_name_address_free_text_or_id(caseload, uni
             forbidden |= {a.note for a in referral.assessments.all()}
         forbidden |= {p.note for p in person.crisis_placements.all()}
         forbidden |= {v.note for v in person.visits.all()}
+        forbidden |= {f.own_words for f in person.outcome_follow_ups.all()}
     forbidden.discard("")
+    # The fixture's own words are set, so the scan below looks for them.
+    assert sum("Med egna ord" in text for text in forbidden) == 3
     digits = {p.personnummer.replace("-", "") for p in [*people, hidden]}
     ids = {str(p.pk) for p in [*people, hidden]}
     cells = 0
@@ -189,14 +219,23 @@ def test_no_cell_holds_a_personnummer_name_address_free_text_or_id(caseload, uni
                 assert not any(word in text for word in forbidden), text
                 assert not any(number in text.replace("-", "") for number in digits), text
     assert cells > 100
-    for title in ("Personer", "Boenden", "Sviktplaceringar", "Stödbesök per månad"):
+    for title in (
+        "Personer",
+        "Boenden",
+        "Sviktplaceringar",
+        "Stödbesök per månad",
+        "Uppföljningar av utfall",
+    ):
         for row in table(book, title):
             assert row["pseudonym"] not in ids and len(row["pseudonym"]) == 16
 
 
 def test_protected_people_are_left_out_and_only_counted(caseload, unit_manager):
     people, hidden = caseload
-    job = run_export(unit_manager)
+    # By month: shifted, a visit on 2 April can move into March and make a
+    # seventh visit month, depending on the person's id (PostgreSQL's ids
+    # depend on the tests run before).
+    job = run_export(unit_manager, date_mode="month")
     book = sheets(job)
 
     assert len(table(book, "Personer")) == 3
@@ -208,6 +247,7 @@ def test_protected_people_are_left_out_and_only_counted(caseload, unit_manager):
         "tenancies": 3,
         "placements": 3,
         "visit_months": 6,
+        "outcome_follow_ups": 6,
         "protected_excluded": 1,
         "restricted_excluded": 0,
     }
@@ -268,6 +308,12 @@ def test_shifted_dates_keep_each_persons_intervals(caseload, unit_manager, setti
         assert placements[name]["end"].date() - placement.end == offset
         referral = person.referrals.get()
         assert persons[name]["referral_date"].date() - referral.referral_date == offset
+        follow_ups = [
+            row for row in table(book, "Uppföljningar av utfall") if row["pseudonym"] == name
+        ]
+        assert [row["date"].date() - offset for row in follow_ups] == [
+            f.date for f in person.outcome_follow_ups.order_by("date")
+        ]
         assert offset.days == research_export.date_offset(derived, person.pk, 14)
     # Three people, 29 possible offsets: a key that shifts nobody would be a bug.
     assert offsets != {0}
@@ -291,6 +337,10 @@ def test_month_coarsening_gives_every_date_as_its_month(caseload, unit_manager):
         assert row["takeover"] == "2025-01"
     for row in table(book, "Sviktplaceringar"):
         assert (row["start"], row["end"]) == ("2024-09", "2024-09")
+    assert (
+        sorted(row["date"] for row in table(book, "Uppföljningar av utfall"))
+        == ["2024-03"] * 3 + ["2024-09"] * 3
+    )
     visits = table(book, "Stödbesök per månad")
     name = research_export.pseudonym(derived, people[0].pk)
     assert [(r["month"], r["visits"]) for r in visits if r["pseudonym"] == name] == [
@@ -403,3 +453,43 @@ def test_a_redelivered_job_writes_and_logs_once(unit_manager, caseload):
     job = run_export(unit_manager)
     assert research_export.research_export_run(export_id=job.pk) == ResearchExport.State.DONE
     assert AccessLogEntry.objects.filter(model="reports.ResearchExport").count() == 1
+
+
+def test_outcome_rows_give_the_structured_answers_as_codes(caseload, unit_manager):
+    """Per person and follow-up: the point, codes for the answers, the rating
+    as a number (empty when not given), under the person's pseudonym; never
+    the own words."""
+    people, _hidden = caseload
+    derived = research_export.derive_key(KEY)
+    book = sheets(run_export(unit_manager, date_mode="month"))
+    rows = table(book, "Uppföljningar av utfall")
+    names = {row["pseudonym"] for row in table(book, "Personer")}
+
+    assert {row["pseudonym"] for row in rows} == names
+    name = research_export.pseudonym(derived, people[0].pk)
+    assert [row for row in rows if row["pseudonym"] == name] == [
+        {
+            "pseudonym": name,
+            "date": "2024-03",
+            "point": 0,
+            "occupation": "none",
+            "income_source": "financial_assistance",
+            "addiction_care": "yes",
+            "psychiatric_care": "unknown",
+            "quality_of_life": 4,
+            "contract_type": "social",
+        },
+        {
+            "pseudonym": name,
+            "date": "2024-09",
+            "point": 6,
+            "occupation": "studies",
+            "income_source": "financial_assistance",
+            "addiction_care": "yes",
+            "psychiatric_care": "unknown",
+            "quality_of_life": None,
+            "contract_type": "social",
+        },
+    ]
+    readme = " ".join(str(cell) for row in book["README"] for cell in row)
+    assert "Uppföljningar av utfall: Livskvalitet" in readme
