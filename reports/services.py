@@ -109,8 +109,9 @@ def report_figures(*, as_of: date, months: int, filters: dict) -> dict:
     figures["trend"] = retention.trend(data, as_of=as_of, months=months, filters=filters)
     figures["survival"] = retention.survival(data, as_of=as_of, filters=filters)
     time_to_event.add_time_to_event(figures, data, as_of=as_of, filters=filters)
-    # Like the dashboard's, the outcomes are the whole cohort's: the filters
-    # do not apply to them (the PDF says so when the report is filtered).
+    # Like the dashboard's, the outcomes are the whole cohort's: the retention
+    # filters (landlord, contract type, move-in year, target group) do not
+    # apply to them (the PDF says so when one is set).
     figures["outcomes"] = outcomes.outcome_figures(as_of=as_of)
     # The sections' text is stored with the figures, in the report's language.
     with translation.override("sv"):
