@@ -30,7 +30,7 @@ admin.site.login = AdminLoginRedirect.as_view()
 # (manage.py grant_role), and rights come from roles (groups), not one by one.
 ALWAYS_READ_ONLY = ("is_superuser", "user_permissions")
 # Not editable on one's own account: nobody raises their own privileges.
-OWN_READ_ONLY = ("is_staff", "groups")
+OWN_READ_ONLY = ("is_staff", "groups", "scope_unit", "scope_provider")
 
 
 class AdminUserChangeForm(UserChangeForm):
@@ -112,6 +112,9 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         (_("Two-factor login"), {"fields": ("otp_enrolment_until",)}),
         (_("Password"), {"fields": ("must_change_password",)}),
+        # A partner organisation's manager: the people of one unit or provider
+        # (bostadforst.scope); not one's own to widen.
+        (_("Row scope"), {"fields": ("scope_unit", "scope_provider")}),
     )
     actions = ["open_otp_enrolment"]
 

@@ -18,6 +18,7 @@ from simple_history.models import HistoricalRecords
 from .constraints import loaded_foreign_keys, validate_constraints
 from .identity import HistoricalIdentityMasked
 from .roles import Role, role_of
+from .scope import ScopedManager
 
 
 class User(AbstractUser):
@@ -42,11 +43,47 @@ class User(AbstractUser):
     previous_login = models.DateTimeField(
         _("previous login"), null=True, blank=True, editable=False
     )
+    # Row scope (``bostadforst.scope``): a partner organisation's manager sees
+    # only the people of one referring unit or of one provider, never both.
+    # By string: bostadforst imports no app. PROTECT: deleting the unit or
+    # provider must not silently widen the user's view to everyone.
+    scope_unit = models.ForeignKey(
+        "participants.ReferringUnit",
+        verbose_name=_("limited to referring unit"),
+        help_text=_(
+            "The user sees only the people referred by this unit. Leave empty to see everyone."
+        ),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    scope_provider = models.ForeignKey(
+        "housing.Provider",
+        verbose_name=_("limited to provider"),
+        help_text=_(
+            "The user sees only the people with a tenancy run by this provider. "
+            "Leave empty to see everyone."
+        ),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["last_name", "first_name", "username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope_unit__isnull=True) | models.Q(scope_provider__isnull=True),
+                name="user_scope_unit_or_provider",
+                violation_error_message=_(
+                    "Limit the user to a referring unit or to a provider, not both."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -102,6 +139,10 @@ class CaseModel(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     history = case_history
+
+    # Rows of people outside the viewer's row scope are never read
+    # (``bostadforst.scope``); ``_base_manager`` stays unscoped.
+    objects = ScopedManager()
 
     participant_path: ClassVar[str | None] = "participant"
 

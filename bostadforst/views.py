@@ -20,6 +20,7 @@ from .log_review import filter_log, flag_unusual
 from .models import AccessLogEntry
 from .registry import person_names, start_page, start_page_queue
 from .roles import role_of
+from .scope import current_limits, scope_people
 
 
 def home(request):
@@ -67,6 +68,10 @@ class AccessLogView(TemplateView):
     def get_filtered(self):
         form = AccessLogFilterForm(self.request.GET or None)
         queryset = AccessLogEntry.objects.select_related("user")
+        if current_limits():
+            # A manager with a row scope reviews the reads of their own
+            # people only (bostadforst.scope), not everyone's or the staff's.
+            queryset = scope_people(queryset, person_path="person_id")
         if form.is_bound and form.is_valid():
             queryset = filter_log(queryset, **form.cleaned_data)
         elif form.is_bound:

@@ -15,6 +15,15 @@ class HousingConfig(AppConfig):
 
         hidden_sets["apartment"] = hidden_apartments
 
+        from bostadforst import scope
+
+        from .models import Tenancy
+
+        # Row scope: a provider's people are those with any tenancy the provider runs.
+        scope.people_sets[scope.PROVIDER] = lambda provider_id: Tenancy._base_manager.filter(
+            provider_id=provider_id
+        ).values("participant_id")
+
         participant_sections.register(tenancy_section)
         timeline_sources.register(housing_timeline)
 

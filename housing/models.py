@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bostadforst.identity import IdentityMasked, Viewer, protected_address
 from bostadforst.models import CaseModel
+from bostadforst.scope import ScopedManager
 from participants.models import Participant
 
 
@@ -256,7 +257,7 @@ class Tenancy(CaseModel):
     takeover = models.DateField(_("contract takeover date"), null=True, blank=True)
     note = models.TextField(_("note"), max_length=2000, blank=True)
 
-    objects = TenancyQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(TenancyQuerySet)()
 
     class Meta:
         verbose_name = _("tenancy")
@@ -441,7 +442,7 @@ class TenancyIncident(CaseModel):
     resolved_on = models.DateField(_("resolved"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), max_length=5000, blank=True)
 
-    objects = TenancyIncidentQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(TenancyIncidentQuerySet)()
 
     participant_path = "tenancy__participant"
 

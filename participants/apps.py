@@ -22,6 +22,15 @@ class ParticipantsConfig(AppConfig):
         registry.start_page_blocks.register(EXPIRING_CONSENTS_BLOCK)
         registry.start_page_queues.register(participants_queue)
         identity.hidden_sets["person"] = hidden_people
+
+        from bostadforst import scope
+
+        from .models import Referral
+
+        # Row scope: a referring unit's people are those any referral of the unit names.
+        scope.people_sets[scope.UNIT] = lambda unit_id: Referral._base_manager.filter(
+            referring_unit_id=unit_id
+        ).values("participant_id")
         registry.processing_restriction_sources.register(restrictions_of)
         if hasattr(registry, "caseload_checks"):
             registry.caseload_checks.register(caseload_check)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bostadforst.identity import IdentityMasked, Viewer, protected_address, protected_person_alias
 from bostadforst.models import CaseModel
+from bostadforst.scope import ScopedManager
 
 from .personnummer import birth_date, mask, normalise
 
@@ -183,7 +184,7 @@ class Participant(IdentityMasked, CaseModel):
         _("reason for restricting processing"), max_length=2000, blank=True, editable=False
     )
 
-    objects = ParticipantQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(ParticipantQuerySet)()
 
     participant_path = "self"
 
@@ -795,7 +796,7 @@ class Consent(CaseModel):
     )
     withdrawal_note = models.TextField(_("note on the withdrawal"), max_length=2000, blank=True)
 
-    objects = ConsentQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(ConsentQuerySet)()
 
     class Meta:
         verbose_name = _("consent")

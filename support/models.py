@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.models import CaseModel
+from bostadforst.scope import ScopedManager
 from housing.models import ContractType
 from participants.models import NetworkContact, Participant
 
@@ -380,7 +381,7 @@ class CrisisPlacement(CaseModel):
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     note = models.TextField(_("note"), max_length=5000, blank=True)
 
-    objects = CrisisPlacementQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(CrisisPlacementQuerySet)()
 
     class Meta:
         verbose_name = _("crisis placement")

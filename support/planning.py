@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from bostadforst.records import record_delete, record_save
 from bostadforst.registry import QueueItem
 from bostadforst.roles import Role, role_of
+from bostadforst.scope import scoped_as
 from participants.models import Participant
 
 from .models import CalendarFeed, Goal, PlannedVisit, SupportVisit
@@ -161,9 +162,13 @@ def calendar_feed_for_token(token_hash: str) -> CalendarFeed | None:
 def calendar_feed_plans(*, user, now: datetime) -> QuerySet[PlannedVisit]:
     """The plans a worker's calendar feed holds: theirs, FEED_DAYS_BACK days
     back to FEED_DAYS_AHEAD days ahead, whatever their status (a cancelled
-    plan stays, marked cancelled, so the calendar app removes it)."""
+    plan stays, marked cancelled, so the calendar app removes it). Fetched
+    without a login, so the worker's own row scope is applied here
+    (``bostadforst.scope``)."""
+    with scoped_as(user):
+        plans = PlannedVisit.objects.all()
     return (
-        PlannedVisit.objects.filter(
+        plans.filter(
             staff=user,
             planned_at__gte=now - timedelta(days=FEED_DAYS_BACK),
             planned_at__lt=now + timedelta(days=FEED_DAYS_AHEAD),
