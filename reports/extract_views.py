@@ -16,6 +16,7 @@ from bostadforst.mixins import ServiceFormMixin
 from bostadforst.models import AccessLogEntry
 from bostadforst.records import record_get
 from bostadforst.roles import MANAGERS, role_of
+from bostadforst.scope import scope_people
 from participants.selectors import participant_list
 
 from .extract import extract_progress, register_extract_order
@@ -28,7 +29,9 @@ def register_extract_get_for_user(*, user, pk: int) -> RegisterExtract:
     if role_of(user) not in MANAGERS:
         raise Http404
     try:
-        return RegisterExtract.objects.select_related("ordered_by").get(pk=pk)
+        # Only of a person inside the user's row scope (bostadforst.scope).
+        extracts = scope_people(RegisterExtract.objects.all(), person_path="participant")
+        return extracts.select_related("ordered_by").get(pk=pk)
     except RegisterExtract.DoesNotExist:
         raise Http404 from None
 

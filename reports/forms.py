@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from housing.models import ContractType, Landlord
-from participants.models import TargetGroupCode
+from housing.models import ContractType, Landlord, Provider
+from participants.models import ReferringUnit, TargetGroupCode
 
 from .homelessness_count import IsoWeek
 
@@ -59,6 +59,24 @@ class RetentionParametersForm(forms.Form):
         error_messages={"invalid_choice": _("Choose a target group from the list.")},
     )
 
+    # The people of one referring unit or provider (``bostadforst.scope``: any
+    # referral of the unit, any tenancy of the provider), applied to the whole
+    # page as the row scope is; with a user's own scope, the two together.
+    unit = forms.ModelChoiceField(
+        label=_("Referring unit"),
+        queryset=ReferringUnit.objects.order_by("name"),
+        required=False,
+        empty_label=_("All referring units"),
+        error_messages={"invalid_choice": _("Choose a referring unit from the list.")},
+    )
+    provider = forms.ModelChoiceField(
+        label=_("Provider"),
+        queryset=Provider.objects.order_by("name"),
+        required=False,
+        empty_label=_("All providers"),
+        error_messages={"invalid_choice": _("Choose a provider from the list.")},
+    )
+
     def clean_as_of(self) -> date:
         value = self.cleaned_data["as_of"]
         if value > timezone.localdate():
@@ -75,10 +93,14 @@ class RetentionParametersForm(forms.Form):
     def filters(self) -> dict:
         data = self.cleaned_data
         landlord = data.get("landlord")
+        unit = data.get("unit")
+        provider = data.get("provider")
         return {
             k: v
             for k, v in {
                 "landlord": landlord.pk if landlord else None,
+                "unit": unit.pk if unit else None,
+                "provider": provider.pk if provider else None,
                 "contract_type": data.get("contract_type") or None,
                 "target_group": data.get("target_group") or None,
             }.items()
@@ -94,7 +116,16 @@ class ReportOrderForm(RetentionParametersForm):
         error_messages={"max_length": _("At most %(limit_value)d characters.")},
     )
 
-    field_order = ["as_of", "months", "landlord", "contract_type", "target_group", "title"]
+    field_order = [
+        "as_of",
+        "months",
+        "landlord",
+        "contract_type",
+        "target_group",
+        "unit",
+        "provider",
+        "title",
+    ]
 
 
 class CohortUploadForm(forms.Form):

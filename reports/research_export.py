@@ -73,6 +73,7 @@ from bostadforst.access_log import log_access
 from bostadforst.exports import DATE, NUMBER, TEXT, Sheet, write_workbook
 from bostadforst.jobs import SWEEP_GRACE, TRANSIENT_ERRORS, JobQueue, Run
 from bostadforst.models import AccessLogEntry
+from bostadforst.scope import scoped_as
 from housing.models import Tenancy
 from participants.models import EligibilityAssessment, Participant, Referral
 from support.models import CrisisPlacement, OutcomeFollowUp, SupportVisit
@@ -568,7 +569,12 @@ def _make(run: Run) -> str:
 def _write(run: Run) -> str:
     job: ResearchExport = run.job
     derived = bytes.fromhex(job.derived_key)
-    with tempfile.TemporaryFile() as file, translation.override("sv"):
+    # Only the people the orderer may see (their row scope, bostadforst.scope).
+    with (
+        tempfile.TemporaryFile() as file,
+        translation.override("sv"),
+        scoped_as(job.ordered_by),
+    ):
         counts = research_export_write(job, file, derived=derived)
         if run.lost:
             return run.taken_over()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import FormView
 
+from bostadforst import scope
 from bostadforst.access_log import log_access
 from bostadforst.exports import XLSX_CONTENT_TYPE
 from bostadforst.mixins import ServiceFormMixin
@@ -68,12 +69,19 @@ class ResearchExportForm(forms.Form):
         return key
 
 
+def _exports_for(user):
+    """Every export, or for a user with a row scope only their own (their
+    export holds only their people: the job runs under their scope)."""
+    exports = ResearchExport.objects.all()
+    return exports.filter(ordered_by=user) if scope.is_scoped(user) else exports
+
+
 def research_export_get_for_user(*, user, pk: int) -> ResearchExport:
     """One research export for a unit manager; 404 for anyone else and for none."""
     if role_of(user) not in MANAGERS:
         raise Http404
     try:
-        return ResearchExport.objects.select_related("ordered_by").get(pk=pk)
+        return _exports_for(user).select_related("ordered_by").get(pk=pk)
     except ResearchExport.DoesNotExist:
         raise Http404 from None
 
@@ -86,7 +94,7 @@ class ResearchExportView(ServiceFormMixin, FormView):
     success_message = _("The export is ordered. Reload the page to see when it is ready.")
 
     def get_context_data(self, **kwargs):
-        kwargs["exports"] = list(ResearchExport.objects.select_related("ordered_by")[:50])
+        kwargs["exports"] = list(_exports_for(self.request.user).select_related("ordered_by")[:50])
         kwargs["shift_days"] = settings.RESEARCH_DATE_SHIFT_DAYS
         return super().get_context_data(**kwargs)
 

@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from bostadforst import scope
 from bostadforst.roles import MANAGERS, role_of
 from housing.models import TenancyIncident
 from participants.models import Participant, ParticipantStatus
@@ -53,15 +54,26 @@ def _require_manager(user) -> None:
         raise Http404
 
 
+def _reports_for(user) -> QuerySet[Report]:
+    """The stored reports ``user`` may see: every one, or for a user with a row
+    scope only those ordered under the same scope (``filters`` keep it;
+    ``bostadforst.scope.user_filters``): a report of everyone counts people
+    outside it."""
+    reports = Report.objects.all()
+    for key, value in scope.user_filters(user).items():
+        reports = reports.filter(**{f"filters__{key}": value})
+    return reports
+
+
 def report_list(*, user) -> QuerySet[Report]:
     _require_manager(user)
-    return Report.objects.select_related("ordered_by").order_by("-ordered_at", "-pk")
+    return _reports_for(user).select_related("ordered_by").order_by("-ordered_at", "-pk")
 
 
 def report_get_for_user(*, user, pk: int) -> Report:
     _require_manager(user)
     try:
-        return Report.objects.select_related("ordered_by").get(pk=pk)
+        return _reports_for(user).select_related("ordered_by").get(pk=pk)
     except Report.DoesNotExist:
         raise Http404 from None
 
@@ -262,7 +274,24 @@ def dashboard(
     three for the retention data (reused by the trend and the survival curve)
     and one for each operational table. Without ``include_protected`` the
     tables that list people (``PERSON_TABLES``) leave out people with
-    protected identity; figures and counts always count everyone."""
+    protected identity; figures and counts always count everyone.
+
+    The ``unit`` and ``provider`` filters narrow every figure and table to the
+    people of that unit or provider, as a row scope does
+    (``bostadforst.scope``), together with the viewer's own scope."""
+    with scope.narrowed(scope.filter_limits(filters)):
+        return _dashboard(
+            as_of=as_of,
+            months=months,
+            filters=filters,
+            today=today,
+            include_protected=include_protected,
+        )
+
+
+def _dashboard(
+    *, as_of: date, months: int, filters: dict, today: date, include_protected: bool
+) -> Dashboard:
     data = retention.load(until=as_of)
     figures = retention.compute(as_of=as_of, months=months, filters=filters, data=data)
     figures["trend"] = retention.trend(data, as_of=as_of, months=months, filters=filters)

@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy
 # errors its task retries, named here for the tasks and their tests.
 from bostadforst.jobs import MISSING, SWEEP_GRACE, TRANSIENT_ERRORS, JobQueue, Run  # noqa: F401
 from bostadforst.registry import board_report_sections
+from bostadforst.scope import filter_limits, narrowed
 
 from . import outcomes, retention, time_to_event
 from .models import CohortImport, ImportFile, Report
@@ -137,7 +138,10 @@ def _render(run: Run) -> str:
     from .presentation import report_context
 
     report = run.job
-    figures = report_figures(as_of=report.as_of, months=report.months, filters=report.filters)
+    # Run without the orderer: the unit and provider they filtered by, and
+    # their own row scope, come with the order's filters (bostadforst.scope).
+    with narrowed(filter_limits(report.filters)):
+        figures = report_figures(as_of=report.as_of, months=report.months, filters=report.filters)
     if run.lost:
         return run.taken_over()
     pdf = render_report_pdf(context=report_context(report=report, figures=figures))

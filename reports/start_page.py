@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 
 from bostadforst.registry import QueueItem
 from bostadforst.roles import Role, role_of
+from bostadforst.scope import current_limits
 from housing.models import Tenancy
 
 from . import data_quality, retention
@@ -49,7 +50,10 @@ def now_and_a_quarter_ago(today) -> tuple[dict, dict]:
     state = Tenancy.objects.order_by().aggregate(
         rows=Count("pk"), changed=Max("updated_at"), last=Max("pk")
     )
-    key = "start-retention:{today}:{rows}:{last}:{changed}".format(
+    # The viewer's row scope in the key too (bostadforst.scope): a scoped
+    # manager's figures are of their people only.
+    key = "start-retention:{scope}:{today}:{rows}:{last}:{changed}".format(
+        scope=",".join(f"{kind}={value}" for kind, value in current_limits()) or "all",
         today=today.isoformat(),
         rows=state["rows"],
         last=state["last"],

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 
+from bostadforst import scope
 from bostadforst.access_log import log_access
 from bostadforst.exports import XLSX, XLSX_CONTENT_TYPE, Percent, download_response
 from bostadforst.mixins import ServiceFormMixin
@@ -225,7 +226,14 @@ class ReportListView(ServiceFormMixin, FormView):
     success_message = gettext_lazy("The report is ordered. This page shows when it is ready.")
 
     def get_initial(self):
-        return {"as_of": timezone.localdate(), "months": 0}
+        """Today and no horizon, or what the dashboard it was opened from
+        showed (its query string): the valid parameters, the rest ignored."""
+        initial = {"as_of": timezone.localdate(), "months": 0}
+        if self.request.method == "GET" and self.request.GET:
+            shown = RetentionParametersForm(self.request.GET)
+            shown.is_valid()
+            initial.update({k: v for k, v in shown.cleaned_data.items() if v not in ("", None)})
+        return initial
 
     def get_context_data(self, **kwargs):
         kwargs["reports"] = selectors.report_list(user=self.request.user)[:50]
@@ -235,7 +243,9 @@ class ReportListView(ServiceFormMixin, FormView):
         return services.report_order(
             as_of=form.cleaned_data["as_of"],
             months=form.cleaned_data["months"],
-            filters=form.filters(),
+            # The orderer's own row scope goes with the order: the job runs
+            # without them (bostadforst.scope).
+            filters={**form.filters(), **scope.user_filters(self.request.user)},
             title=form.cleaned_data["title"],
             acting_user=self.request.user,
         )
