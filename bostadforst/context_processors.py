@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
-from .roles import NAV_GROUPS, NAVIGATION, role_of
+from .roles import NAV_GROUPS, NAV_MORE_LABEL, NAV_MORE_ROLES, NAVIGATION, role_of
 from .security import otp_required
 
 
@@ -16,7 +16,9 @@ def navigation(request) -> dict:
     """The main navigation for the user's role (only URLs that exist).
 
     ``nav_items`` is flat (every link, for the start page); ``nav_menu`` is the
-    same links with grouped entries collected under their group's menu. Until
+    same links with grouped entries collected under their group's menu (for
+    ``NAV_MORE_ROLES``, every group under one "More" menu, each group's name a
+    heading: ``{"heading": label}`` among the children). Until
     the second factor is entered there is no menu: every link would only lead
     back to the code step.
     """
@@ -48,6 +50,12 @@ def navigation(request) -> dict:
                 menu.append(groups[entry.group])
             groups[entry.group]["children"].append(item)
             groups[entry.group]["active"] |= item["active"]
+        if role in NAV_MORE_ROLES and len(groups) > 1:
+            more = {"key": "more", "label": NAV_MORE_LABEL, "children": [], "active": False}
+            for group in groups.values():
+                more["children"] += [{"heading": group["label"]}, *group["children"]]
+                more["active"] |= group["active"]
+            menu = [item for item in menu if "children" not in item] + [more]
     return {
         "nav_items": items,
         "nav_menu": menu,

@@ -133,6 +133,13 @@ NAV_GROUPS: dict[str, str] = {
     "follow_up": _("Follow-up"),
 }
 
+# Roles whose group menus are collected under one "More" menu, a heading per
+# group: support staff's own entries (their caseload, logging and planning
+# visits) are the daily work and stand alone; with four group menus beside
+# them the bar did not fit at 1280 px.
+NAV_MORE_ROLES: frozenset = frozenset({Role.SUPPORT_STAFF})
+NAV_MORE_LABEL = _("More")
+
 # An entry whose URL is not defined is left out; each app lists its own here.
 NAVIGATION: list[NavEntry] = [
     NavEntry("home", _("Start"), ALL_ROLES),

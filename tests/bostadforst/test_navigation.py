@@ -66,3 +66,21 @@ def test_managers_menu_groups_follow_up_pages_under_one_menu(um_client):
     assert "Uppföljning" in html.split('id="nav-follow_up"', 1)[1].split("</button>", 1)[0]
     for name in ("reports:dashboard", "reports:report-list", "bostadforst:access-log"):
         assert f'href="{reverse(name)}"' in menu
+
+
+@pytest.mark.django_db
+def test_support_staff_find_the_team_menus_under_one_more_menu_with_their_names(ss_client):
+    """Their own entries stand alone; the four group menus would not fit
+    beside them at 1280 px, so they share one "Mer" menu, a heading each."""
+    html = ss_client.get(reverse("home")).content.decode()
+    nav = html.split('id="main-nav"', 1)[1].split("<!-- end of main menu -->", 1)[0]
+    assert 'id="nav-cases"' not in nav and 'id="nav-support"' not in nav
+    assert "Mer" in nav.split('id="nav-more"', 1)[1].split("</button>", 1)[0]
+    menu = nav.split('id="nav-more"', 1)[1]
+    headings = [part.split("<", 1)[0] for part in menu.split('class="dropdown-header">')[1:]]
+    assert headings == ["Ärenden", "Stöd", "Boende", "Uppföljning"]
+    for name in ("participants:participant-list", "support:crisis-place-list"):
+        assert f'href="{reverse(name)}"' in menu
+    own = nav.split('id="nav-more"', 1)[0]
+    for name in ("support:my-participants", "support:visit-quick-log"):
+        assert f'href="{reverse(name)}"' in own

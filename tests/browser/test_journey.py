@@ -150,7 +150,7 @@ def test_from_referral_to_the_board_report(
     # --- A team member starts the assessment and assesses all six criteria.
     team = page_as(team_member)
     team.goto(f"{live_server.url}/")
-    follow_menu(team, "Ärenden", "Remisser")
+    follow_menu(team, "Mer", "Remisser")  # support staff: the team menus under "Mer"
     team.get_by_role("link", name=NAME, exact=True).click()
     team.get_by_role("button", name="Påbörja utredningen").click()
     see_message(team, "Utredningen har påbörjats.")

@@ -114,3 +114,30 @@ def test_a_failed_submit_moves_focus_to_the_error_summary(page_as, live_server, 
 
     page.click("[data-error-summary] a[href='#id_last_name']")
     assert focused(page)["name"] == "last_name"
+
+
+def test_support_staffs_header_fits_at_1280_and_more_opens_from_the_keyboard(
+    page_as, live_server, support_staff
+):
+    support_staff.first_name, support_staff.last_name = "Anna-Karin", "Lindqvist Johansson"
+    support_staff.save()
+    page = page_as(support_staff, width=1280)
+    page.goto(live_server.url + "/")
+
+    # One line: every entry of the bar at the same height, none broken.
+    tops = page.eval_on_selector_all(
+        "#main-nav > ul > li > .nav-link",
+        "els => els.map(e => [e.getBoundingClientRect().top, e.getBoundingClientRect().height])",
+    )
+    assert len({round(top) for top, _ in tops}) == 1, tops
+    assert max(height for _, height in tops) < 48, tops
+
+    tab_to(page, lambda e: e["text"].startswith("Mer"))
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#nav-more + .dropdown-menu.show")
+    page.keyboard.press("ArrowDown")
+    assert focused(page)["href"].endswith("/participants/referrals/")
+    tab_to(page, lambda e: e["href"].endswith("/support/crisis-places/"), key="ArrowDown")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/support/crisis-places/")
