@@ -358,7 +358,8 @@ def parse(
     file's format. Overlapping tenancies are not checked here: writing the
     rows (``cohort_write``) meets the housing app's rule, for rows of the
     file and rows already held. The import itself keeps the rows as
-    ``CohortRows`` (``read_rows``).
+    ``CohortRows`` (``read_rows``), which keeps one personnummer per person:
+    a row of a person given several (an error) shows the first.
     """
     rows, errors, source = read_rows(data=data, filename=filename, progress=progress)
     return list(rows), errors, source
