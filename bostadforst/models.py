@@ -18,7 +18,7 @@ from simple_history.models import HistoricalRecords
 from .constraints import loaded_foreign_keys, validate_constraints
 from .identity import HistoricalIdentityMasked
 from .roles import Role, role_of
-from .scope import ScopedManager
+from .scope import ScopedManager, unscoped
 
 
 class User(AbstractUser):
@@ -170,10 +170,19 @@ class CaseModel(models.Model):
         # again (the database enforces it; bostadforst.constraints).
         super().clean_fields(exclude={*(exclude or ()), *loaded_foreign_keys(self)})
 
+    def validate_unique(self, exclude=None) -> None:
+        # Unique values are unique among every row, not only the viewer's
+        # (bostadforst.scope): checked unscoped, so that a scoped user gets
+        # the form's error, not the database's IntegrityError.
+        with unscoped():
+            super().validate_unique(exclude)
+
     def validate_constraints(self, exclude=None) -> None:
         # Simple check constraints evaluated in Python, not by a query each
-        # (the database enforces them; bostadforst.constraints).
-        validate_constraints(self, exclude)
+        # (the database enforces them; bostadforst.constraints). Unique
+        # constraints among every row, as above.
+        with unscoped():
+            validate_constraints(self, exclude)
 
     def participant_pk(self) -> int | None:
         """The id of the participant this row belongs to (None for reference data)."""

@@ -98,7 +98,26 @@ def filter_limits(filters: dict | None) -> tuple[Limit, ...]:
     return tuple(limits)
 
 
+# Set while the database's own rules are checked in Python (unique values):
+# those are about every row, not the viewer's (``unscoped``).
+_unscoped: contextvars.ContextVar[bool] = contextvars.ContextVar("scope_unscoped", default=False)
+
+
+@contextmanager
+def unscoped() -> Iterator[None]:
+    """No limits inside the block: for checks of the database's own rules
+    (``CaseModel.validate_unique``), whose messages name no one; a scoped
+    user's save would otherwise pass the check and fail in the database."""
+    token = _unscoped.set(True)
+    try:
+        yield
+    finally:
+        _unscoped.reset(token)
+
+
 def current_limits() -> tuple[Limit, ...]:
+    if _unscoped.get():
+        return ()
     viewer = current_viewer()
     own = user_limits(viewer.user) if viewer is not None else ()
     return own + _narrowed.get()

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from bostadforst import scope
+from bostadforst.identity import viewing_as
 from bostadforst.models import AccessLogEntry
 from bostadforst.permissions import ACCESS_TABLE, PUBLIC
 from bostadforst.roles import Role
@@ -438,3 +440,15 @@ def test_scoped_pages_read_the_scope_as_a_subquery_in_as_many_queries(world, sco
         extra = 1 if url == reverse("reports:data-quality") else 0  # no snapshot chart
         assert len(scoped_sql) + extra == len(plain_sql), url
         assert any("IN (SELECT" in sql and "referring_unit_id" in sql for sql in scoped_sql)
+
+
+def test_unique_values_are_checked_among_everyone_not_only_the_scope(world, scoped):
+    """A scoped manager giving their person the personnummer of someone outside
+    gets the form's error (the database would refuse it: a 500)."""
+    person = Participant.objects.get(pk=scoped.inside.pk)
+    person.personnummer = OUTSIDE_PNR
+    with viewing_as(scoped.unit_manager):
+        assert not Participant.objects.filter(personnummer=OUTSIDE_PNR).exists()
+        with pytest.raises(ValidationError) as raised:
+            person.full_clean()
+    assert "personnummer" in raised.value.message_dict
