@@ -32,6 +32,9 @@ header row is bold and frozen.
 ``download_response(fmt, stem, header, rows, kinds=None)`` is the one answer
 both formats go through: ``fmt`` is ``"csv"`` or ``"xlsx"`` (anything else is a
 404), the file is named ``stem`` plus the format's extension.
+
+``stored_file_download`` answers with a file a background job stored (a
+report's PDF, a register extract, a research export), logged as an export.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+
+from .access_log import log_access
+from .models import AccessLogEntry
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -283,6 +289,26 @@ def _sheet_title(title: str) -> str:
     """A sheet name Excel accepts: no ``[]:*?/\\``, at most 31 characters."""
     cleaned = "".join(" " if char in "[]:*?/\\" else char for char in title).strip(" '")
     return cleaned[:31] or "Data"
+
+
+def stored_file_download(
+    request,
+    job,
+    file,
+    *,
+    filename: str,
+    content_type: str,
+    person_id: int | None = None,
+) -> FileResponse:
+    """``file`` of a finished ``job`` as a download named ``filename``, logged
+    as an export of the job (and of ``person_id``'s data, when given). A 404
+    unless the job is done and its file is there."""
+    if job.state != job.State.DONE or not file:
+        raise Http404
+    log_access(action=AccessLogEntry.Action.EXPORT, request=request, obj=job, person_id=person_id)
+    return FileResponse(
+        file.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+    )
 
 
 def download_response(

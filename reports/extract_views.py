@@ -5,15 +5,14 @@ again with a 404). The work is in ``reports.extract``."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from bostadforst.access_log import log_access
+from bostadforst.exports import stored_file_download
 from bostadforst.mixins import ServiceFormMixin
-from bostadforst.models import AccessLogEntry
 from bostadforst.records import record_get
 from bostadforst.roles import MANAGERS, role_of
 from bostadforst.scope import scope_people
@@ -115,17 +114,11 @@ class RegisterExtractPdfView(View):
 
     def get(self, request, pk: int):
         job = register_extract_get_for_user(user=request.user, pk=pk)
-        if job.state != RegisterExtract.State.DONE or not job.pdf:
-            raise Http404
-        log_access(
-            action=AccessLogEntry.Action.EXPORT,
-            request=request,
-            obj=job,
-            person_id=job.participant_id,
-        )
-        return FileResponse(
-            job.pdf.open("rb"),
-            as_attachment=True,
+        return stored_file_download(
+            request,
+            job,
+            job.pdf,
             filename=f"registerutdrag-{job.ordered_at:%Y-%m-%d}-{job.pk}.pdf",
             content_type="application/pdf",
+            person_id=job.participant_id,
         )

@@ -8,17 +8,15 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import FormView
 
 from bostadforst import scope
-from bostadforst.access_log import log_access
-from bostadforst.exports import XLSX_CONTENT_TYPE
+from bostadforst.exports import XLSX_CONTENT_TYPE, stored_file_download
 from bostadforst.mixins import ServiceFormMixin
-from bostadforst.models import AccessLogEntry
 from bostadforst.roles import MANAGERS, role_of
 
 from .models import ResearchExport
@@ -118,12 +116,10 @@ class ResearchExportDownloadView(View):
 
     def get(self, request, pk: int):
         job = research_export_get_for_user(user=request.user, pk=pk)
-        if job.state != ResearchExport.State.DONE or not job.file:
-            raise Http404
-        log_access(action=AccessLogEntry.Action.EXPORT, request=request, obj=job)
-        return FileResponse(
-            job.file.open("rb"),
-            as_attachment=True,
+        return stored_file_download(
+            request,
+            job,
+            job.file,
             filename=f"forskningsuttag-{job.ordered_at:%Y-%m-%d}-{job.pk}.xlsx",
             content_type=XLSX_CONTENT_TYPE,
         )

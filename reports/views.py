@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import number_format
@@ -17,7 +17,13 @@ from django.views.generic import DetailView, FormView, TemplateView
 
 from bostadforst import scope
 from bostadforst.access_log import log_access
-from bostadforst.exports import XLSX, XLSX_CONTENT_TYPE, Percent, download_response
+from bostadforst.exports import (
+    XLSX,
+    XLSX_CONTENT_TYPE,
+    Percent,
+    download_response,
+    stored_file_download,
+)
 from bostadforst.mixins import ServiceFormMixin
 from bostadforst.models import AccessLogEntry
 from participants.protection import INCLUDE_PROTECTED, export_includes_protected
@@ -318,12 +324,10 @@ class ReportStatusView(View):
 class ReportPdfView(View):
     def get(self, request, pk: int):
         report = selectors.report_get_for_user(user=request.user, pk=pk)
-        if report.state != Report.State.DONE or not report.pdf:
-            raise Http404
-        log_access(action=AccessLogEntry.Action.EXPORT, request=request, obj=report)
-        return FileResponse(
-            report.pdf.open("rb"),
-            as_attachment=True,
+        return stored_file_download(
+            request,
+            report,
+            report.pdf,
             filename=f"kvarboende-{report.as_of:%Y-%m-%d}-{report.pk}.pdf",
             content_type="application/pdf",
         )
