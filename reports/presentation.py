@@ -41,6 +41,14 @@ class Table:
     columns: list[tuple[str, str]]  # (heading, kind)
     rows: list[list[Any]] = field(default_factory=list)
     caption: str = ""
+    # How many rows there are in all when ``rows`` holds only the first few
+    # (a page's bounded list of people); None when ``rows`` is every row.
+    total: int | None = None
+
+    @property
+    def cut(self) -> bool:
+        """Whether ``rows`` holds only the first of more rows."""
+        return self.total is not None and self.total > len(self.rows)
 
     @property
     def headings(self) -> list[str]:

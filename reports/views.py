@@ -61,6 +61,13 @@ def _with_param(url: str, param: str) -> str:
     return f"{url}&{param}" if "?" in url else f"{url}?{param}"
 
 
+# The team's own page for each of the dashboard's lists of people.
+FULL_LISTS = {
+    "overdue-reviews": "support:plan-review-list",
+    "eviction-risks": "housing:eviction-risk-list",
+}
+
+
 def _sections(board, keys: list[str], download_url) -> list[dict]:
     out = []
     for key in keys:
@@ -77,6 +84,10 @@ def _sections(board, keys: list[str], download_url) -> list[dict]:
                 "chart": chart,
                 "csv_url": download_url(key, "csv"),
                 "xlsx_url": download_url(key, "xlsx"),
+                # A table cut to its first rows links to the team's whole list.
+                "full_list_url": reverse(FULL_LISTS[key])
+                if table.cut and key in FULL_LISTS
+                else "",
                 # Lists of people leave out protected people unless asked.
                 "protected_url": (
                     _with_param(download_url(key, "csv"), f"{INCLUDE_PROTECTED}=1")
@@ -93,7 +104,9 @@ class DashboardView(TemplateView):
 
     def get(self, request, *args, **kwargs):
         form, params = _parameters(request)
-        board = selectors.dashboard(**params, today=timezone.localdate())
+        board = selectors.dashboard(
+            **params, today=timezone.localdate(), page_rows=selectors.PAGE_ROWS
+        )
         query = request.GET.urlencode()
 
         def download_url(key: str, fmt: str) -> str:

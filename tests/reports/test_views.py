@@ -9,6 +9,9 @@ from django.urls import reverse
 from bostadforst.models import AccessLogEntry
 from housing.models import ExitReason
 from reports.models import Report
+from reports.selectors import PAGE_ROWS
+from tests.participants.factories import ParticipantFactory
+from tests.support.factories import ActionPlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +143,34 @@ def test_bad_order_answers_400_and_stores_nothing(um_client):
 
 def test_import_is_refused_for_support_staff(ss_client):
     assert ss_client.get(reverse("reports:cohort-import")).status_code == 403
+
+
+def test_the_dashboard_shows_the_first_overdue_reviews_and_links_to_the_whole_list(
+    um_client,
+):
+    """At a municipality's size thousands of reviews are overdue at once: the
+    page shows the first ones, how many there are and the list to work
+    through; the download still holds every one."""
+    overdue = PAGE_ROWS + 3
+    for day in range(overdue):
+        person = ParticipantFactory(status="housed", last_name=f"Försenad{day:02d}")
+        ActionPlanFactory(
+            participant=person, agreed_on=date(2023, 6, 1), review_on=date(2024, 1, 1 + day)
+        )
+    html = um_client.get(reverse("reports:dashboard")).content.decode()
+    shown = [n for n in range(overdue) if f"Försenad{n:02d}" in html]
+    assert shown == list(range(PAGE_ROWS))  # the longest overdue first
+    assert f"De första {PAGE_ROWS} av {overdue} visas; nedladdningarna innehåller alla." in html
+    assert f'href="{reverse("support:plan-review-list")}"' in html
+    body = um_client.get(
+        reverse("reports:dashboard-csv", kwargs={"table": "overdue-reviews"})
+    ).content.decode("utf-8-sig")
+    assert all(f"Försenad{n:02d}" in body for n in range(overdue))
+
+
+def test_a_short_list_of_people_on_the_dashboard_is_shown_whole(um_client):
+    person = ParticipantFactory(status="housed", last_name="Ensamförsenad")
+    ActionPlanFactory(participant=person, agreed_on=date(2023, 6, 1), review_on=date(2024, 1, 1))
+    html = um_client.get(reverse("reports:dashboard")).content.decode()
+    assert "Ensamförsenad" in html
+    assert "visas." not in html
