@@ -111,12 +111,11 @@ def reports_queue(*, user, today) -> list[QueueItem]:
 
 def data_quality_queue(*, user, today) -> list[QueueItem]:
     """The unit manager's data-quality card: the rows to correct over every
-    rule (``reports.data_quality``, one query a rule), linked to the report."""
+    rule (``reports.data_quality``, one query a rule, counting only the
+    flagged rows), linked to the report with the score."""
     if role_of(user) != Role.UNIT_MANAGER:
         return []
-    results = data_quality.evaluate(user=user)
-    flagged = sum(r.flagged for r in results)
-    score = data_quality.score(results)
+    flagged = sum(r.flagged for r in data_quality.evaluate(user=user, checked=False))
     return [
         QueueItem(
             key="data-quality",
@@ -124,9 +123,6 @@ def data_quality_queue(*, user, today) -> list[QueueItem]:
             title=gettext("Data quality"),
             count=flagged,
             explanation=gettext("Records that break a data-quality rule and need correcting."),
-            detail=gettext("Score %(score)s.") % {"score": percent(score)}
-            if score is not None
-            else "",
             url=reverse("reports:data-quality"),
             link_text=gettext("Data quality: %(count)s to correct") % {"count": flagged},
             alert=flagged > 0,

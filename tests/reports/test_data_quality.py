@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bostadforst.models import AccessLogEntry
+from bostadforst.records import record_save
 from bostadforst.registry import start_page_queue
 from participants.models import ParticipantStatus, ReferralStatus
 from reports import data_quality
@@ -103,7 +104,13 @@ def test_plan_with_goals_does_not_fire(um_client, unit_manager):
 def test_visit_without_note_after_24_hours(um_client, unit_manager):
     now = timezone.now()
     late = SupportVisitFactory(note="", started_at=now - datetime.timedelta(hours=25))
-    blank = SupportVisitFactory(note="  \n ", started_at=now - datetime.timedelta(days=3))
+    # A note of only blanks, written through the one write path, is stored
+    # empty and counted like an empty one.
+    blank = SupportVisitFactory(note="Utkast", started_at=now - datetime.timedelta(days=3))
+    blank.note = "  \n "
+    record_save(blank, acting_user=blank.author)
+    blank.refresh_from_db()
+    assert blank.note == ""
     SupportVisitFactory(note="", started_at=now - datetime.timedelta(hours=23))  # still in time
     SupportVisitFactory(started_at=now - datetime.timedelta(days=3))  # has a note
     assert_rule(um_client, unit_manager, "visit-without-note", {late.pk, blank.pk})
@@ -336,6 +343,18 @@ def test_start_page_card_counts_the_rows_to_correct(unit_manager, support_staff)
     assert item.url == reverse("reports:data-quality")
     assert item.link_text == f"Datakvalitet: {item.count} att rätta"
     assert not [i for i in start_page_queue(user=support_staff) if i.key == "data-quality"]
+
+
+@pytest.mark.django_db
+def test_counting_only_the_flagged_rows_gives_the_same_flagged_counts(unit_manager):
+    """The start page's card counts only the rows to correct (``checked=False``):
+    the same figures as the report, without reading every checked row."""
+    _one_of_each(2)
+    full = {r.rule.name: r.flagged for r in evaluate(user=unit_manager)}
+    flagged_only = evaluate(user=unit_manager, checked=False)
+    assert {r.rule.name: r.flagged for r in flagged_only} == full
+    assert sum(full.values()) > 0
+    assert {r.checked for r in flagged_only} == {None}
 
 
 @pytest.mark.django_db
