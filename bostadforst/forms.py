@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import AccessLogEntry, User
+from .widgets import LongSelect
 
 
 class AccessLogFilterForm(forms.Form):
@@ -14,6 +15,7 @@ class AccessLogFilterForm(forms.Form):
         queryset=User.objects.order_by("username"),
         required=False,
         empty_label=_("All users"),
+        widget=LongSelect,
     )
     person = forms.IntegerField(
         label=_("Person id"),

@@ -83,3 +83,40 @@ def test_the_query_count_is_the_same_for_an_empty_page_of_a_filter(um_client, su
     with CaptureQueriesContext(connection) as none:
         um_client.get(reverse("bostadforst:access-log"), {"action": Action.EXPORT})
     assert len(none) == len(some)
+
+
+def test_past_the_cap_the_page_says_more_than_and_offers_no_last_page(
+    um_client, support_staff, monkeypatch
+):
+    """The log only grows: it is counted up to a cap (one bounded COUNT), so
+    the page costs the same at a million rows; the newest are shown."""
+    from bostadforst.views import AccessLogView
+
+    monkeypatch.setattr(AccessLogView, "paginate_by", 2)
+    monkeypatch.setattr(AccessLogView, "count_cap", 4)
+    now = timezone.now()
+    person = ParticipantFactory(support_worker=support_staff)
+    for minutes in range(3):
+        read(support_staff, person.pk, now - datetime.timedelta(minutes=minutes))
+    few, _flags = page(um_client)  # 3 rows and the manager's own reads
+    html = um_client.get(reverse("bostadforst:access-log")).content.decode()
+    assert "Fler än 4 poster" in html
+    for minutes in range(3, 40):
+        read(support_staff, person.pk, now - datetime.timedelta(minutes=minutes))
+    over, _flags = page(um_client)
+    assert over == few
+    response = um_client.get(reverse("bostadforst:access-log"))
+    html = response.content.decode()
+    assert "Fler än 4 poster: de senaste visas." in html
+    assert "Sida 1 av 2" in html  # 4 rows counted, 2 a page
+    newest = [entry.at for entry, _f in response.context["rows"]]
+    assert newest == sorted(newest, reverse=True)
+
+
+def test_under_the_cap_the_page_counts_every_entry(um_client, support_staff):
+    person = ParticipantFactory(support_worker=support_staff)
+    read(support_staff, person.pk, timezone.now())
+    response = um_client.get(reverse("bostadforst:access-log"))
+    count = response.context["page_obj"].paginator.count
+    assert count == AccessLogEntry.objects.count() - 1  # less the read of this page
+    assert f"{count} poster" in response.content.decode()
