@@ -78,15 +78,18 @@ def _recent_ids(form, user) -> list[int]:
 
 
 def _participant_options(form, *, user, include_pk) -> list:
-    """The picker's options: a bounded few (``participant_picker``), grouped."""
-    groups: dict[int, list] = {0: [], 1: [], 2: []}
-    recent = _recent_ids(form, user)
-    for p in participant_picker(user=user, include_pk=include_pk, recent_ids=recent):
-        groups[p.caseload_rank].append((p.pk, str(p)))
-    labels = {0: _("My participants"), 1: _("Recently visited"), 2: _("Other tenants")}
-    return [("", _("Choose participant…"))] + [
-        (labels[rank], options) for rank, options in groups.items() if options
-    ]
+    """The picker's options: a bounded few (``participant_picker``), grouped;
+    read once per form (the field and its widget both ask)."""
+    if getattr(form, "_participant_options", None) is None:
+        groups: dict[int, list] = {0: [], 1: [], 2: []}
+        recent = _recent_ids(form, user)
+        for p in participant_picker(user=user, include_pk=include_pk, recent_ids=recent):
+            groups[p.caseload_rank].append((p.pk, str(p)))
+        labels = {0: _("My participants"), 1: _("Recently visited"), 2: _("Other tenants")}
+        form._participant_options = [("", _("Choose participant…"))] + [
+            (labels[rank], options) for rank, options in groups.items() if options
+        ]
+    return form._participant_options
 
 
 def _setup_participant_picker(form, *, user, participant):
