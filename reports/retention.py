@@ -252,20 +252,19 @@ def load(*, until: date | None = None) -> RetentionData:
 def first_referring_units() -> dict[int, str]:
     """participant id -> the name of the referring unit of their first approved
     referral (earliest decision, then lowest id); people whose first approved
-    referral names no unit are left out. One query."""
-    first: dict[int, tuple] = {}
+    referral names no unit are left out. One query, ordered by the database:
+    reading each decision time into Python to compare took 0.4 s at 10,000
+    people."""
+    first: dict[int, str | None] = {}
     rows = (
-        Referral.objects.order_by()
-        .filter(status=ReferralStatus.APPROVED)
-        .values_list("participant_id", "decided_at", "pk", "referring_unit__name")
+        Referral.objects.filter(status=ReferralStatus.APPROVED)
+        .order_by("decided_at", "pk")
+        .values_list("participant_id", "referring_unit__name")
     )
-    for pid, decided_at, pk, name in rows.iterator(chunk_size=10_000):
+    for pid, name in rows.iterator(chunk_size=10_000):
         # decided_at is set on every approved referral (a check constraint).
-        key = (decided_at, pk)
-        own = first.get(pid)
-        if own is None or key < own[0]:
-            first[pid] = (key, name)
-    return {pid: name for pid, (_key, name) in first.items() if name}
+        first.setdefault(pid, name)
+    return {pid: name for pid, name in first.items() if name}
 
 
 # A reading: (participant_id, first_move_in, reading_day, status index,

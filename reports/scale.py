@@ -33,7 +33,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bostadforst.models import User
@@ -828,6 +828,7 @@ def scale_seed(
     today = today or timezone.localdate()
     counts: Counter = Counter()
     with transaction.atomic():
+        _check_foreign_keys_per_statement()
         staff = scale_staff(participants=participants, users=users)
         generator = CaseloadGenerator(
             participants=participants, seed=seed, staff=staff, today=today
@@ -845,6 +846,17 @@ def scale_seed(
                 progress(len(batch.people))
         counts["rows"] += generator.activities()
     return counts
+
+
+def _check_foreign_keys_per_statement() -> None:
+    """On PostgreSQL, check the foreign keys at the end of each statement
+    rather than at COMMIT. Django declares them DEFERRABLE INITIALLY
+    DEFERRED, so a million rows queued a million checks for the COMMIT (ten
+    minutes at N = 10,000, longer than writing the rows). Every row is still
+    checked; each INSERT refers only to rows written before it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _landlords(user) -> list[Landlord]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.utils import timezone
+from django.db.models.functions import TruncDate
 
 from participants.models import Referral, ReferralStatus
 
@@ -45,15 +45,16 @@ Approvals = dict[int, tuple[list[date], date | None]]
 
 def load_approvals() -> Approvals:
     """Every approved referral's decision day and its person's closing day, in
-    one query whatever the number of people."""
+    one query whatever the number of people. The local day is taken in SQL
+    (``TruncDate`` in the current time zone): a local date per row in Python
+    was most of the dashboard's second at N = 10,000."""
     out: Approvals = {}
     rows = (
         Referral.objects.order_by()
         .filter(status=ReferralStatus.APPROVED, decided_at__isnull=False)
-        .values_list("participant_id", "decided_at", "participant__closed_on")
+        .values_list("participant_id", TruncDate("decided_at"), "participant__closed_on")
     )
-    for pid, decided_at, closed_on in rows.iterator(chunk_size=10_000):
-        day = timezone.localdate(decided_at)
+    for pid, day, closed_on in rows.iterator(chunk_size=10_000):
         own = out.get(pid)
         if own is None:
             out[pid] = ([day], closed_on)
