@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from .permissions import scope_refuses
 from .roles import NAV_GROUPS, NAV_MORE_LABEL, NAV_MORE_ROLES, NAVIGATION, role_of
 from .security import otp_required
 
@@ -29,7 +30,7 @@ def navigation(request) -> dict:
     if role is not None and not pending:
         current = getattr(getattr(request, "resolver_match", None), "view_name", "")
         for entry in NAVIGATION:
-            if role not in entry.roles:
+            if role not in entry.roles or scope_refuses(user, entry.url_name):
                 continue
             try:
                 url = reverse(entry.url_name)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from .access_log import log_denied
 from .identity import streamed_as, viewing_as
 from .models import UserSession
-from .permissions import PUBLIC, SELF_GUARDED_NAMESPACES, allowed_roles
+from .permissions import PUBLIC, SELF_GUARDED_NAMESPACES, allowed_roles, scope_refuses
 from .roles import role_of
 from .security import otp_required
 from .sso import apply_second_factor
@@ -61,7 +61,8 @@ class PermissionTableMiddleware:
         if not request.user.is_authenticated:
             return None
         roles = allowed_roles(match.view_name)
-        if roles is None or role_of(request.user) not in roles:
+        refused = roles is None or role_of(request.user) not in roles
+        if refused or scope_refuses(request.user, match.view_name):
             log_denied(request)
             raise PermissionDenied
         return None

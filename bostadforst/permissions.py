@@ -11,6 +11,7 @@ each app's selectors, which answer 404 for both "missing" and "not yours".
 """
 
 from .roles import ALL_ROLES, MANAGERS, TEAM, Role  # noqa: F401  (MANAGERS: for the table)
+from .scope import user_limits
 
 SOCIAL_WORKER = frozenset({Role.SOCIAL_WORKER})
 SUPPORT_STAFF = frozenset({Role.SUPPORT_STAFF})
@@ -179,6 +180,21 @@ ACCESS_TABLE: dict[str, frozenset] = {
     "bostadforst:access-log-export": MANAGERS,
     "bostadforst:access-log-export-xlsx": MANAGERS,
 }
+
+
+# Pages a user limited to one unit's or provider's people (``bostadforst.scope``)
+# may not use although their role may: the cohort import writes and matches
+# records of anyone in the file, and decides what is new by every tenancy
+# held, which a scope would hide (it would duplicate people outside it).
+UNSCOPED_ONLY: frozenset[str] = frozenset(
+    name for name in ACCESS_TABLE if name.startswith("reports:cohort-import")
+)
+
+
+def scope_refuses(user, view_name: str) -> bool:
+    """Whether ``user``'s row scope closes ``view_name`` (``UNSCOPED_ONLY``):
+    the middleware refuses it and the navigation leaves it out."""
+    return view_name in UNSCOPED_ONLY and bool(user_limits(user))
 
 
 def allowed_roles(view_name: str) -> frozenset | None:

@@ -452,3 +452,22 @@ def test_unique_values_are_checked_among_everyone_not_only_the_scope(world, scop
         with pytest.raises(ValidationError) as raised:
             person.full_clean()
     assert "personnummer" in raised.value.message_dict
+
+
+@pytest.mark.parametrize("who", ["unit_manager", "provider_manager"])
+def test_a_scoped_manager_cannot_import_a_cohort(world, scoped, who):
+    """The import matches the file against every tenancy held, which a scope
+    would hide: a partner's manager gets a 403 (logged as denied), and the
+    dashboard offers no import; the municipality's manager imports as before."""
+    client = world.client(getattr(scoped, who))
+    denied = AccessLogEntry.objects.filter(action=AccessLogEntry.Action.DENIED).count()
+    assert client.get(reverse("reports:cohort-import")).status_code == 403
+    assert client.post(reverse("reports:cohort-import"), {}).status_code == 403
+    template = reverse("reports:cohort-import-template-xlsx")
+    assert client.get(template).status_code == 403
+    assert AccessLogEntry.objects.filter(action=AccessLogEntry.Action.DENIED).count() == denied + 3
+    import_url = reverse("reports:cohort-import")
+    assert import_url not in client.get(reverse("reports:dashboard")).text
+    unscoped = world.client(scoped.unscoped_manager)
+    assert unscoped.get(import_url).status_code == 200
+    assert import_url in unscoped.get(reverse("reports:dashboard")).text
