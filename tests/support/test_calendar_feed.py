@@ -175,7 +175,12 @@ def test_the_token_is_never_in_a_log_line(ss_client, plans, caplog):
     caplog.set_level(logging.DEBUG)
     # django.request does not propagate to the root logger (settings.LOGGING),
     # where caplog listens: its lines are captured here directly.
+    # A test earlier on the same worker may have configured logging again
+    # (a Celery worker's setup_logging): the logger is enabled at WARNING here.
     request_logger = logging.getLogger("django.request")
+    was_disabled, request_logger.disabled = request_logger.disabled, False
+    was_level = request_logger.level
+    request_logger.setLevel(logging.WARNING)
     request_logger.addHandler(caplog.handler)
     try:
         token = _new_address(ss_client)
@@ -183,6 +188,8 @@ def test_the_token_is_never_in_a_log_line(ss_client, plans, caplog):
         Client().get(FEED, {"token": token[:-1] + "A"})  # a 404, which django.request logs
     finally:
         request_logger.removeHandler(caplog.handler)
+        request_logger.disabled = was_disabled
+        request_logger.setLevel(was_level)
     assert "Not Found: " + FEED in caplog.text
     assert token not in caplog.text
     assert token[:-1] not in caplog.text
