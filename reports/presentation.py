@@ -15,8 +15,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from housing.models import ContractType
-from participants.models import TargetGroupCode
+from housing.models import ContractType, Landlord, Provider
+from participants.models import ReferringUnit, TargetGroupCode
 
 from . import charts
 from .kaplan_meier import median_month
@@ -76,6 +76,35 @@ def group_label(breakdown: str, key: str) -> str:
     if breakdown == "provider" and key == NO_PROVIDER:
         return _("No provider recorded")
     return key
+
+
+def filter_labels(filters: dict) -> list[str]:
+    """ "Name: value" for each filter of a report, as the board reads it: the
+    landlord, unit and provider by name (one query each that is set), the
+    codes by their labels; the orderer's own row scope (``scope_unit`` /
+    ``scope_provider``) like a filter by that unit or provider."""
+    named = {
+        "landlord": (_("Landlord (first tenancy)"), Landlord),
+        "unit": (_("Referring unit"), ReferringUnit),
+        "scope_unit": (_("Referring unit"), ReferringUnit),
+        "provider": (_("Provider"), Provider),
+        "scope_provider": (_("Provider"), Provider),
+    }
+    labels = []
+    for key, value in (filters or {}).items():
+        if value in ("", None):
+            continue
+        if key in named:
+            title, model = named[key]
+            name = model._default_manager.filter(pk=value).values_list("name", flat=True).first()
+            labels.append(f"{title}: {name or value}")
+        elif key == "contract_type":
+            labels.append(f"{_('Contract type (first tenancy)')}: {group_label(key, value)}")
+        elif key == "target_group":
+            labels.append(f"{_('Target group')}: {group_label(key, value)}")
+        elif key == "move_in_year":
+            labels.append(f"{_('Year of first move-in')}: {value}")
+    return sorted(set(labels), key=labels.index)
 
 
 def _count_columns() -> list[tuple[str, str]]:

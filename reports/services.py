@@ -44,6 +44,7 @@ from bostadforst.scope import filter_limits, narrowed
 
 from . import outcomes, retention, time_to_event
 from .models import CohortImport, ImportFile, Report
+from .presentation import filter_labels
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ def report_figures(*, as_of: date, months: int, filters: dict) -> dict:
         figures["board_sections"] = [
             asdict(section) for section in board_report_sections(as_of=as_of)
         ]
+        # Which people the figures are of, named on the PDF's first page.
+        figures["filter_labels"] = filter_labels(filters)
     return figures
 
 

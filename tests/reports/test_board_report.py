@@ -181,6 +181,29 @@ def test_a_filtered_report_says_the_outcomes_are_the_whole_cohorts(board):
     assert note not in " ".join(board_pdf()[0].split())
 
 
+def test_a_filtered_report_names_its_filters_on_the_first_page(board):
+    """The board must see whose figures they are: each filter by its name,
+    the orderer's own row scope like a unit or provider filter."""
+    from tests.housing.factories import ProviderFactory
+    from tests.participants.factories import ReferringUnitFactory
+
+    unit = ReferringUnitFactory(name="Stadsdel Norr")
+    provider = ProviderFactory(name="Stadsmissionen IOP")
+    text, _source = board_pdf(
+        filters={
+            "contract_type": ContractType.SOCIAL,
+            "unit": unit.pk,
+            "scope_provider": provider.pk,
+        }
+    )
+    first_page = " ".join(text.split("Styrelsen", 1)[-1].split())
+    assert "Urval: " in first_page
+    assert "Remitterande enhet: Stadsdel Norr" in first_page
+    assert "Stadsmissionen IOP" in first_page
+    assert "Socialt kontrakt" in first_page
+    assert "Urval" not in " ".join(board_pdf()[0].split())
+
+
 def test_without_an_assessment_the_report_says_so(db, tenancy):
     tenancy(move_in="2022-01-01")
     text, _source = board_pdf()
