@@ -17,8 +17,10 @@ line number (the header is line 1). A tenancy is identified by (reference,
 move-in day), so importing the same file again changes nothing, and a
 corrected file updates what changed.
 
-This module reads the file; ``reports/cohort_write.py`` writes it as a
-whole, in a few statements through the write path's bulk functions (change
+This module reads the file and stages its rows in a temporary table
+(``_Stage``), so that the import's memory is the same for any file; then a
+batch of people at a time, ``reports/cohort_write.py`` checks and writes
+their rows in a few statements through the write path's bulk functions (change
 history and the access log see every record), with the housing app's
 overlap rule and messages and the participant's case derived as
 ``participant_update_from_tenancies`` derives it: housed, or closed as of the
@@ -28,12 +30,12 @@ last move-out day, the day culling (gallring) counts from.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from housing.models import ContractType, ExitReason
@@ -45,6 +47,7 @@ from .sheets import (
     REQUIRED_COLUMNS,
     RowError,
     SheetError,
+    Table,
     choice_codes,
     choice_key,
     column_label,
@@ -65,6 +68,11 @@ __all__ = [
 # How often the reading reports progress: a call per row would cost more
 # than the row.
 PROGRESS_EVERY = 500
+# People checked, planned and written together (``_Stage.batches``): a
+# batch's plan is what the import holds in memory, whatever the file's size.
+PEOPLE_PER_BATCH = 10_000
+# Rows sent to the staging table per statement.
+STAGE_CHUNK = 2000
 
 # progress(stage, done, total): stage "check" while reading, "write" while writing.
 Progress = Callable[[str, int, int | None], None]
@@ -88,17 +96,16 @@ class CohortRow:
 
 
 class CohortRows:
-    """The checked rows of a file, a column at a time.
+    """The checked rows of a batch of people (``_Stage.batches``), a column
+    at a time, as ``cohort_write`` plans and writes them.
 
-    The overlap rule and each person's case are decided over the whole file
-    before anything is written, so the import keeps every checked row until
-    it is written. Kept as ``CohortRow`` objects with their texts and dates,
-    a row took about 0.3 KB; here it is a few small numbers in ``array``
-    columns (dates as ordinals, 0 for none; texts as indices into ``texts``,
-    each distinct landlord and address once; the reference as the index of
-    its person), about 40 bytes. Per person the reference and the first
-    personnummer given are kept once. ``rows[i]`` makes the i-th row (in file
-    order) as a ``CohortRow`` when asked for.
+    Kept as ``CohortRow`` objects with their texts and dates, a row took
+    about 0.3 KB; here it is a few small numbers in ``array`` columns (dates
+    as ordinals, 0 for none; texts as indices into ``texts``, each distinct
+    landlord and address once; the reference as the index of its person),
+    about 40 bytes. Per person the reference and the first personnummer
+    given are kept once. ``rows[i]`` makes the i-th row (in line order) as a
+    ``CohortRow`` when asked for.
     """
 
     def __init__(self) -> None:
@@ -166,15 +173,15 @@ class CohortRows:
         line: int,
         ref: str,
         personnummer: str | None,
-        move_in: date,
-        move_out: date | None,
+        move_in: int,
+        move_out: int,
         exit_reason: str,
         landlord: str,
         contract_type: str,
-        takeover: date | None,
+        takeover: int,
         address: str,
-    ) -> int:
-        """Keep a checked row; returns its person's index."""
+    ) -> None:
+        """Keep a checked row, its dates as ordinals (0: none)."""
         person = self.person_of.get(ref)
         if person is None:
             person = self.person_of[ref] = len(self.refs)
@@ -184,15 +191,25 @@ class CohortRows:
             self.numbers[person] = personnummer
         self.line.append(line)
         self.person.append(person)
-        self.move_in.append(move_in.toordinal())
-        self.move_out.append(move_out.toordinal() if move_out else 0)
-        self.takeover.append(takeover.toordinal() if takeover else 0)
+        self.move_in.append(move_in)
+        self.move_out.append(move_out)
+        self.takeover.append(takeover)
         self.reason.append(self._choice(exit_reason))
         self.contract.append(self._choice(contract_type))
         self.landlord.append(self._text(landlord))
         self.address.append(self._text(address))
         self.has_number.append(1 if personnummer else 0)
-        return person
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[tuple], skip: set[int]) -> CohortRows:
+        """The staged ``rows`` (``_Stage.COLUMNS``, in line order) but those
+        on the lines ``skip``, indexed."""
+        kept = cls()
+        for row in rows:
+            if row[0] not in skip:
+                kept.add(*row)
+        kept.index()
+        return kept
 
     # A row's values by field name, as the records have them.
     def ref(self, i: int) -> str:
@@ -234,37 +251,6 @@ class CohortRows:
     def of(self, person: int) -> array:
         """The rows of ``person`` in (move_in, line) order (``index`` first)."""
         return self.order[self.starts[person] : self.starts[person + 1]]
-
-    def without(self, lines: set[int]) -> CohortRows:
-        """The rows but those on ``lines``, indexed; a person's personnummer
-        is the one their rows left give (rows refused by ``parse`` never
-        conflict with one another)."""
-        kept = CohortRows()
-        kept.refs, kept.person_of = self.refs, self.person_of
-        kept.texts, kept.choices = self.texts, self.choices
-        numbers: list[str | None] = [None] * len(self.refs)
-        columns = (
-            "line",
-            "person",
-            "move_in",
-            "move_out",
-            "takeover",
-            "reason",
-            "contract",
-            "landlord",
-            "address",
-            "has_number",
-        )
-        for i, line in enumerate(self.line):
-            if line in lines:
-                continue
-            for name in columns:
-                getattr(kept, name).append(getattr(self, name)[i])
-            if self.has_number[i]:
-                numbers[self.person[i]] = self.numbers[self.person[i]]
-        kept.numbers = numbers
-        kept.index()
-        return kept
 
 
 @dataclass
@@ -352,39 +338,174 @@ def _text(value: str | date) -> str:
 def parse(
     *, data: bytes, filename: str, progress: Progress | None = None
 ) -> tuple[list[CohortRow], list[RowError], str]:
-    """Read and check every row on its own and across rows; no database writes.
-
-    Returns the good rows, the errors (by line) and a description of the
+    """Read and check every row on its own and across rows, as the import
+    does, and write nothing (but the staging table, dropped). Returns the
+    good rows in line order, the errors (by line) and a description of the
     file's format. Overlapping tenancies are not checked here: writing the
     rows (``cohort_write``) meets the housing app's rule, for rows of the
-    file and rows already held. The import itself keeps the rows as
-    ``CohortRows`` (``read_rows``), which keeps one personnummer per person:
-    a row of a person given several (an error) shows the first.
-    """
-    rows, errors, source = read_rows(data=data, filename=filename, progress=progress)
-    return list(rows), errors, source
-
-
-def read_rows(
-    *, data: bytes, filename: str, progress: Progress | None = None
-) -> tuple[CohortRows, list[RowError], str]:
-    """``parse``, with the rows kept as ``CohortRows``."""
-    report = progress or _no_progress
-    rows = CohortRows()
+    file and rows already held."""
     try:
         table = read_table(data=data, filename=filename)
     except SheetError as exc:
-        return rows, list(exc.errors), exc.source
+        return [], list(exc.errors), exc.source
+    rows: list[CohortRow] = []
+    with _Stage() as stage:
+        errors = _stage_file(stage, table, progress or _no_progress)
+        for batch, batch_errors in stage.batches():
+            errors.extend(batch_errors)
+            rows.extend(_row(*row) for row in batch)
+    rows.sort(key=lambda row: row.line)
+    return rows, _named(sorted(errors, key=lambda e: e.line), table.sheet), table.source
+
+
+def _row(line, ref, personnummer, move_in, move_out, reason, landlord, contract, takeover, address):
+    """A staged row as a ``CohortRow``."""
+    day = CohortRows.date
+    return CohortRow(
+        line,
+        ref,
+        personnummer,
+        day(move_in),
+        day(move_out),
+        reason,
+        landlord,
+        contract,
+        day(takeover),
+        address,
+    )
+
+
+class _Stage:
+    """The file's checked rows in a temporary table (of the database
+    connection: no other session sees it), read back a batch of people at a
+    time; ``with _Stage() as stage:`` makes the table and drops it.
+
+    This is what keeps the import's memory flat in the file's size: the
+    rows go to the database as they are read (``STAGE_CHUNK`` at a time),
+    the checks across people (a personnummer given for several) are one
+    query, and each batch of ``PEOPLE_PER_BATCH`` people comes back with all
+    their rows, in line order, to be checked across their rows, planned and
+    written.
+
+    The rows are staged in short transactions of their own, before the
+    import's transaction begins (inside a caller's, they are part of it):
+    the reading holds no transaction open, so on SQLite the progress it
+    reports is seen by the connection that reads it too. The table is
+    dropped on leaving, or rolled back with the caller's transaction when
+    that has failed. (A temporary table needs no privilege beyond the
+    database's TEMPORARY, which ``db_app_role`` grants the app's role.)
+    """
+
+    TABLE = "cohort_import_stage"
+    COLUMNS = (
+        "line",
+        "ref",
+        "personnummer",
+        "move_in",  # dates as ordinals, 0 for none
+        "move_out",
+        "exit_reason",
+        "landlord",
+        "contract_type",
+        "takeover",
+        "address",
+    )
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._pending: list[tuple] = []
+
+    def __enter__(self) -> _Stage:
+        columns = ", ".join(
+            f"{name} {'integer NOT NULL' if name in _ORDINALS else 'text'}" for name in self.COLUMNS
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {self.TABLE} ({columns})")
+            cursor.execute(f"CREATE INDEX {self.TABLE}_ref ON {self.TABLE} (ref)")
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if connection.needs_rollback:
+            return  # the caller's transaction failed: its rollback takes the table
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {self.TABLE}")
+
+    def add(self, line: int, parsed: tuple) -> None:
+        ref, number, move_in, move_out, reason, landlord, contract, takeover, address = parsed
+        self._pending.append(
+            (
+                line,
+                ref,
+                number,
+                move_in.toordinal(),
+                move_out.toordinal() if move_out else 0,
+                reason,
+                landlord,
+                contract,
+                takeover.toordinal() if takeover else 0,
+                address,
+            )
+        )
+        self.count += 1
+        if len(self._pending) >= STAGE_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            marks = ", ".join(["%s"] * len(self.COLUMNS))
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {self.TABLE} VALUES ({marks})", self._pending)
+            self._pending = []
+
+    def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.replace("{t}", self.TABLE), params)
+            return cursor.fetchall()
+
+    def batches(self) -> Iterator[tuple[list[tuple], list[RowError]]]:
+        """Each batch of people: all their rows (in line order) and the
+        errors across those rows (``_cross_row_errors``)."""
+        self.flush()
+        shared = {
+            line
+            for (line,) in self._query(
+                # The rows giving a personnummer of each person who shares one
+                # with another person.
+                "SELECT line FROM {t} WHERE personnummer IS NOT NULL AND ref IN ("
+                " SELECT ref FROM {t} WHERE personnummer IN ("
+                "  SELECT personnummer FROM {t} WHERE personnummer IS NOT NULL"
+                "  GROUP BY personnummer HAVING COUNT(DISTINCT ref) > 1))"
+            )
+        }
+        columns = ", ".join(self.COLUMNS)
+        after = None
+        while True:
+            since, params = ("", []) if after is None else ("WHERE ref > %s", [after])
+            last = self._query(
+                f"SELECT ref FROM {{t}} {since} GROUP BY ref ORDER BY ref LIMIT 1 OFFSET %s",
+                [*params, PEOPLE_PER_BATCH - 1],
+            )
+            until = "" if not last else (" AND ref <= %s" if since else "WHERE ref <= %s")
+            rows = self._query(
+                f"SELECT {columns} FROM {{t}} {since}{until} ORDER BY line",
+                [*params, *(last[0] if last else ())],
+            )
+            if rows:
+                yield rows, _cross_row_errors(rows, shared)
+            if not last:
+                return
+            after = last[0][0]
+
+
+_ORDINALS = {"line", "move_in", "move_out", "takeover"}
+
+
+def _stage_file(stage: _Stage, table: Table, report: Progress) -> list[RowError]:
+    """Check each row of ``table`` on its own, staging the good ones;
+    returns the errors."""
     errors: list[RowError] = []
     read = 0
     # The accepted spellings, looked up once per import rather than per row.
     reasons, contracts = choice_codes(ExitReason), choice_codes(ContractType)
-    # What the checks across rows need of the personnummer, gathered as the
-    # rows are read: who gave which number first, the numbers given for
-    # several people (with those people), and the people given several.
-    holder: dict[str, int] = {}
-    shared: dict[str, set[int]] = {}
-    several: set[int] = set()
     report("check", 0, table.estimate)
     try:
         for row in table.rows:
@@ -396,23 +517,12 @@ def read_rows(
             if problems:
                 errors.extend(RowError(row.line, p, table.sheet) for p in problems)
             elif parsed is not None:
-                person = rows.add(row.line, *parsed)
-                number = parsed[1]
-                if number:
-                    if number != rows.numbers[person]:
-                        several.add(person)
-                    first = holder.setdefault(number, person)
-                    if first != person:
-                        shared.setdefault(number, {first}).add(person)
+                stage.add(row.line, parsed)
     except SheetError as exc:
         errors.extend(exc.errors)
-    del holder
+    stage.flush()
     report("check", read, read)
-    rows.index()
-    errors.extend(_cross_row_errors(rows, shared, several))
-    if table.sheet:
-        errors = [e if e.sheet else replace(e, sheet=table.sheet) for e in errors]
-    return rows, sorted(errors, key=lambda e: e.line), table.source
+    return errors
 
 
 def _parse_row(
@@ -500,46 +610,52 @@ def _parse_row(
     return ref, pnr, move_in, move_out, reason, landlord, contract, takeover, address
 
 
-def _cross_row_errors(
-    rows: CohortRows, shared: dict[str, set[int]], several: set[int]
-) -> list[RowError]:
-    """A person given different personnummer (every row of theirs), two
-    tenancies of a person on one move-in day (the later line), and a
-    personnummer given for several people (their rows that give one)."""
+def _cross_row_errors(rows: list[tuple], shared: set[int]) -> list[RowError]:
+    """Of a batch's staged ``rows`` (whole people, in line order): a person
+    given different personnummer (every row of theirs), two tenancies of a
+    person on one move-in day (the later line), and a personnummer given for
+    several people (``shared``: the lines of their rows that give one)."""
+    own: dict[str, list[tuple]] = {}
+    for row in rows:
+        own.setdefault(row[1], []).append(row)
+    several = [
+        (ref, person)
+        for ref, person in own.items()
+        if len({row[2] for row in person if row[2]}) > 1
+    ]
     errors = []
-    line = rows.line
-    for person in sorted(several):
-        for i in rows.of(person):
+    for ref, person in several:
+        for row in sorted(person, key=_move_in_order):
             errors.append(
                 RowError(
-                    line[i],
+                    row[0],
                     _("%(ref)s has different values in %(column)s on different rows.")
-                    % {"ref": rows.refs[person], "column": column_label("personnummer")},
+                    % {"ref": ref, "column": column_label("personnummer")},
                 )
             )
-    move_in = rows.move_in
-    for person in range(len(rows.refs)):
-        own = rows.of(person)
-        for earlier, later in zip(own, own[1:], strict=False):
+    for ref, person in own.items():
+        person.sort(key=_move_in_order)
+        for earlier, later in zip(person, person[1:], strict=False):
             # (reference, move_in) identifies a tenancy: a second row with both
             # would silently overwrite the first.
-            if move_in[earlier] == move_in[later]:
+            if earlier[3] == later[3]:
                 errors.append(
                     RowError(
-                        line[later],
+                        later[0],
                         _("%(ref)s has two tenancies with the same %(move_in)s (line %(other)s).")
-                        % {"ref": rows.refs[person], "other": line[earlier], **_cols("move_in")},
+                        % {"ref": ref, "other": earlier[0], **_cols("move_in")},
                     )
                 )
-    shared_number = _("The same %(personnummer)s is given for several %(participant_id)s.") % _cols(
-        "personnummer", "participant_id"
-    )
-    for people in shared.values():
-        for person in people:
-            for i in rows.of(person):
-                if rows.has_number[i]:
-                    errors.append(RowError(line[i], shared_number))
+    if shared:
+        message = _("The same %(personnummer)s is given for several %(participant_id)s.") % _cols(
+            "personnummer", "participant_id"
+        )
+        errors.extend(RowError(row[0], message) for row in rows if row[0] in shared)
     return errors
+
+
+def _move_in_order(row: tuple) -> tuple[int, int]:
+    return row[3], row[0]
 
 
 def _messages(exc: ValidationError) -> str:
@@ -562,38 +678,59 @@ def cohort_import(
     written even when others failed them (and rolled back), so that rows the
     database refuses (an overlap) are reported in the same round.
 
+    The rows are staged (``_Stage``) and then checked and written a batch of
+    ``PEOPLE_PER_BATCH`` people at a time, in one transaction: a batch sees
+    what the batches before it wrote as held. Once a batch or the reading
+    has found an error nothing more is written, so the batches after it are
+    checked against what is held and each other's rows only: in a file of
+    more people than a batch, a clash between two batches' rows is then
+    reported in the next round, once the first errors are corrected.
+
     ``progress(stage, done, total)`` is called now and then with stage
     ``"check"`` while rows are read and checked and ``"write"`` while they
     are written (``total`` is None while unknown).
     """
     report = progress or _no_progress
-    rows, errors, source = read_rows(data=data, filename=filename, progress=report)
-    sheet = next((e.sheet for e in errors if e.sheet), "")
-    result = ImportResult(rows=len(rows), errors=errors, source=source)
-    if errors:
-        rows = rows.without({e.line for e in errors})
-    if not len(rows):
-        return result
-    report("write", 0, len(rows))
     try:
-        with transaction.atomic():
-            cohort_write(rows, result, acting_user=acting_user, progress=report)
-            result.errors.sort(key=lambda e: e.line)
-            if result.errors or not commit:
-                raise _Rollback
-    except _Rollback:
-        report("write", len(rows), len(rows))
-        _name_sheet(result, sheet)
-        return result
-    report("write", len(rows), len(rows))
+        table = read_table(data=data, filename=filename)
+    except SheetError as exc:
+        # An unreadable file: not a row read, nor the database touched.
+        return ImportResult(errors=list(exc.errors), source=exc.source)
+    result = ImportResult(source=table.source)
+    with _Stage() as stage:
+        result.errors = _stage_file(stage, table, report)
+        result.rows = total = stage.count
+        if total:
+            report("write", 0, total)
+        try:
+            with transaction.atomic():
+                done = 0
+                for batch, errors in stage.batches():
+                    result.errors.extend(errors)
+                    rows = CohortRows.of_rows(batch, {e.line for e in errors})
+                    if len(rows):
+
+                        def batch_progress(_stage, written, _rows, before=done):
+                            report("write", before + written, total)
+
+                        cohort_write(rows, result, acting_user=acting_user, progress=batch_progress)
+                    done += len(batch)
+                    report("write", done, total)
+                result.errors = _named(sorted(result.errors, key=lambda e: e.line), table.sheet)
+                if result.errors or not commit:
+                    raise _Rollback
+        except _Rollback:
+            return result
     result.committed = True
     return result
 
 
-def _name_sheet(result: ImportResult, sheet: str) -> None:
-    """Errors from writing carry the line only; a workbook's name their sheet."""
-    if sheet:
-        result.errors = [e if e.sheet else replace(e, sheet=sheet) for e in result.errors]
+def _named(errors: list[RowError], sheet: str) -> list[RowError]:
+    """Errors from checks across rows and from writing carry the line only;
+    a workbook's name their sheet."""
+    if not sheet:
+        return errors
+    return [e if e.sheet else replace(e, sheet=sheet) for e in errors]
 
 
 def _no_progress(stage: str, done: int, total: int | None) -> None:

@@ -1,8 +1,9 @@
 """The write side of the cohort import: a whole checked file in a few statements.
 
 ``cohort_write(rows, result, acting_user=…, progress=…)`` runs inside
-``reports.cohort.cohort_import``'s transaction with the rows that passed
-``parse``. It
+``reports.cohort.cohort_import``'s transaction with a batch of people's rows
+that passed ``parse`` (``cohort.PEOPLE_PER_BATCH`` people with all their
+rows; what earlier batches wrote is held by then). It
 
 1. loads what the database holds for the file, in a few queries whatever the
    file's size (participants by reference and by personnummer, landlords by
@@ -25,12 +26,13 @@ tenancy is identified by (reference, move-in day): an unchanged row writes
 nothing, so the same file again changes nothing, and a corrected file updates
 what changed.
 
-The check runs in ``move_in`` order over the file: a row is checked against
+The check runs in ``move_in`` order over the batch: a row is checked against
 the tenancies held that the file leaves alone and the file's rows accepted
-before it, so a clash between two rows of the file is reported at the one
-that starts later, and a clash with a row held at the row of the file.
+before it, so a clash between two rows of a batch is reported at the one
+that starts later, and a clash with a row held (or written by an earlier
+batch) at the row of the file.
 
-Memory: the plan keeps the file's rows as ``cohort.CohortRows`` (a few
+Memory: the plan keeps the batch's rows as ``cohort.CohortRows`` (a few
 numbers a row in ``array`` columns) and refers to a row by its index there;
 per person it keeps a ``_Person`` (the participant held, the case, their
 latest tenancy). The overlap check keeps, per person and per apartment
@@ -38,7 +40,7 @@ given by address, the tenancies held and only the latest row accepted (the
 rows go in move-in order, so an earlier one can no longer clash), never a
 model instance per row. The records are built, written and dropped
 ``WRITE_CHUNK`` at a time, so the write's own memory (instances, prepared
-values, history and access-log rows) is the same for any file.
+values, history and access-log rows) is the same for any batch.
 
 On PostgreSQL the exclusion constraints still guard against a save made
 meanwhile by someone else (the check reads before it writes): the write is
@@ -105,14 +107,13 @@ def cohort_write(
     for attempt in (1, 2):
         plan = None  # the first attempt's plan goes before the second is made
         plan = _Plan(rows)
-        plan.count_into(result)
         if plan.errors:
             result.errors.extend(plan.errors)
-            return
+            break
         if result.errors:
             # Rows ``parse`` refused: the import is rolled back whatever the
             # rest gives, and the check above has said all a write would.
-            return
+            break
         try:
             with transaction.atomic():
                 plan.write(acting_user, progress)
@@ -124,7 +125,8 @@ def cohort_write(
                 # plan again from what is held now, which then names it.
                 continue
             result.errors.append(plan.error_for(exc))
-        return
+        break
+    plan.count_into(result)
 
 
 def _chunks(items: Iterable, size: int = LOOKUP_CHUNK) -> Iterator[list]:
@@ -682,13 +684,15 @@ class _Plan:
     # --- Counting and writing -------------------------------------------------------
 
     def count_into(self, result: ImportResult) -> None:
-        result.participants_created = len(self.new_people)
-        result.participants_updated = len(self.changed_people)
-        result.landlords_created = len(self.new_landlords)
-        result.apartments_created = len(self.new_apartments) + self.own_apartments
-        result.tenancies_created = len(self.new_rows)
-        result.tenancies_updated = len(self.changed_rows)
-        result.tenancies_unchanged = self.unchanged_tenancies
+        """Add what the plan creates and changes to ``result`` (the import's
+        counts are the sums over its batches)."""
+        result.participants_created += len(self.new_people)
+        result.participants_updated += len(self.changed_people)
+        result.landlords_created += len(self.new_landlords)
+        result.apartments_created += len(self.new_apartments) + self.own_apartments
+        result.tenancies_created += len(self.new_rows)
+        result.tenancies_updated += len(self.changed_rows)
+        result.tenancies_unchanged += self.unchanged_tenancies
 
     def write(self, acting_user, progress) -> None:
         """Create and update in an order the database's constraints accept

@@ -2,10 +2,11 @@
 history and access log for every record, the housing rules for the whole
 file at once, and a number of queries that does not grow with the file."""
 
+import random
 from datetime import date
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
@@ -13,6 +14,8 @@ from bostadforst.models import AccessLogEntry, StaleObjectError
 from bostadforst.records import record_bulk_update
 from housing.models import Apartment, Landlord, Tenancy
 from participants.models import Participant, ParticipantStatus
+from participants.personnummer import generate
+from reports import cohort as cohort_module
 from reports import cohort_write
 from reports.cohort import cohort_import as _cohort_import
 from tests.housing.factories import TenancyFactory
@@ -224,3 +227,90 @@ def test_a_clash_only_the_database_sees_is_a_line_numbered_error(monkeypatch):
     assert not result.committed
     assert [e.line for e in result.errors] == [3]
     assert changes_recorded() == before
+
+
+# Batches of people (``reports.cohort._Stage``): the rows are staged in a
+# temporary table and checked, planned and written a batch of people at a time.
+
+BATCHED = (
+    f"{HEADER},address\n"
+    # Storgatan 9 is let to people of different batches, one after the other.
+    "A01,,2015-01-01,2016-01-01,moved_on,Bänkhem,social,,Storgatan 9\n"
+    "A02,,2016-02-01,2017-01-01,evicted,Bänkhem,first_hand,,Storgatan 9\n"
+    "A03,,2017-02-01,,,Bänkhem,social,2018-01-01,Storgatan 9\n"
+    "A04,,2015-01-01,2016-01-01,moved_on,Bostadsbolaget,social,,\n"
+    "A04,,2016-03-01,,,Bostadsbolaget,social,,\n"
+    "A05,,2015-05-01,,,Bostadsbolaget,first_hand,,Lillgatan 1\n"
+    "A06,,2015-05-01,2019-01-01,deceased,Bänkhem,social,,Lillgatan 2\n"
+    "A07,,2020-01-01,,,Bänkhem,social,,Lillgatan 2\n"
+)
+
+
+def counts(result) -> tuple:
+    return (
+        result.rows,
+        result.participants_created,
+        result.participants_updated,
+        result.landlords_created,
+        result.apartments_created,
+        result.tenancies_created,
+        result.tenancies_updated,
+        result.tenancies_unchanged,
+    )
+
+
+def test_a_file_of_several_batches_imports_what_one_batch_would(monkeypatch, unit_manager):
+    one = cohort_import(BATCHED, commit=False)
+    assert one.ok and not Tenancy.objects.exists()
+    monkeypatch.setattr(cohort_module, "PEOPLE_PER_BATCH", 2)
+    batched = cohort_import(BATCHED, acting_user=unit_manager)
+    assert batched.committed
+    assert counts(batched) == counts(one) == (8, 7, 0, 2, 5, 8, 0, 0)
+    # One apartment for the address let by three batches, one landlord each.
+    assert Apartment.objects.filter(address="Storgatan 9").count() == 1
+    assert Landlord.objects.filter(name__in=["Bänkhem", "Bostadsbolaget"]).count() == 2
+    assert Participant.objects.get(external_ref="A06").status == ParticipantStatus.EXITED
+    again = cohort_import(BATCHED, acting_user=unit_manager)
+    assert again.committed and again.changes == 0 and again.tenancies_unchanged == 8
+
+
+NUMBER = generate(random.Random(7))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "lines", "fragment"),
+    [
+        # A row the reading refuses, in the last batch.
+        ("A07,,2020-01-01", "A07,,2020-13-01", [9], "YYYY-MM-DD"),
+        # A clash between the rows of two batches: found in the later batch.
+        ("A02,,2016-02-01", "A02,,2015-12-01", [3], "already let"),
+        # One personnummer for people of different batches: their rows.
+        ("A0", f"A0{NUMBER}", None, "several"),
+    ],
+)
+def test_an_error_in_any_batch_writes_nothing(monkeypatch, old, new, lines, fragment):
+    text = BATCHED.replace(old, new)
+    if lines is None:  # the number given for A01 and A07
+        text = BATCHED.replace("A01,,", f"A01,{NUMBER},").replace("A07,,", f"A07,{NUMBER},")
+        lines = [2, 9]
+    monkeypatch.setattr(cohort_module, "PEOPLE_PER_BATCH", 2)
+    before = changes_recorded()
+    with translation.override("en"):
+        result = cohort_import(text)
+    assert not result.committed
+    assert [e.line for e in result.errors] == lines
+    assert all(fragment in e.message for e in result.errors)
+    assert changes_recorded() == before
+    assert not Tenancy.objects.exists()
+
+
+def test_the_staging_table_goes_with_the_import(monkeypatch):
+    """Dropped when the import commits and rolled back with a preview or a
+    refused file, so the next import on the connection makes it afresh."""
+    cohort_import(BATCHED, commit=False)
+    cohort_import(BATCHED.replace("A07,,2020-01-01", "A07,,2020-13-01"))
+    assert cohort_import(BATCHED).committed
+    tables = connection.introspection.table_names(include_views=False)
+    assert cohort_module._Stage.TABLE not in tables
+    with connection.cursor() as cursor, pytest.raises(DatabaseError), transaction.atomic():
+        cursor.execute(f"SELECT 1 FROM {cohort_module._Stage.TABLE}")

@@ -231,6 +231,7 @@ def test_the_same_cohort_in_every_form_imports_to_identical_records():
     ) in tenancies
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
@@ -266,6 +267,7 @@ def spelled(draw, code):
     return draw(st.sampled_from(["", " "])) + word + draw(st.sampled_from(["", "  "]))
 
 
+@pytest.mark.django_db
 @given(
     header=st.tuples(*(spelled(code) for code in CODES)),
     delimiter=st.sampled_from([",", ";", "\t"]),

@@ -132,6 +132,9 @@ class Command(BaseCommand):
         }
         for statement in (
             "GRANT CONNECT ON DATABASE {db} TO {role}",
+            # The cohort import stages a file's rows in a temporary table
+            # (PUBLIC has this by default; granted in case IT revoked it).
+            "GRANT TEMPORARY ON DATABASE {db} TO {role}",
             "GRANT USAGE ON SCHEMA {schema} TO {role}",
             "REVOKE CREATE ON SCHEMA {schema} FROM {role}",
             # Start from nothing, so that a grant made by hand does not survive.
