@@ -179,9 +179,17 @@ def child(step: str, csv_path: Path, root: Path | None = None) -> dict:
         floor(csv_path)
         outcome = {}
     else:
-        from reports.cohort import cohort_import
+        import inspect
 
-        result = cohort_import(data=csv_path.read_bytes(), filename=csv_path.name, acting_user=user)
+        from reports.cohort import cohort_import
+        from reports.sheets import read_table
+
+        # The open file, as the job and the command give it (read a chunk at
+        # a time); its bytes to a checkout whose reader takes only those.
+        streams = "BinaryIO" in str(inspect.signature(read_table).parameters["data"])
+        with csv_path.open("rb") as file:
+            data = file if streams else file.read()
+            result = cohort_import(data=data, filename=csv_path.name, acting_user=user)
         assert result.ok and result.committed, result.errors[:5]
         outcome = {"changes": result.changes, "unchanged": result.tenancies_unchanged}
     seconds = time.perf_counter() - started

@@ -33,6 +33,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -336,7 +337,7 @@ def _text(value: str | date) -> str:
 
 
 def parse(
-    *, data: bytes, filename: str, progress: Progress | None = None
+    *, data: bytes | BinaryIO, filename: str, progress: Progress | None = None
 ) -> tuple[list[CohortRow], list[RowError], str]:
     """Read and check every row on its own and across rows, as the import
     does, and write nothing (but the staging table, dropped). Returns the
@@ -664,14 +665,16 @@ def _messages(exc: ValidationError) -> str:
 
 def cohort_import(
     *,
-    data: bytes,
+    data: bytes | BinaryIO,
     filename: str,
     acting_user=None,
     commit: bool = True,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import the spreadsheet ``data`` (named ``filename``); with
-    ``commit=False`` a preview that writes nothing.
+    """Import the spreadsheet ``data`` (named ``filename``: its bytes, or
+    the file open for reading, which is then read as the import goes; see
+    ``sheets.read_table``); with ``commit=False`` a preview that writes
+    nothing.
 
     Raises nothing for bad data: the result's ``errors`` list every bad row,
     and then nothing was written. Rows that pass the checks of ``parse`` are

@@ -1,7 +1,10 @@
 """Stored retention reports: the order, its state, its figures and its PDF."""
 
+from typing import BinaryIO
+
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -62,6 +65,27 @@ class ImportFile(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+    def copy_content(self, file: BinaryIO) -> int:
+        """Write the content to ``file`` a chunk (``CONTENT_CHUNK`` bytes) per
+        query, so that it is never held whole; returns the bytes written."""
+        written = 0
+        while True:
+            part = (
+                ImportFile.objects.filter(pk=self.pk)
+                .annotate(part=Substr("content", written + 1, CONTENT_CHUNK, output_field=BINARY))
+                .values_list("part", flat=True)
+                .first()
+            )
+            if part:
+                file.write(part)
+                written += len(part)
+            if not part or len(part) < CONTENT_CHUNK:
+                return written
+
+
+CONTENT_CHUNK = 1 << 20
+BINARY = models.BinaryField()
 
 
 class CohortImport(Job):

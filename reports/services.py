@@ -24,6 +24,7 @@ wrapper; this module queues the jobs by their task names (``GENERATE_TASK``,
 from __future__ import annotations
 
 import logging
+import tempfile
 import uuid
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
@@ -286,19 +287,27 @@ class _TakenOver(Exception):
 
 
 def _import(run: Run) -> str:
+    job: CohortImport = run.job
+    # The file goes from its column to a temporary file (unnamed, removed
+    # when closed) a chunk at a time, and the import reads it from there as
+    # it goes: the job never holds the file whole.
+    with tempfile.TemporaryFile() as file:
+        if not job.file.copy_content(file):
+            IMPORT_JOBS.fail(job.pk, reason=str(START_REFUSED["file_gone"]), run_id=run.run_id)
+            return CohortImport.State.FAILED
+        return _import_file(run, file)
+
+
+def _import_file(run: Run, file) -> str:
     from .cohort import cohort_import
 
     job: CohortImport = run.job
-    content = ImportFile.objects.filter(pk=job.file_id).values_list("content", flat=True).first()
-    if not content:
-        IMPORT_JOBS.fail(job.pk, reason=str(START_REFUSED["file_gone"]), run_id=run.run_id)
-        return CohortImport.State.FAILED
 
     def progress(stage: str, done: int, total: int | None) -> None:
         run.note(stage=stage, done=done, total=total)
 
     arguments = {
-        "data": bytes(content),
+        "data": file,
         "filename": job.file.filename,
         "acting_user": job.ordered_by,
         "progress": progress,

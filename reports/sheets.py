@@ -1,6 +1,7 @@
 """Reading the cohort's table from what municipalities have, and its template.
 
-A file arrives as bytes and a name. It is read as
+A file arrives as bytes or an open file, and a name; it is read a chunk at a
+time, never held whole. It is read as
 
 - an Excel workbook (``.xlsx``, recognised by its zip signature): checked as a
   zip first (entry count and declared uncompressed size bounded, so a zip bomb
@@ -40,6 +41,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import BinaryIO
 
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -299,16 +301,25 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def read_table(*, data: bytes, filename: str) -> Table:
+def read_table(*, data: bytes | BinaryIO, filename: str) -> Table:
     """The cohort table in ``data``, or ``SheetError``.
+
+    ``data`` is the file's bytes or the file itself, open for reading in
+    binary mode and seekable (a temporary file, say): it is read a chunk at a
+    time, never held whole, and the table's rows are read from it as they
+    are asked for.
 
     The content decides the format (an .xlsx is a zip); the name only helps
     to say what a file that is neither was meant to be.
     """
+    # BytesIO shares the bytes it is given until written to: no copy.
+    file = io.BytesIO(data) if isinstance(data, bytes) else data
+    file.seek(0)
+    head = file.read(len(OLE_SIGNATURE))
     name = filename.lower()
-    if data.startswith(XLSX_SIGNATURE):
-        return _read_xlsx(data)
-    if data.startswith(OLE_SIGNATURE):
+    if head.startswith(XLSX_SIGNATURE):
+        return _read_xlsx(file)
+    if head.startswith(OLE_SIGNATURE):
         raise SheetError(
             [
                 RowError(
@@ -328,9 +339,40 @@ def read_table(*, data: bytes, filename: str) -> Table:
                 )
             ]
         )
-    if not data.strip():
+    if not any(chunk.strip() for _offset, chunk in _chunks(file)):
         raise SheetError([RowError(1, _("The file is empty."))])
-    return _read_csv(data)
+    return _read_csv(file)
+
+
+# The file a chunk at a time.
+
+CHUNK = 1 << 20
+
+
+def _chunks(file: BinaryIO, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """``file``'s bytes (up to ``end``) a chunk at a time, with each chunk's
+    offset."""
+    file.seek(0)
+    offset = 0
+    while end is None or offset < end:
+        chunk = file.read(CHUNK if end is None else min(CHUNK, end - offset))
+        if not chunk:
+            return
+        yield offset, chunk
+        offset += len(chunk)
+
+
+def _count(file: BinaryIO, byte: bytes, end: int | None = None) -> int:
+    return sum(chunk.count(byte) for _offset, chunk in _chunks(file, end))
+
+
+def _search(file: BinaryIO, pattern: re.Pattern, end: int | None = None) -> int | None:
+    """Where a one-byte ``pattern`` first matches in ``file`` (before ``end``)."""
+    for offset, chunk in _chunks(file, end):
+        match = pattern.search(chunk)
+        if match:
+            return offset + match.start()
+    return None
 
 
 # CSV
@@ -347,14 +389,16 @@ _NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
-def _physical_line(data: bytes, position: int) -> int:
-    return data.count(b"\n", 0, position) + 1
+def _physical_line(file: BinaryIO, position: int) -> int:
+    return _count(file, b"\n", position) + 1
 
 
-def _encoding(data: bytes) -> tuple[str, str]:
+def _encoding(file: BinaryIO) -> tuple[str, str]:
     """The codec and a name for the preview: a BOM, else UTF-8 if every byte
-    decodes, else Windows-1252 (checked as a stream, never copied whole)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    decodes, else Windows-1252."""
+    file.seek(0)
+    head = file.read(len(codecs.BOM_UTF8))
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise SheetError(
             [
                 RowError(
@@ -366,35 +410,28 @@ def _encoding(data: bytes) -> tuple[str, str]:
                 )
             ]
         )
-    if data.startswith(codecs.BOM_UTF8):
+    if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", _("UTF-8 with BOM")
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    view = memoryview(data)
-    chunk = 1 << 20
-    try:
-        for start in range(0, len(data), chunk):
-            decoder.decode(view[start : start + chunk])
-        decoder.decode(b"", final=True)
+    position = _utf8_error(file)
+    if position is None:
         return "utf-8", "UTF-8"
-    except UnicodeDecodeError as exc:
-        position = start + exc.start
     # Valid multi-byte UTF-8 before the bad byte means a UTF-8 file with a
     # broken byte: reading it as Windows-1252 would garble every å, ä and ö.
-    if _NON_ASCII.search(data, 0, position):
+    if _search(file, _NON_ASCII, position) is not None:
         raise SheetError(
             [
                 RowError(
-                    _physical_line(data, position),
+                    _physical_line(file, position),
                     _("The file is UTF-8 text but this line holds a byte that is not UTF-8."),
                 )
             ]
         )
-    bad = _NOT_CP1252.search(data)
-    if bad:
+    bad = _search(file, _NOT_CP1252)
+    if bad is not None:
         raise SheetError(
             [
                 RowError(
-                    _physical_line(data, bad.start()),
+                    _physical_line(file, bad),
                     _(
                         "The file is neither UTF-8 nor Windows-1252 text. Save it as "
                         "“CSV UTF-8” or as an Excel workbook (.xlsx)."
@@ -403,6 +440,23 @@ def _encoding(data: bytes) -> tuple[str, str]:
             ]
         )
     return "cp1252", "Windows-1252"
+
+
+def _utf8_error(file: BinaryIO) -> int | None:
+    """Where ``file`` stops being UTF-8 (about: a sequence cut by a chunk's
+    end counts from the later chunk), or None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    start = 0
+    for start, chunk in _chunks(file):  # noqa: B007 (the last chunk's start is used below)
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            return start + exc.start
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return start + exc.start
+    return None
 
 
 def _delimiter(header_line: str) -> str:
@@ -417,18 +471,14 @@ def _delimiter(header_line: str) -> str:
     return max(DELIMITERS, key=score)
 
 
-def _read_csv(data: bytes) -> Table:
-    encoding, encoding_name = _encoding(data)
-    # BytesIO shares the bytes until written to, and TextIOWrapper decodes a
-    # chunk at a time: the file is held once.
-    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
-    header_line = stream.readline()
-    delimiter = _delimiter(header_line)
+def _read_csv(file: BinaryIO) -> Table:
+    encoding, encoding_name = _encoding(file)
+    newlines = _count(file, b"\n")
+    reader, stream, delimiter = _csv_reader(file, encoding)
     source = _("CSV, %(delimiter)s, %(encoding)s") % {
         "delimiter": DELIMITERS[delimiter],
         "encoding": encoding_name,
     }
-    reader = csv.reader(itertools.chain([header_line], stream), delimiter=delimiter, strict=True)
     try:
         header = next(reader, [])
     except csv.Error as exc:
@@ -438,19 +488,36 @@ def _read_csv(data: bytes) -> Table:
     codes, errors = _map_header(header)
     if errors:
         raise SheetError(errors, source)
-    if data.count(b"\n") > MAX_ROWS:
+    if newlines > MAX_ROWS:
         # Maybe too many rows: count them in C before checking any, so that
         # such a file is refused at once rather than after checking 100,000.
-        over = _csv_line_past_limit(data, encoding, delimiter)
+        stream.detach()
+        over = _csv_line_past_limit(file, encoding, delimiter)
         if over:
             raise SheetError([_too_many_rows(over)], source)
+        reader, stream, _delimiter_again = _csv_reader(file, encoding, delimiter)
+        next(reader)  # the header, read above
     return Table(
         source=source,
         sheet="",
         columns=[c for c in codes if c],
         rows=_csv_rows(reader, codes, source),
-        estimate=max(data.count(b"\n") - 1, 0),
+        estimate=max(newlines - 1, 0),
     )
+
+
+def _csv_reader(
+    file: BinaryIO, encoding: str, delimiter: str | None = None
+) -> tuple[Iterator[list[str]], io.TextIOWrapper, str]:
+    """A csv reader over ``file`` from its start, decoding a chunk at a time
+    (with the stream that decodes it), and the delimiter: the one given, or
+    the header line's."""
+    file.seek(0)
+    stream = io.TextIOWrapper(file, encoding=encoding, newline="")
+    header_line = stream.readline()
+    delimiter = delimiter or _delimiter(header_line)
+    reader = csv.reader(itertools.chain([header_line], stream), delimiter=delimiter, strict=True)
+    return reader, stream, delimiter
 
 
 def _csv_rows(reader, codes: list[str | None], source: str) -> Iterator[Row]:
@@ -477,10 +544,11 @@ def _csv_rows(reader, codes: list[str | None], source: str) -> Iterator[Row]:
         yield row
 
 
-def _csv_line_past_limit(data: bytes, encoding: str, delimiter: str) -> int | None:
+def _csv_line_past_limit(file: BinaryIO, encoding: str, delimiter: str) -> int | None:
     """The line of the first data row past MAX_ROWS, if there is one (a file
     that is not CSV further on is left to the reading that reports it)."""
-    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    file.seek(0)
+    stream = io.TextIOWrapper(file, encoding=encoding, newline="")
     reader = csv.reader(stream, delimiter=delimiter, strict=True)
     data_rows = -1  # the header
     try:
@@ -491,6 +559,8 @@ def _csv_line_past_limit(data: bytes, encoding: str, delimiter: str) -> int | No
                     return line
     except (csv.Error, UnicodeDecodeError):
         pass
+    finally:
+        stream.detach()  # the file stays open for the reading
     return None
 
 
@@ -547,11 +617,11 @@ _ROW_OR_VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:row\b([^>]*)>|(?:v|is)[\s>])")
 _ROW_NUMBER = re.compile(rb'\br="([0-9]{1,7})"')
 
 
-def _check_zip(data: bytes) -> zipfile.ZipFile:
+def _check_zip(file: BinaryIO) -> zipfile.ZipFile:
     """The workbook's zip, refused before inflating when it would inflate to
     more than a spreadsheet of MAX_ROWS holds."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(file)
         entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
         raise SheetError([RowError(1, str(_UNREADABLE_XLSX))]) from None
@@ -660,15 +730,16 @@ def _value(value) -> Cell:
     return str(value)
 
 
-def _read_xlsx(data: bytes) -> Table:
+def _read_xlsx(file: BinaryIO) -> Table:
     from openpyxl import load_workbook
 
-    archive = _check_zip(data)
+    # Two readers of one file: zipfile seeks to its own place before each read.
+    archive = _check_zip(file)
     # A sheet without the <dimension> element Excel writes is parsed whole by
     # openpyxl's constructor to size it, before the scan below can count its
     # rows: the zip bounds above are what bound that time.
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(file, read_only=True, data_only=True)
         sheets = workbook.worksheets
         headers = [
             [_value(v) for v in next(ws.iter_rows(max_row=1, values_only=True), ())]

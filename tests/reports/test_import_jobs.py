@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -579,3 +580,24 @@ def test_an_import_whose_worker_is_killed_is_sent_again_and_imports_once(
     assert (commit.state, commit.committed) == (CohortImport.State.DONE, True), commit.error
     assert Tenancy.objects.count() == 20
     assert Tenancy.history.count() == 20  # written once
+
+
+# --- The file, a chunk at a time ---------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [0, 1, 6, 7, 8, 21, 22])
+def test_the_job_copies_the_file_out_of_the_database_a_chunk_at_a_time(monkeypatch, size):
+    """Chunks of 7 bytes: every byte once, in order, whatever the size is
+    against the chunk (below, at, past, a multiple); each chunk a query."""
+    from reports import models
+
+    monkeypatch.setattr(models, "CONTENT_CHUNK", 7)
+    content = bytes(range(256))[:size] if size else b""
+    stored = ImportFile.objects.create(filename="kohort.csv", size=size, content=content)
+    out = io.BytesIO()
+    queries = CaptureQueriesContext(connection)
+    with queries:
+        written = stored.copy_content(out)
+    assert written == size and out.getvalue() == content
+    assert len(queries) == size // 7 + 1

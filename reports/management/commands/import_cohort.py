@@ -24,7 +24,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         path = Path(options["file"])
         try:
-            data = path.read_bytes()
+            # Read as the import goes, never held whole.
+            file = path.open("rb")
         except OSError as exc:
             raise CommandError(
                 _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}
@@ -32,13 +33,14 @@ class Command(BaseCommand):
         # A bar only for a person at a terminal: a log or a pipe gets the result alone.
         bar = _ProgressBar(self.stderr._out) if self.stderr.isatty() else None
         try:
-            result = cohort_import(
-                data=data,
-                filename=path.name,
-                acting_user=None,
-                commit=not options["dry_run"],
-                progress=bar,
-            )
+            with file:
+                result = cohort_import(
+                    data=file,
+                    filename=path.name,
+                    acting_user=None,
+                    commit=not options["dry_run"],
+                    progress=bar,
+                )
         finally:
             if bar is not None:
                 bar.close()
