@@ -19,7 +19,8 @@ own (for its peak memory) on a fresh copy of the template:
 * the same file imported again, into the database the import filled: it
   must change nothing;
 * the import's memory: the same import of a smaller file of the same kind
-  (``--small``, 10,000 tenancies), so that the growth of the peak RSS per
+  (``--small``, 20,000 tenancies of 15,000 people: more than one batch of
+  ``reports.cohort.PEOPLE_PER_BATCH``, as the large file is), so that the growth of the peak RSS per
   row between the two is the import's memory per row of the file (the rest
   is the process's own). ``--before PATH`` measures at both sizes too the
   import modules (``IMPORT_MODULES``) of another checkout, e.g. a ``git
@@ -282,7 +283,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=50_000)
     parser.add_argument("--tenancies", type=int, default=66_000)
-    parser.add_argument("--small", type=int, default=10_000, help="tenancies of the small file")
+    parser.add_argument("--small", type=int, default=20_000, help="tenancies of the small file")
     parser.add_argument("--before", type=Path, help="a checkout whose import is measured too")
     parser.add_argument("--write-readme", action="store_true")
     parser.add_argument("--child", choices=["floor", "import"], help=argparse.SUPPRESS)

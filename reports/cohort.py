@@ -492,6 +492,7 @@ class _Stage:
             )
             if rows:
                 yield rows, _cross_row_errors(rows, shared)
+                rows = None  # gone before the next batch is read (the caller lets go too)
             if not last:
                 return
             after = last[0][0]
@@ -719,6 +720,7 @@ def cohort_import(
                         cohort_write(rows, result, acting_user=acting_user, progress=batch_progress)
                     done += len(batch)
                     report("write", done, total)
+                    del batch, rows  # before the next batch is read
                 result.errors = _named(sorted(result.errors, key=lambda e: e.line), table.sheet)
                 if result.errors or not commit:
                     raise _Rollback
