@@ -7,6 +7,7 @@ queries whatever the number of participants.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -335,28 +336,76 @@ def _dashboard(
     include_protected: bool,
     page_rows: int | None,
 ) -> Dashboard:
+    figures = _figures(as_of=as_of, months=months, filters=filters)
+    tables: dict[str, Table] = {table.key: table for table in _figure_tables(figures)}
+    operational = _operational_tables(
+        as_of=as_of, today=today, include_protected=include_protected, page_rows=page_rows
+    )
+    tables.update((key, build()) for key, build in operational.items())
+    return Dashboard(figures=figures, tables=tables, charts=figure_charts(figures))
+
+
+def dashboard_table(
+    table: str,
+    *,
+    as_of: date,
+    months: int,
+    filters: dict,
+    today: date,
+    include_protected: bool = True,
+) -> Table | None:
+    """One table of ``dashboard`` (every row), or None for no such table:
+    an operational list without the retention figures, a figure table
+    without the lists and charts."""
+    with scope.narrowed(scope.filter_limits(filters)):
+        operational = _operational_tables(
+            as_of=as_of, today=today, include_protected=include_protected, page_rows=None
+        )
+        if table in operational:
+            return operational[table]()
+        figures = _figures(as_of=as_of, months=months, filters=filters)
+        return next((t for t in _figure_tables(figures) if t.key == table), None)
+
+
+def _figures(*, as_of: date, months: int, filters: dict) -> dict:
+    """The dashboard's figures: three queries for the retention data, reused
+    by the trend, the survival curve and the time to events."""
     data = retention.load(until=as_of)
     figures = retention.compute(as_of=as_of, months=months, filters=filters, data=data)
     figures["trend"] = retention.trend(data, as_of=as_of, months=months, filters=filters)
     figures["survival"] = retention.survival(data, as_of=as_of, filters=filters)
     figures["median_survival_months"] = retention.median_survival_months(figures["survival"])
     add_time_to_event(figures, data, as_of=as_of, filters=filters)
-    tables: dict[str, Table] = {}
-    for table in [
+    return figures
+
+
+def _figure_tables(figures: dict) -> list[Table]:
+    return [
         summary_table(figures),
         trend_table(figures["trend"]),
         survival_table(figures["survival"]),
         *time_to_event_tables(figures),
-        # Outcomes beyond retention (issue 18 item 2): two more queries.
-        outcomes_table(outcome_figures(as_of=as_of)),
         *breakdown_tables(figures),
-        caseload_table(limit=page_rows),
-        overdue_reviews_table(today=today, include_protected=include_protected, limit=page_rows),
-        eviction_risks_table(today=today, include_protected=include_protected, limit=page_rows),
-        crisis_occupancy_table(today=today),
-    ]:
-        tables[table.key] = table
-    return Dashboard(figures=figures, tables=tables, charts=figure_charts(figures))
+    ]
+
+
+def _operational_tables(
+    *, as_of: date, today: date, include_protected: bool, page_rows: int | None
+) -> dict[str, Callable[[], Table]]:
+    """The tables that need no retention figures, by key, each built (a query
+    or two) when called."""
+    return {
+        # Outcomes beyond retention (issue 18 item 2): two queries.
+        "outcomes": lambda: outcomes_table(outcome_figures(as_of=as_of)),
+        "caseload": lambda: caseload_table(limit=page_rows),
+        "overdue-reviews": lambda: overdue_reviews_table(
+            today=today, include_protected=include_protected, limit=page_rows
+        ),
+        "eviction-risks": lambda: eviction_risks_table(
+            today=today, include_protected=include_protected, limit=page_rows
+        ),
+        "crisis-occupancy": lambda: crisis_occupancy_table(today=today),
+    }
 
 
 def report_tables(report: Report) -> dict[str, Table]:

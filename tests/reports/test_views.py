@@ -174,3 +174,28 @@ def test_a_short_list_of_people_on_the_dashboard_is_shown_whole(um_client):
     html = um_client.get(reverse("reports:dashboard")).content.decode()
     assert "Ensamförsenad" in html
     assert "visas." not in html
+
+
+def test_each_table_alone_holds_what_the_dashboard_holds_for_it(cohort, monkeypatch):
+    """``dashboard_table`` builds one table: the same columns and rows as the
+    whole dashboard's (every row), and an operational list without reading
+    the retention data."""
+    from reports import retention, selectors
+
+    params = {"as_of": date(2024, 6, 30), "months": 12, "filters": {}, "today": date(2024, 7, 1)}
+    person = ParticipantFactory(status="housed")
+    ActionPlanFactory(participant=person, agreed_on=date(2023, 6, 1), review_on=date(2024, 1, 1))
+    board = selectors.dashboard(**params, include_protected=False)
+    assert {"caseload", "overdue-reviews", "summary", "breakdown-landlord"} <= set(board.tables)
+    assert board.tables["overdue-reviews"].rows and board.tables["caseload"].rows
+    for key, table in board.tables.items():
+        alone = selectors.dashboard_table(key, **params, include_protected=False)
+        assert (alone.title, alone.columns, alone.rows) == (table.title, table.columns, table.rows)
+    assert selectors.dashboard_table("nope", **params) is None
+
+    def no_retention(**kwargs):
+        raise AssertionError("an operational list read the retention data")
+
+    monkeypatch.setattr(retention, "load", no_retention)
+    for key in ("outcomes", "caseload", "overdue-reviews", "eviction-risks", "crisis-occupancy"):
+        assert selectors.dashboard_table(key, **params).key == key
