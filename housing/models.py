@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bostadforst.identity import IdentityMasked, Viewer, protected_address
 from bostadforst.models import CaseModel
-from bostadforst.scope import ScopedManager
+from bostadforst.scope import ScopedManager, current_limits, unscoped
 from participants.models import Participant
 
 
@@ -220,6 +220,11 @@ class Tenancy(CaseModel):
             "The apartment is already let in this period: %(tenancy)s (tenant: %(tenant)s). "
             "A new tenancy can start on that tenancy's move-out day at the earliest."
         ),
+        "apartment_overlap_unseen": _(
+            "The apartment is already let in this period: %(tenancy)s, to a tenant "
+            "outside the people you see. A new tenancy can start on that tenancy's "
+            "move-out day at the earliest."
+        ),
         "participant_overlap": _(
             "The participant already has a tenancy in this period: %(tenancy)s. "
             "End it first; the new tenancy can start on its move-out day."
@@ -355,38 +360,57 @@ class Tenancy(CaseModel):
 
     def _check_overlaps(self, add) -> None:
         """No double letting (``periods_overlap``) with the other tenancies of
-        the apartment and of the participant (a handful each)."""
-        others = Tenancy.objects.exclude(pk=self.pk)
+        the apartment and of the participant (a handful each): every
+        tenancy, not only those of the viewer's row scope, as the database's
+        constraint sees them. A clash with the tenancy of someone outside the
+        scope is named by its period alone."""
         apartment_clash = participant_clash = None
-        if self.apartment_id:
-            apartment_clash = latest_overlap(
-                self,
-                others.filter(apartment_id=self.apartment_id).select_related(
-                    "participant", "apartment__landlord"
-                ),
-            )
-        if self.participant_id:
-            participant_clash = latest_overlap(
-                self,
-                others.filter(participant_id=self.participant_id).select_related(
-                    "apartment__landlord"
-                ),
-            )
+        with unscoped():
+            others = Tenancy.objects.exclude(pk=self.pk)
+            if self.apartment_id:
+                apartment_clash = latest_overlap(
+                    self,
+                    others.filter(apartment_id=self.apartment_id).select_related(
+                        "participant", "apartment__landlord"
+                    ),
+                )
+            if self.participant_id:
+                participant_clash = latest_overlap(
+                    self,
+                    others.filter(participant_id=self.participant_id).select_related(
+                        "apartment__landlord"
+                    ),
+                )
+        unseen = (
+            apartment_clash is not None
+            and bool(current_limits())
+            and not Tenancy.objects.filter(pk=apartment_clash.pk).exists()
+        )
         for field, code, params in self.overlap_problems(
-            apartment_clash=apartment_clash, participant_clash=participant_clash
+            apartment_clash=apartment_clash,
+            participant_clash=participant_clash,
+            tenant_unseen=unseen,
         ):
             add(field, code, params)
 
     @staticmethod
     def overlap_problems(
-        *, apartment_clash: "Tenancy | None", participant_clash: "Tenancy | None"
+        *,
+        apartment_clash: "Tenancy | None",
+        participant_clash: "Tenancy | None",
+        tenant_unseen: bool = False,
     ) -> list[tuple[str, str, dict]]:
         """(field, code, params) of the overlap messages naming the clashing
-        tenancies (with their apartment and, for the apartment's, its tenant):
-        the messages of ``clean`` and of the cohort import's check of a whole
+        tenancies (with their apartment and, for the apartment's, its tenant,
+        unless ``tenant_unseen``: outside the viewer's row scope): the
+        messages of ``clean`` and of the cohort import's check of a whole
         file."""
         problems = []
-        if apartment_clash is not None:
+        if apartment_clash is not None and tenant_unseen:
+            problems.append(
+                ("apartment", "apartment_overlap_unseen", {"tenancy": str(apartment_clash)})
+            )
+        elif apartment_clash is not None:
             problems.append(
                 (
                     "apartment",

@@ -25,14 +25,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from bostadforst import scope
 from bostadforst.identity import viewing_as
 from bostadforst.models import AccessLogEntry
 from bostadforst.permissions import ACCESS_TABLE, PUBLIC
 from bostadforst.roles import Role
-from housing.models import Provider
+from housing.models import Provider, Tenancy
 from participants.models import (
     Answer,
     Criterion,
@@ -471,3 +471,36 @@ def test_a_scoped_manager_cannot_import_a_cohort(world, scoped, who):
     unscoped = world.client(scoped.unscoped_manager)
     assert unscoped.get(import_url).status_code == 200
     assert import_url in unscoped.get(reverse("reports:dashboard")).text
+
+
+def test_an_apartment_let_to_someone_outside_the_scope_is_not_let_again(world, scoped):
+    """The rule against double letting is about every tenancy, not the
+    scope's: a scoped manager letting the apartment of someone they do not
+    see gets the form's error (without it SQLite stored a double letting and
+    PostgreSQL's constraint refused it with a 500), and the message names
+    the period but not the tenant."""
+    held = Tenancy.objects.get(pk=scoped.tenancy.pk)
+    new = Tenancy(
+        participant_id=scoped.inside.pk,
+        apartment_id=held.apartment_id,
+        move_in=held.move_in + timedelta(days=1),
+        contract_type=held.contract_type,
+    )
+    with viewing_as(scoped.unit_manager), translation.override("en"):
+        assert not Tenancy.objects.filter(pk=held.pk).exists()
+        with pytest.raises(ValidationError) as raised:
+            new.full_clean()
+        message = " ".join(raised.value.message_dict["apartment"])
+    assert "already let" in message and str(held.move_in) in message
+    assert OUTSIDE not in message and "Ottilia" not in message
+    with (
+        viewing_as(scoped.unit_manager),
+        translation.override("sv"),
+        pytest.raises(ValidationError) as raised,
+    ):
+        new.full_clean()
+    assert "utanför de personer du ser" in " ".join(raised.value.message_dict["apartment"])
+    # An unscoped manager's message names the tenant, as before.
+    with viewing_as(scoped.unscoped_manager), pytest.raises(ValidationError) as raised:
+        new.full_clean()
+    assert OUTSIDE in " ".join(raised.value.message_dict["apartment"])
