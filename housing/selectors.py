@@ -14,6 +14,7 @@ from django.utils import timezone
 from bostadforst.identity import Viewer, hidden_ids, shown_order
 from bostadforst.models import User
 from bostadforst.roles import TEAM, Role, role_of
+from bostadforst.scope import unscoped
 from participants.models import EligibilityAssessment, Participant
 
 from .models import Apartment, Landlord, Tenancy, TenancyIncident
@@ -33,6 +34,13 @@ def _is_team(user) -> bool:
 
 def _active_tenancies(day: datetime.date) -> QuerySet[Tenancy]:
     return Tenancy.objects.active_on(day)
+
+
+def _letting(day: datetime.date) -> QuerySet[Tenancy]:
+    """Every tenancy active on ``day``, whoever's: whether an apartment is
+    let is not limited by the viewer's row scope (who lets it is)."""
+    with unscoped():
+        return Tenancy.objects.active_on(day)
 
 
 def landlord_list(*, user) -> QuerySet[Landlord]:
@@ -66,7 +74,7 @@ def apartment_list(
     qs = (
         Apartment.objects.select_related("landlord")
         .annotate(
-            is_let=Exists(active.filter(apartment=OuterRef("pk"))),
+            is_let=Exists(_letting(day).filter(apartment=OuterRef("pk"))),
             open_incident_count=Subquery(open_incidents),
         )
         .prefetch_related(
@@ -238,11 +246,11 @@ def support_worker_default_for(*, participant: Participant) -> User | None:
 def lettable_apartments(*, user) -> QuerySet[Apartment]:
     if not _is_team(user):
         return Apartment.objects.none()
-    active = _active_tenancies(timezone.localdate())
+    letting = _letting(timezone.localdate())
     return (
         Apartment.objects.filter(status=Apartment.Status.ACTIVE)
         .select_related("landlord")
-        .annotate(is_let=Exists(active.filter(apartment=OuterRef("pk"))))
+        .annotate(is_let=Exists(letting.filter(apartment=OuterRef("pk"))))
         .order_by("is_let", *shown_order("address", kind="apartment"), "pk")
     )
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bostadforst.records import record_delete, record_save
+from bostadforst.scope import unscoped
 from participants.models import NetworkContact, Participant
 
 from .models import (
@@ -417,11 +418,14 @@ def placement_create(
     if clash is not None:
         raise _error(None, "placement_overlap", start=f"{clash.start:%Y-%m-%d}")
     if end is None or end > start:
-        periods = list(
-            _overlapping(CrisisPlacement.objects.filter(place=place), start, end).values_list(
-                "start", "end"
+        # Every stay at the place takes a bed, not only those of the people
+        # the viewer's row scope shows (the message names none of them).
+        with unscoped():
+            periods = list(
+                _overlapping(CrisisPlacement.objects.filter(place=place), start, end).values_list(
+                    "start", "end"
+                )
             )
-        )
         peak, day = _peak_occupancy(periods, start, end)
         if peak + 1 > place.capacity:
             raise _error(

@@ -504,3 +504,50 @@ def test_an_apartment_let_to_someone_outside_the_scope_is_not_let_again(world, s
     with viewing_as(scoped.unscoped_manager), pytest.raises(ValidationError) as raised:
         new.full_clean()
     assert OUTSIDE in " ".join(raised.value.message_dict["apartment"])
+
+
+def test_a_crisis_place_full_with_people_outside_the_scope_is_full(world, scoped):
+    """A crisis place's capacity counts every placement, not the scope's."""
+    from support.models import CrisisPlacement
+    from support.services import placement_create
+
+    held = CrisisPlacement.objects.select_related("place").get(pk=scoped.placement.pk)
+    place = held.place
+    day = max(held.start, timezone.localdate() - timedelta(days=1))
+    with scope.unscoped():
+        occupied = CrisisPlacement.objects.filter(place=place).count()
+    place.capacity = occupied
+    place.save()
+    # The inside person's own stay would clash first.
+    CrisisPlacement.objects.filter(participant_id=scoped.inside.pk).delete()
+    with viewing_as(scoped.unit_manager):
+        assert not CrisisPlacement.objects.filter(place=place).exists()
+        with pytest.raises(ValidationError) as raised:
+            placement_create(
+                participant=Participant.objects.get(pk=scoped.inside.pk),
+                place=place,
+                start=day,
+                end=day + timedelta(days=3),
+                reason=held.reason,
+                acting_user=scoped.unit_manager,
+            )
+    assert raised.value.code == "over_capacity"
+    assert CrisisPlacement.objects.filter(place=place).count() == occupied
+
+
+def test_an_apartment_let_to_someone_outside_the_scope_shows_as_let_without_its_tenant(
+    world, scoped
+):
+    """Whether an apartment is let is every tenancy's business; who lets it
+    is the scope's: the list says "Let" with no tenant, and the letting
+    form offers it after the vacant ones."""
+    from housing.selectors import apartment_list, lettable_apartments
+
+    held = Tenancy.objects.get(pk=scoped.tenancy.pk)
+    assert held.is_ongoing
+    manager = scoped.unit_manager
+    with viewing_as(manager):
+        listed = next(a for a in apartment_list(user=manager) if a.pk == held.apartment_id)
+        offered = next(a for a in lettable_apartments(user=manager) if a.pk == held.apartment_id)
+    assert listed.is_let and listed.current_tenancies == []
+    assert offered.is_let
