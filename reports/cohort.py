@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 from housing.models import ContractType, ExitReason
 
 from .cohort_write import cohort_write
+from .sheets import COLUMNS as sheet_columns
 from .sheets import (
     MAX_ROWS,
     OPTIONAL_COLUMNS,
@@ -398,18 +399,9 @@ class _Stage:
     """
 
     TABLE = "cohort_import_stage"
-    COLUMNS = (
-        "line",
-        "ref",
-        "personnummer",
-        "move_in",  # dates as ordinals, 0 for none
-        "move_out",
-        "exit_reason",
-        "landlord",
-        "contract_type",
-        "takeover",
-        "address",
-    )
+    # The file's columns in the template's order, after the line (the
+    # reference as ``ref``; dates as ordinals, 0 for none).
+    COLUMNS = ("line", "ref", *sheet_columns[1:])
 
     def __init__(self) -> None:
         self.count = 0
