@@ -36,7 +36,7 @@ from datetime import date
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext as _
 
 from housing.models import ContractType, ExitReason
@@ -416,11 +416,17 @@ class _Stage:
             cursor.execute(f"CREATE INDEX {self.TABLE}_ref ON {self.TABLE} (ref)")
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
         if connection.needs_rollback:
             return  # the caller's transaction failed: its rollback takes the table
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {self.TABLE}")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE {self.TABLE}")
+        except DatabaseError:
+            if exc is None:
+                raise
+            # Leaving on the database's own failure (a lost connection, say):
+            # that error is the one to see, and the session's end drops the table.
 
     def add(self, line: int, parsed: tuple) -> None:
         ref, number, move_in, move_out, reason, landlord, contract, takeover, address = parsed

@@ -314,3 +314,19 @@ def test_the_staging_table_goes_with_the_import(monkeypatch):
     assert cohort_module._Stage.TABLE not in tables
     with connection.cursor() as cursor, pytest.raises(DatabaseError), transaction.atomic():
         cursor.execute(f"SELECT 1 FROM {cohort_module._Stage.TABLE}")
+
+
+def test_an_import_failing_with_its_session_shows_its_own_error():
+    """Leaving the staging table on an error with the table gone already (a
+    lost session took it) raises that error, not the failed DROP's."""
+    stage = cohort_module._Stage
+    with pytest.raises(ZeroDivisionError), stage():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {stage.TABLE}")
+        1 / 0  # noqa: B018
+
+
+def test_a_staging_table_that_cannot_be_dropped_is_an_error_when_nothing_else_failed():
+    stage = cohort_module._Stage
+    with pytest.raises(DatabaseError), stage(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {stage.TABLE}")
