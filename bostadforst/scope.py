@@ -5,7 +5,8 @@ the administrator, never both) to the people of one referring unit or of one
 provider:
 
 * a person is **of a referring unit** when any of their referrals names that
-  unit;
+  unit (but a referral matched to a person already known, until the team
+  confirms the match: filing a known personnummer opens no one's case);
 * a person is **of a provider** when any of their tenancies names that
   provider.
 

@@ -25,12 +25,17 @@ class ParticipantsConfig(AppConfig):
 
         from bostadforst import scope
 
-        from .models import Referral
+        from .models import MatchStatus, Referral
 
-        # Row scope: a referring unit's people are those any referral of the unit names.
-        scope.people_sets[scope.UNIT] = lambda unit_id: Referral._base_manager.filter(
-            referring_unit_id=unit_id
-        ).values("participant_id")
+        # Row scope: a referring unit's people are those any referral of the
+        # unit names, but a match the team has yet to confirm: filing a
+        # referral with a known personnummer must not open that person's case
+        # to the unit.
+        scope.people_sets[scope.UNIT] = lambda unit_id: (
+            Referral._base_manager.filter(referring_unit_id=unit_id)
+            .exclude(match=MatchStatus.PENDING)
+            .values("participant_id")
+        )
         registry.processing_restriction_sources.register(restrictions_of)
         if hasattr(registry, "caseload_checks"):
             registry.caseload_checks.register(caseload_check)

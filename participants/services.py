@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from bostadforst.models import StaleObjectError
 from bostadforst.records import record_save
 from bostadforst.roles import MANAGERS, TEAM, role_of
+from bostadforst.scope import unscoped
 
 from . import eligibility
 from .models import (
@@ -219,7 +220,10 @@ def referral_create(
     that filing a referral never tells them whom the team knows.
     """
     number = normalise(personnummer)
-    participant = Participant.objects.select_for_update().filter(personnummer=number).first()
+    # Known to the team is known among everyone, not only the filer's row
+    # scope: the answer is the same either way, and the team sees the match.
+    with unscoped():
+        participant = Participant.objects.select_for_update().filter(personnummer=number).first()
     match = MatchStatus.NEW if participant is None else MatchStatus.PENDING
     if participant is None:
         participant = Participant(

@@ -551,3 +551,38 @@ def test_an_apartment_let_to_someone_outside_the_scope_shows_as_let_without_its_
         offered = next(a for a in lettable_apartments(user=manager) if a.pk == held.apartment_id)
     assert listed.is_let and listed.current_tenancies == []
     assert offered.is_let
+
+
+def test_a_referral_for_someone_outside_the_scope_finds_the_person_known(world, scoped):
+    """Whether a personnummer is known is about every person: a social
+    worker limited to a unit filing a referral for someone outside it gets
+    the answer any referral gets, and the team a match to confirm (not a
+    form error saying the number is taken, nor a second person). A referral
+    the team has not confirmed opens no one's case to the unit."""
+    from participants.models import HousingSituation, MatchStatus, Referral, SupportNeed
+    from participants.services import referral_create
+
+    social_worker = UserFactory(role=Role.SOCIAL_WORKER, scope_unit=scoped.unit_manager.scope_unit)
+    with viewing_as(social_worker):
+        referral = referral_create(
+            acting_user=social_worker,
+            personnummer=OUTSIDE_PNR,
+            first_name="Annat",
+            last_name="Namn",
+            referral_date=timezone.localdate(),
+            housing_situation=HousingSituation.ACUTE,
+            support_need=SupportNeed.BOTH,
+            referring_unit=social_worker.scope_unit,
+        )
+    referral = Referral._base_manager.get(pk=referral.pk)
+    assert referral.participant_id == scoped.person.pk
+    assert referral.match == MatchStatus.PENDING
+    assert Participant._base_manager.filter(personnummer=OUTSIDE_PNR).count() == 1
+    # The match is the team's to confirm: until then the unit's manager does
+    # not see the known person's case through it.
+    with viewing_as(scoped.unit_manager):
+        assert not Participant.objects.filter(pk=scoped.person.pk).exists()
+        assert not Referral.objects.filter(pk=referral.pk).exists()
+    Referral._base_manager.filter(pk=referral.pk).update(match=MatchStatus.CONFIRMED)
+    with viewing_as(scoped.unit_manager):
+        assert Participant.objects.filter(pk=scoped.person.pk).exists()

@@ -78,7 +78,12 @@ def choose_option(select, text: str) -> None:
 
 def assert_fits_the_phone(page) -> None:
     """Nothing is wider than the phone's screen (no sideways scrolling)."""
-    width = page.evaluate("document.documentElement.scrollWidth")
+    # After a click the next page may still be on its way (no document yet):
+    # measure the page that has loaded.
+    page.wait_for_load_state()
+    width = page.wait_for_function(
+        "() => document.documentElement && document.documentElement.scrollWidth"
+    ).json_value()
     assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px phone"
 
 
