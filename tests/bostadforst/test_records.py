@@ -150,3 +150,31 @@ def test_old_submit_tokens_are_forgotten(support_staff, settings):
     assert prune_submit_tokens.delay().get() == 1
     assert list(SubmitToken.objects.values_list("pk", flat=True)) == [recent.pk]
     assert old.pk != recent.pk
+
+
+@pytest.mark.django_db
+def test_a_bulk_create_gives_each_object_its_own_row_history_and_chained_log_row(unit_manager):
+    """``record_bulk_create`` writes through COPY on PostgreSQL (ids drawn
+    from the sequence first) and multi-row INSERTs on SQLite: either way each
+    object gets the id of the row holding its values, a history row with
+    that id, and a log row, chained in order."""
+    import io
+
+    from django.core.management import call_command
+
+    from bostadforst.records import record_bulk_create
+    from housing.models import Landlord
+
+    names = [f"Värd {n:03d} ”citat”;\\tflik\nrad" for n in range(7)]
+    landlords = record_bulk_create(
+        Landlord, [Landlord(name=name) for name in names], acting_user=unit_manager
+    )
+    assert [Landlord.objects.get(pk=lord.pk).name for lord in landlords] == names
+    history = Landlord.history.filter(id__in=[lord.pk for lord in landlords])
+    written = sorted((lord.pk, lord.name) for lord in landlords)
+    assert sorted(history.values_list("id", "name")) == written
+    logged = AccessLogEntry.objects.filter(model="housing.Landlord").order_by("pk")
+    assert list(logged.values_list("object_id", flat=True)) == [str(lord.pk) for lord in landlords]
+    out = io.StringIO()
+    call_command("verify_access_log", stdout=out)
+    assert "Last row" in out.getvalue()
