@@ -117,6 +117,30 @@ def test_visit_without_note_after_24_hours(um_client, unit_manager):
 
 
 @pytest.mark.django_db
+def test_a_blank_note_stored_before_the_rule_read_empty_notes_is_still_flagged(
+    um_client, unit_manager
+):
+    """Visits saved with a note of only blanks before ``clean`` stored such
+    a note empty: the data migration empties them, so the rule (``note =
+    ''``) flags them as it did, and a note with text is left alone."""
+    import importlib
+
+    from django.apps import apps
+
+    from support.models import SupportVisit
+
+    migration = importlib.import_module("support.migrations.0007_blank_visit_notes_emptied")
+    started = timezone.now() - datetime.timedelta(days=3)
+    old = SupportVisitFactory(started_at=started)
+    kept = SupportVisitFactory(started_at=started, note="  Hembesök \n")
+    SupportVisit.objects.filter(pk=old.pk).update(note=" \n\t ")  # as saved before
+    migration.blank_notes_emptied(apps, None)
+    assert SupportVisit.objects.get(pk=old.pk).note == ""
+    assert SupportVisit.objects.get(pk=kept.pk).note == "  Hembesök \n"
+    assert_rule(um_client, unit_manager, "visit-without-note", {old.pk})
+
+
+@pytest.mark.django_db
 def test_visit_without_note_made_good_by_a_correction(um_client, unit_manager):
     now = timezone.now()
     original = SupportVisitFactory(note="", started_at=now - datetime.timedelta(days=2))
