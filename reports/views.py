@@ -26,6 +26,7 @@ from bostadforst.exports import (
 )
 from bostadforst.mixins import ServiceFormMixin
 from bostadforst.models import AccessLogEntry
+from bostadforst.permissions import scope_refuses
 from participants.protection import INCLUDE_PROTECTED, export_includes_protected
 
 from . import selectors, services
@@ -119,6 +120,8 @@ class DashboardView(TemplateView):
             figures=board.figures,
             headline=headline(board.figures),
             params=params,
+            # The import's one rule for a limited user (as the menu reads it).
+            can_import=not scope_refuses(request.user, "reports:cohort-import"),
             time_sections=self._time_sections(board, download_url),
             breakdown_sections=_sections(board, breakdowns, download_url),
             team_sections=_sections(
